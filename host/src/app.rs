@@ -1,0 +1,101 @@
+//! Application state and server startup: config → database (migrations) → Cedar → bootstrap →
+//! router → listener. `spawn` is what both `grc serve` and the integration tests call.
+
+use crate::{
+    authn::JwtVerifier,
+    authz::Authz,
+    bootstrap,
+    config::Config,
+    http,
+    store::{self, Db},
+};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use std::{net::SocketAddr, ops::Deref, sync::Arc};
+use tokio::net::TcpListener;
+
+/// Shared, cheaply clonable state handed to every handler.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
+    pub config: Config,
+    pub db: Db,
+    pub authz: Authz,
+    pub jwt: Option<JwtVerifier>,
+    pub metrics: http::metrics::Metrics,
+}
+
+impl Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects, migrates and loads policies. Fails (and the server refuses to start) when the
+    /// database is unreachable or any baseline policy is invalid.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = store::connect(&config.database_url, config.database_max_connections).await?;
+        let authz = Authz::load().context("loading Cedar schema and baseline policies")?;
+        let public_key = match &config.jwt.public_key_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .with_context(|| format!("reading JWT public key {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let jwt = JwtVerifier::new(
+            config.jwt.secret.as_ref().map(|s| s.expose_secret()),
+            public_key.as_deref(),
+            config.jwt.issuer.as_deref().unwrap_or("grc"),
+            config.jwt.audience.as_deref().unwrap_or("grc"),
+        )?;
+        Ok(AppState(Arc::new(AppInner {
+            metrics: http::metrics::Metrics::new()?,
+            config,
+            db,
+            authz,
+            jwt,
+        })))
+    }
+}
+
+/// A server bound to a port and running in the background.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Builds the state, runs first-start bootstrap, binds and serves in a background task.
+pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let state = AppState::build(config).await?;
+    if let Some(created) = bootstrap::first_start(&state).await? {
+        created.announce(&state.config.data_dir)?;
+    }
+    let addr = listener.local_addr()?;
+    let router = http::router(state.clone());
+    let handle = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    });
+    tracing::info!(%addr, "grc listening");
+    Ok(RunningServer {
+        addr,
+        state,
+        handle,
+    })
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

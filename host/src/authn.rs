@@ -1,0 +1,237 @@
+//! Who is calling: turns the request's credential into a [`Caller`].
+//!
+//! Accepted: `Authorization: Bearer sk-…` (seed 000), `X-API-Key: sk-…` (seed 002), and
+//! `Authorization: Bearer <JWT>` when a JWT key is configured. Malformed API keys are rejected by
+//! their checksum before any database lookup. Authentication says nothing about what the caller
+//! may do; that is the Cedar gate's job (`crate::authz`).
+
+use crate::{
+    domain::{ApiKeySecret, ScopeSet, api_key::hashes_match},
+    store::{self, Db},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+/// Where the request came from, for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub email: String,
+    pub credential: Credential,
+    pub client: ClientMeta,
+}
+
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// An API key: bound to exactly one org, capped by its scopes.
+    ApiKey {
+        key_id: String,
+        org_id: String,
+        scopes: ScopeSet,
+    },
+    /// A JWT: the org comes from its `org_id` claim or the `X-Org-Id` header.
+    Jwt {
+        org_id: Option<String>,
+        scopes: ScopeSet,
+    },
+}
+
+impl Caller {
+    /// The org a route without an org in its path (seed 002 style) acts on.
+    pub fn home_org(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::ApiKey { org_id, .. } => Some(org_id),
+            Credential::Jwt { org_id, .. } => org_id.as_deref(),
+        }
+    }
+
+    pub fn key_id(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::ApiKey { key_id, .. } => Some(key_id),
+            Credential::Jwt { .. } => None,
+        }
+    }
+
+    pub fn scopes(&self) -> &ScopeSet {
+        match &self.credential {
+            Credential::ApiKey { scopes, .. } | Credential::Jwt { scopes, .. } => scopes,
+        }
+    }
+
+    pub fn credential_kind(&self) -> &'static str {
+        match self.credential {
+            Credential::ApiKey { .. } => "api_key",
+            Credential::Jwt { .. } => "jwt",
+        }
+    }
+}
+
+/// Why authentication failed. Every variant is a 401.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthnError {
+    #[error("Not authenticated")]
+    Missing,
+    #[error("Invalid API key")]
+    InvalidKey,
+    #[error("API key revoked")]
+    Revoked,
+    #[error("API key expired")]
+    Expired,
+    #[error("Invalid token")]
+    InvalidToken,
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+/// JWT verification settings, built once from config.
+pub struct JwtVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl JwtVerifier {
+    /// Builds a verifier from an HS256 secret or a PEM public key (RS256 or ES256).
+    pub fn new(
+        secret: Option<&str>,
+        public_key_pem: Option<&[u8]>,
+        issuer: &str,
+        audience: &str,
+    ) -> anyhow::Result<Option<Self>> {
+        let (key, alg) = match (secret, public_key_pem) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!(
+                    "configure either GRC_JWT_SECRET or GRC_JWT_PUBLIC_KEY_FILE, not both"
+                )
+            }
+            (Some(secret), None) => (
+                DecodingKey::from_secret(secret.as_bytes()),
+                Algorithm::HS256,
+            ),
+            (None, Some(pem)) => match DecodingKey::from_rsa_pem(pem) {
+                Ok(key) => (key, Algorithm::RS256),
+                Err(_) => (DecodingKey::from_ec_pem(pem)?, Algorithm::ES256),
+            },
+            (None, None) => return Ok(None),
+        };
+        let mut validation = Validation::new(alg);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.leeway = 30;
+        Ok(Some(JwtVerifier { key, validation }))
+    }
+
+    fn verify(&self, token: &str) -> Result<JwtClaims, AuthnError> {
+        jsonwebtoken::decode::<JwtClaims>(token, &self.key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                tracing::debug!(error = %e, "JWT rejected");
+                AuthnError::InvalidToken
+            })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct JwtClaims {
+    sub: String,
+    org_id: Option<String>,
+    /// Optional space-separated scopes; absent means the role alone decides.
+    scope: Option<String>,
+}
+
+/// The raw credential material found in the request headers.
+pub struct PresentedCredential<'a> {
+    pub authorization: Option<&'a str>,
+    pub x_api_key: Option<&'a str>,
+    pub x_org_id: Option<&'a str>,
+}
+
+/// Authenticates the presented credential.
+pub async fn authenticate(
+    db: &Db,
+    jwt: Option<&JwtVerifier>,
+    presented: PresentedCredential<'_>,
+    client: ClientMeta,
+) -> Result<Caller, AuthnError> {
+    let bearer = presented
+        .authorization
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    if let Some(raw) = presented
+        .x_api_key
+        .map(str::trim)
+        .or(bearer.filter(|t| t.starts_with("sk-")))
+    {
+        return authenticate_key(db, raw, client).await;
+    }
+    let Some(token) = bearer else {
+        return Err(AuthnError::Missing);
+    };
+    let verifier = jwt.ok_or(AuthnError::InvalidToken)?;
+    let claims = verifier.verify(token)?;
+    let mut tx = db.global_tx().await?;
+    let user = store::users::find(tx.conn(), &claims.sub)
+        .await?
+        .ok_or(AuthnError::InvalidToken)?;
+    tx.commit().await?;
+    let scopes = match claims.scope.as_deref() {
+        Some(list) => ScopeSet::parse_list(list).map_err(|_| AuthnError::InvalidToken)?,
+        None => ScopeSet::all(),
+    };
+    Ok(Caller {
+        user_id: user.id,
+        email: user.email,
+        credential: Credential::Jwt {
+            org_id: claims.org_id.or(presented.x_org_id.map(str::to_owned)),
+            scopes,
+        },
+        client,
+    })
+}
+
+async fn authenticate_key(db: &Db, raw: &str, client: ClientMeta) -> Result<Caller, AuthnError> {
+    let secret = ApiKeySecret::parse(raw).ok_or(AuthnError::InvalidKey)?;
+    let hash = secret.hash();
+    let mut tx = db.global_tx().await?;
+    let key = store::api_keys::find_by_hash(&mut tx, &hash)
+        .await?
+        .filter(|k| hashes_match(&k.key_hash, &hash))
+        .ok_or(AuthnError::InvalidKey)?;
+    if key.revoked_at.is_some() {
+        return Err(AuthnError::Revoked);
+    }
+    if key
+        .expires_at
+        .as_deref()
+        .is_some_and(|exp| exp <= crate::domain::time::now().as_str())
+    {
+        return Err(AuthnError::Expired);
+    }
+    let user = store::users::find(tx.conn(), &key.user_id)
+        .await?
+        .ok_or(AuthnError::InvalidKey)?;
+    let mut tx = tx.into_tenant(&key.org_id).await?;
+    store::api_keys::touch(&mut tx, &key.id).await?;
+    tx.commit().await?;
+    let scopes = ScopeSet::parse_list(&key.scopes).map_err(|_| AuthnError::InvalidKey)?;
+    Ok(Caller {
+        user_id: user.id,
+        email: user.email,
+        credential: Credential::ApiKey {
+            key_id: key.id,
+            org_id: key.org_id,
+            scopes,
+        },
+        client,
+    })
+}

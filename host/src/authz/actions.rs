@@ -1,0 +1,106 @@
+//! The actions and resource kinds the host asks Cedar about. Their names match
+//! `policies/schema.cedarschema`; a unit test checks that every action here exists there.
+
+use serde::Serialize;
+
+/// One Cedar action. Adding a route means adding (or reusing) an action here and in the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Action {
+    OrgRead,
+    MemberList,
+    MemberRead,
+    MemberCreate,
+    MemberUpdate,
+    MemberDelete,
+    ApiKeyList,
+    ApiKeyCreate,
+    ApiKeyRevoke,
+    PolicyList,
+    PolicyRead,
+    PolicyValidate,
+    PolicyCreate,
+    PolicyUpdate,
+    PolicyDelete,
+    AuthzExplain,
+    AuditRead,
+    AuditVerify,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::OrgRead,
+        Action::MemberList,
+        Action::MemberRead,
+        Action::MemberCreate,
+        Action::MemberUpdate,
+        Action::MemberDelete,
+        Action::ApiKeyList,
+        Action::ApiKeyCreate,
+        Action::ApiKeyRevoke,
+        Action::PolicyList,
+        Action::PolicyRead,
+        Action::PolicyValidate,
+        Action::PolicyCreate,
+        Action::PolicyUpdate,
+        Action::PolicyDelete,
+        Action::AuthzExplain,
+        Action::AuditRead,
+        Action::AuditVerify,
+    ];
+
+    pub fn cedar_id(self) -> &'static str {
+        match self {
+            Action::OrgRead => "org.read",
+            Action::MemberList => "member.list",
+            Action::MemberRead => "member.read",
+            Action::MemberCreate => "member.create",
+            Action::MemberUpdate => "member.update",
+            Action::MemberDelete => "member.delete",
+            Action::ApiKeyList => "apikey.list",
+            Action::ApiKeyCreate => "apikey.create",
+            Action::ApiKeyRevoke => "apikey.revoke",
+            Action::PolicyList => "policy.list",
+            Action::PolicyRead => "policy.read",
+            Action::PolicyValidate => "policy.validate",
+            Action::PolicyCreate => "policy.create",
+            Action::PolicyUpdate => "policy.update",
+            Action::PolicyDelete => "policy.delete",
+            Action::AuthzExplain => "authz.explain",
+            Action::AuditRead => "audit.read",
+            Action::AuditVerify => "audit.verify",
+        }
+    }
+}
+
+/// The resource a request acts on. It is always built inside the request's org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// The org itself (collections such as "the org's members" are represented by the org).
+    Org,
+    Member(String),
+    ApiKey(String),
+    AccessPolicy(String),
+    AuditLog,
+}
+
+impl Resource {
+    /// Cedar entity type and id. Singletons (org, audit log) use the org id.
+    pub fn cedar_parts(&self, org_id: &str) -> (&'static str, String) {
+        match self {
+            Resource::Org => ("Org", org_id.to_owned()),
+            Resource::Member(id) => ("Member", id.clone()),
+            Resource::ApiKey(id) => ("ApiKey", id.clone()),
+            Resource::AccessPolicy(id) => ("AccessPolicy", id.clone()),
+            Resource::AuditLog => ("AuditLog", org_id.to_owned()),
+        }
+    }
+}
+
+/// Extra, action-specific context the host supplies.
+#[derive(Debug, Clone, Default)]
+pub struct ContextExtras {
+    /// member.create / member.update: the role being granted.
+    pub grants_role: Option<String>,
+    /// apikey.create: the concrete scopes requested for the new key.
+    pub requested_scopes: Option<Vec<String>>,
+}

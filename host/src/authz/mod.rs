@@ -1,0 +1,318 @@
+//! The single Cedar gate. Every route calls [`Authz::authorize`] with an action and a resource
+//! inside the request's org; handlers never compare roles themselves.
+//!
+//! A decision is made from the embedded baseline (`policies/*.cedar`) plus the org's own
+//! tenant-authored policies. Forbids always win, so tenants can narrow access but never lift a
+//! baseline guardrail. Any evaluation error is a deny: Cedar skips a policy that errors, which
+//! for a forbid would otherwise mean failing open.
+
+mod actions;
+mod entities;
+pub mod policy_set;
+
+pub use actions::{Action, ContextExtras, Resource};
+pub use policy_set::PolicyDiagnostic;
+
+use crate::{
+    authn::{Caller, ClientMeta, Credential},
+    domain::ScopeSet,
+    store::{self, TenantTx, orgs::Org},
+};
+use cedar_policy::{Authorizer, Decision, PolicySet, Schema, Validator};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+/// Who did it, as recorded in the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: String,
+    pub email: String,
+    pub key_id: Option<String>,
+}
+
+/// Proof that a request was allowed. Mutating handlers pass it to `audit::record`.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    pub org: Org,
+    pub actor: Actor,
+    pub role: String,
+    pub client: ClientMeta,
+    /// The permit policies that determined the decision.
+    pub policy_ids: Vec<String>,
+    /// The caller's concrete scopes (wildcards expanded).
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthzError {
+    #[error("not a member of this organization")]
+    NotMember,
+    #[error("{message}")]
+    Denied {
+        message: String,
+        policy_ids: Vec<String>,
+    },
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+/// The outcome of one Cedar evaluation.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Evaluation {
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// Policies that determined the decision: the permits for an allow, the forbids for a deny.
+    pub policy_ids: Vec<String>,
+    /// Evaluation errors; any error makes the decision a deny.
+    pub errors: Vec<String>,
+    /// The message a denied API call would return.
+    pub message: Option<String>,
+}
+
+impl Evaluation {
+    pub fn allowed(&self) -> bool {
+        self.decision == "allow"
+    }
+}
+
+/// Everything Cedar needs for one decision.
+pub struct EvalInput<'a> {
+    pub org: &'a Org,
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub role: &'a str,
+    pub credential: &'a str,
+    pub scopes: &'a ScopeSet,
+    pub action: Action,
+    pub resource: &'a Resource,
+    pub extras: &'a ContextExtras,
+}
+
+pub struct Authz {
+    schema: Schema,
+    validator: Validator,
+    baseline: PolicySet,
+    /// org id → (policy revision, baseline + tenant policies).
+    cache: Mutex<HashMap<String, (i64, Arc<PolicySet>)>>,
+}
+
+const CACHE_MAX_ORGS: usize = 10_000;
+
+impl Authz {
+    /// Loads and strictly validates the schema and baseline; refuses to build when invalid.
+    pub fn load() -> anyhow::Result<Self> {
+        let (schema, baseline) = policy_set::load_baseline()?;
+        Ok(Authz {
+            validator: Validator::new(schema.clone()),
+            schema,
+            baseline,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+
+    /// The gate: is `caller` allowed to do `action` on `resource` in the transaction's org?
+    pub async fn authorize(
+        &self,
+        tx: &mut TenantTx,
+        caller: &Caller,
+        action: Action,
+        resource: Resource,
+        extras: ContextExtras,
+    ) -> Result<Authorized, AuthzError> {
+        if let Credential::ApiKey { org_id, .. } = &caller.credential
+            && org_id != tx.org_id()
+        {
+            return Err(AuthzError::NotMember);
+        }
+        let org = store::orgs::current(tx)
+            .await?
+            .ok_or(AuthzError::NotMember)?;
+        let member = store::memberships::find(tx, &caller.user_id)
+            .await?
+            .ok_or(AuthzError::NotMember)?;
+        let policies = self.policies_for(tx, &org).await?;
+        let eval = self.evaluate(
+            &policies,
+            &EvalInput {
+                org: &org,
+                user_id: &caller.user_id,
+                email: &caller.email,
+                role: &member.role,
+                credential: caller.credential_kind(),
+                scopes: caller.scopes(),
+                action,
+                resource: &resource,
+                extras: &extras,
+            },
+        );
+        if !eval.allowed() {
+            tracing::info!(
+                action = action.cedar_id(),
+                user_id = %caller.user_id,
+                policies = ?eval.policy_ids,
+                errors = ?eval.errors,
+                "authorization denied"
+            );
+            return Err(AuthzError::Denied {
+                message: eval.message.unwrap_or_else(|| "forbidden".into()),
+                policy_ids: eval.policy_ids,
+            });
+        }
+        Ok(Authorized {
+            org,
+            actor: Actor {
+                user_id: caller.user_id.clone(),
+                email: caller.email.clone(),
+                key_id: caller.key_id().map(str::to_owned),
+            },
+            role: member.role,
+            client: caller.client.clone(),
+            policy_ids: eval.policy_ids,
+            scopes: caller
+                .scopes()
+                .effective()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
+    /// Evaluates one request against a policy set. Errors of any kind produce a deny.
+    pub fn evaluate(&self, policies: &PolicySet, input: &EvalInput<'_>) -> Evaluation {
+        let request = match entities::build(&self.schema, input) {
+            Ok(r) => r,
+            Err(e) => {
+                return Evaluation {
+                    decision: "deny".into(),
+                    policy_ids: Vec::new(),
+                    errors: vec![e.to_string()],
+                    message: Some("authorization request could not be built".into()),
+                };
+            }
+        };
+        let response =
+            Authorizer::new().is_authorized(&request.request, policies, &request.entities);
+        let policy_ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        let allowed = response.decision() == Decision::Allow && errors.is_empty();
+        let message = (!allowed).then(|| deny_message(&policy_ids, &errors));
+        Evaluation {
+            decision: if allowed { "allow" } else { "deny" }.into(),
+            policy_ids,
+            errors,
+            message,
+        }
+    }
+
+    /// The org's effective policy set, cached per org and policy revision.
+    pub async fn policies_for(
+        &self,
+        tx: &mut TenantTx,
+        org: &Org,
+    ) -> Result<Arc<PolicySet>, sqlx::Error> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some((rev, set)) = cache.get(&org.id)
+            && *rev == org.policy_revision
+        {
+            return Ok(set.clone());
+        }
+        let tenant = store::access_policies::list(tx).await?;
+        let set = Arc::new(self.compile(&tenant));
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_MAX_ORGS {
+                cache.clear();
+            }
+            cache.insert(org.id.clone(), (org.policy_revision, set.clone()));
+        }
+        Ok(set)
+    }
+
+    /// Baseline + tenant policies. A stored tenant policy that no longer validates (e.g. after
+    /// a schema change) makes the whole org fail closed rather than silently dropping a forbid.
+    fn compile(&self, tenant: &[store::access_policies::AccessPolicy]) -> PolicySet {
+        let mut set = self.baseline.clone();
+        for p in tenant {
+            let id = format!("{}{}", policy_set::TENANT_POLICY_PREFIX, p.id);
+            let added = policy_set::validate_tenant_policy(&self.validator, &p.policy, &id)
+                .ok()
+                .and_then(|policy| set.add(policy).ok());
+            if added.is_none() {
+                tracing::error!(policy_id = %p.id, "stored tenant policy is invalid; denying all requests for the org");
+                return PolicySet::new();
+            }
+        }
+        set
+    }
+
+    /// Strictly validates a tenant policy (used by upload and the validate endpoint).
+    pub fn validate_tenant_policy(&self, src: &str) -> Result<(), Vec<PolicyDiagnostic>> {
+        policy_set::validate_tenant_policy(&self.validator, src, "candidate").map(|_| ())
+    }
+}
+
+/// Maps the forbids behind a deny to the message the API returns. Scope problems are reported
+/// first because they are fixed on the key, not on the user.
+fn deny_message(policy_ids: &[String], errors: &[String]) -> String {
+    let has = |p: &str| policy_ids.iter().any(|id| id.starts_with(p));
+    if !errors.is_empty() {
+        "authorization failed (policy evaluation error)".into()
+    } else if has("guard.scope.") {
+        "missing required scope".into()
+    } else if has("guard.tenant_boundary") {
+        "not a member of this organization".into()
+    } else if has("guard.manage_requires_admin") {
+        "Org admin role required".into()
+    } else if has("guard.auditor_read_only") {
+        "auditors have read-only access".into()
+    } else if has("guard.owner_grants_owner") {
+        "only an owner can grant the owner role".into()
+    } else if has("guard.no_scope_escalation") {
+        "cannot create a key with scopes beyond your own".into()
+    } else if let Some(tenant) = policy_ids
+        .iter()
+        .find(|id| id.starts_with(policy_set::TENANT_POLICY_PREFIX))
+    {
+        format!(
+            "forbidden by access policy {}",
+            &tenant[policy_set::TENANT_POLICY_PREFIX.len()..]
+        )
+    } else {
+        "not permitted by any access policy".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_host_action_exists_in_the_schema() {
+        let authz = Authz::load().expect("baseline loads");
+        let names: Vec<String> = authz
+            .schema
+            .actions()
+            .map(|a| a.id().unescaped().to_string())
+            .collect();
+        for action in Action::ALL {
+            assert!(
+                names.iter().any(|n| n == action.cedar_id()),
+                "{} missing from schema",
+                action.cedar_id()
+            );
+        }
+    }
+}

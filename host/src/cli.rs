@@ -1,0 +1,159 @@
+//! The `grc` command line: `serve` (default) plus ops commands that share the server's config
+//! and print JSON, for scripting and bootstrap.
+
+use crate::{
+    app, audit,
+    config::Config,
+    domain::{Plan, Role, ScopeSet},
+    http, provision, store,
+};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "grc", version, about = "Multi-tenant GRC API server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the API server (the default).
+    Serve,
+    /// Organization and key administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print the OpenAPI document (YAML) generated from the code.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create an organization. Prints {"org_id": …}.
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "free")]
+        plan: Plan,
+    },
+    /// Create an API key (and the user and membership if missing). Prints the key once.
+    CreateKey {
+        #[arg(long)]
+        org: uuid::Uuid,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: Role,
+        /// Comma-separated, e.g. "read:*,write:*".
+        #[arg(long)]
+        scopes: String,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[arg(long, default_value = "cli key")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Verify an org's audit hash chain; exits non-zero on a broken link.
+    Verify {
+        #[arg(long)]
+        org: uuid::Uuid,
+    },
+}
+
+impl clap::ValueEnum for Plan {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Plan::Free, Plan::Team, Plan::Enterprise]
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Role::Owner, Role::Admin, Role::Member, Role::Auditor]
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let server = app::spawn(config).await?;
+            server.handle.await??;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            print!("{}", http::docs::to_yaml(&http::openapi()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::CreateOrg { name, plan }) => {
+            let db = store::connect(&config.database_url, 2).await?;
+            let org = provision::create_org(&db, &name, plan, "system:cli").await?;
+            println!(
+                "{}",
+                json!({ "org_id": org.id, "name": org.name, "plan": org.plan })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::CreateKey {
+            org,
+            email,
+            role,
+            scopes,
+            expires_in_days,
+            name,
+        }) => {
+            let scopes = ScopeSet::parse_list(&scopes).map_err(anyhow::Error::msg)?;
+            let db = store::connect(&config.database_url, 2).await?;
+            let org_id = org.to_string();
+            let issued = provision::create_member_key(
+                &db,
+                provision::KeyRequest {
+                    org_id: &org_id,
+                    email: &email,
+                    role,
+                    scopes: &scopes,
+                    expires_in_days,
+                    name: &name,
+                    actor: "system:cli",
+                },
+            )
+            .await?;
+            println!(
+                "{}",
+                json!({
+                    "key": issued.secret.expose(),
+                    "key_id": issued.record.id,
+                    "user_id": issued.record.user_id,
+                    "org_id": org_id,
+                    "scopes": scopes.to_vec(),
+                    "expires_at": issued.record.expires_at,
+                })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify { org }) => {
+            let db = store::connect(&config.database_url, 2).await?;
+            let mut tx = db.tenant_tx(&org.to_string()).await?;
+            let report = audit::verify(&mut tx).await?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(if report.valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Members CRUD under `/api/v1/orgs/{org_id}/members`.
+
+use super::{
+    authorize, authorize_with,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{Json, Path},
+};
+use crate::{
+    app::AppState,
+    audit::{self, AuditEvent},
+    authn::Caller,
+    authz::{Action, ContextExtras, Resource},
+    domain::Role,
+    store::{self, TenantTx, memberships::Member},
+};
+use axum::{extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(get_member, update_member, remove_member))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: String,
+}
+
+impl From<Member> for MemberView {
+    fn from(m: Member) -> Self {
+        MemberView {
+            user_id: m.user_id,
+            email: m.email,
+            role: m.role,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberList {
+    pub members: Vec<MemberView>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMember {
+    /// The user's email; the user is created if this is their first org.
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMember {
+    pub role: Role,
+}
+
+/// List the org's members.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/members", tag = "members",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = MemberList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+) -> ApiResult<axum::Json<MemberList>> {
+    let (mut tx, _) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::MemberList,
+        Resource::Org,
+    )
+    .await?;
+    let members = store::memberships::list(&mut tx).await?;
+    Ok(axum::Json(MemberList {
+        members: members.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Add a member (creating the user if needed). Owner/admin only; only owners grant `owner`.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/members", tag = "members",
+    params(("org_id" = Uuid, Path)), request_body = AddMember,
+    responses((status = 201, body = MemberView), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Json(body): Json<AddMember>,
+) -> ApiResult<(StatusCode, axum::Json<MemberView>)> {
+    let email = body.email.trim().to_ascii_lowercase();
+    if !is_plausible_email(&email) {
+        return Err(ApiError::invalid_field(
+            &["email"],
+            "not a valid email address",
+        ));
+    }
+    let extras = ContextExtras {
+        grants_role: Some(body.role.as_str().into()),
+        ..Default::default()
+    };
+    let (mut tx, auth) = authorize_with(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::MemberCreate,
+        Resource::Org,
+        extras,
+    )
+    .await?;
+    let user = store::users::find_or_create(tx.conn(), &email).await?;
+    if store::memberships::find(&mut tx, &user.id).await?.is_some() {
+        return Err(ApiError::Conflict(format!("{email} is already a member")));
+    }
+    let created_at = store::memberships::insert(&mut tx, &user.id, body.role.as_str()).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        AuditEvent {
+            action: "MEMBER_ADDED",
+            target_type: "member",
+            target_id: &user.id,
+            metadata: json!({ "email": email, "role": body.role }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(MemberView {
+            user_id: user.id,
+            email: user.email,
+            role: body.role.as_str().into(),
+            created_at,
+        }),
+    ))
+}
+
+/// One member.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
+    params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 200, body = MemberView), (status = 404, body = ErrorBody)))]
+async fn get_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, user_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<MemberView>> {
+    let user_id = user_id.to_string();
+    let (mut tx, _) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::MemberRead,
+        Resource::Member(user_id.clone()),
+    )
+    .await?;
+    let member = find_member(&mut tx, &user_id).await?;
+    Ok(axum::Json(member.into()))
+}
+
+/// Change a member's role. The last owner cannot be demoted.
+#[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
+    params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = UpdateMember,
+    responses((status = 200, body = MemberView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, user_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<UpdateMember>,
+) -> ApiResult<axum::Json<MemberView>> {
+    let user_id = user_id.to_string();
+    let extras = ContextExtras {
+        grants_role: Some(body.role.as_str().into()),
+        ..Default::default()
+    };
+    let (mut tx, auth) = authorize_with(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::MemberUpdate,
+        Resource::Member(user_id.clone()),
+        extras,
+    )
+    .await?;
+    let mut member = find_member(&mut tx, &user_id).await?;
+    if member.role == "owner" && body.role != Role::Owner {
+        ensure_not_last_owner(&mut tx).await?;
+    }
+    store::memberships::update_role(&mut tx, &user_id, body.role.as_str()).await?;
+    audit::record(
+        &mut tx,
+        &auth,
+        AuditEvent {
+            action: "MEMBER_ROLE_CHANGED",
+            target_type: "member",
+            target_id: &user_id,
+            metadata: json!({ "email": member.email, "from": member.role, "to": body.role }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    member.role = body.role.as_str().into();
+    Ok(axum::Json(member.into()))
+}
+
+/// Remove a member and revoke every key they hold in this org. The last owner cannot leave.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
+    params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, user_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let user_id = user_id.to_string();
+    let (mut tx, auth) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::MemberDelete,
+        Resource::Member(user_id.clone()),
+    )
+    .await?;
+    let member = find_member(&mut tx, &user_id).await?;
+    if member.role == "owner" {
+        ensure_not_last_owner(&mut tx).await?;
+    }
+    let revoked = store::api_keys::revoke_all_for_user(&mut tx, &user_id).await?;
+    store::memberships::delete(&mut tx, &user_id).await?;
+    audit::record(&mut tx, &auth, AuditEvent {
+        action: "MEMBER_REMOVED",
+        target_type: "member",
+        target_id: &user_id,
+        metadata: json!({ "email": member.email, "role": member.role, "keys_revoked": revoked }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn find_member(tx: &mut TenantTx, user_id: &str) -> ApiResult<Member> {
+    store::memberships::find(tx, user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("member"))
+}
+
+async fn ensure_not_last_owner(tx: &mut TenantTx) -> ApiResult<()> {
+    if store::memberships::count_owners(tx).await? <= 1 {
+        return Err(ApiError::Conflict(
+            "an organization must keep at least one owner".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn is_plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.is_empty()
+        && email.len() <= 254
+        && !email.contains(char::is_whitespace)
+}

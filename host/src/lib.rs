@@ -1,0 +1,18 @@
+//! GRC server library: the `grc` binary and the black-box tests both start the server through
+//! [`app::spawn`].
+//!
+//! Request path: `authn` (who is calling) → `authz` (Cedar: may they do this here?) → handler in
+//! `http` → `store` (sqlx, tenant-scoped transaction) → `audit` (one hash-chained entry per
+//! mutation, same transaction). See docs/architecture.md.
+
+pub mod app;
+pub mod audit;
+pub mod authn;
+pub mod authz;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod provision;
+pub mod store;
