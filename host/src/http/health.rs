@@ -19,14 +19,14 @@ pub struct Status {
 }
 
 /// Process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
     responses((status = 200, body = Status)))]
 async fn healthz() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
 /// Database is reachable.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses((status = 200, body = Status), (status = 503, body = Status)))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.ping().await {
@@ -44,7 +44,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
     responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (

@@ -1,0 +1,197 @@
+//! The `grc` binary: ops commands print JSON and share the server's config; `audit verify`
+//! exits non-zero on a broken chain; `serve` bootstraps once and writes bootstrap.json 0600.
+
+#![allow(clippy::panic, clippy::unwrap_used)] // test code: failing loudly is the point
+
+use serde_json::Value;
+use std::{
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Output},
+    time::Duration,
+};
+
+fn grc(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_grc"))
+        .args(args)
+        .env("GRC_DATA_DIR", data_dir)
+        .env("GRC_LOG", "warn")
+        .output()
+        .expect("run grc")
+}
+
+fn json_stdout(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+struct KillOnDrop(Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("grc-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn admin_commands_and_audit_verify() {
+    let dir = temp_dir();
+    let org = json_stdout(&grc(
+        &dir,
+        &["admin", "create-org", "--name", "acme", "--plan", "team"],
+    ));
+    let org_id = org["org_id"].as_str().expect("org_id").to_owned();
+    let key = json_stdout(&grc(
+        &dir,
+        &[
+            "admin",
+            "create-key",
+            "--org",
+            &org_id,
+            "--email",
+            "ops@acme.io",
+            "--role",
+            "owner",
+            "--scopes",
+            "read:*,write:*,admin:org",
+            "--expires-in-days",
+            "30",
+        ],
+    ));
+    assert!(key["key"].as_str().expect("key").starts_with("sk-"));
+    assert!(key["key_id"].is_string() && key["user_id"].is_string());
+
+    let bad = grc(
+        &dir,
+        &[
+            "admin",
+            "create-key",
+            "--org",
+            &org_id,
+            "--email",
+            "x@acme.io",
+            "--role",
+            "owner",
+            "--scopes",
+            "root",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope"));
+
+    let ok = json_stdout(&grc(&dir, &["audit", "verify", "--org", &org_id]));
+    assert_eq!(ok["valid"], true);
+    assert_eq!(ok["entries_checked"], 2);
+
+    // Tamper directly in the database file (lifting the append-only trigger first).
+    let db = dir.join("grc.db");
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c = sqlite3.connect('{}'); c.execute('DROP TRIGGER audit_log_no_update'); \
+             c.execute(\"UPDATE audit_log SET action = 'NOTHING_TO_SEE' WHERE seq = 1\"); c.commit()",
+            db.display()
+        ))
+        .status()
+        .expect("python3");
+    assert!(status.success());
+    let broken = grc(&dir, &["audit", "verify", "--org", &org_id]);
+    assert!(
+        !broken.status.success(),
+        "a broken chain must exit non-zero"
+    );
+    let report: Value = serde_json::from_slice(&broken.stdout).expect("JSON report");
+    assert_eq!(report["first_broken"]["seq"], 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn serve_bootstraps_once_with_a_private_credentials_file() {
+    let dir = temp_dir();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let spawn = || {
+        KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_grc"))
+                .env("GRC_DATA_DIR", &dir)
+                .env("GRC_LISTEN", format!("127.0.0.1:{port}"))
+                .env("GRC_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn grc"),
+        )
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let wait_ready = async || {
+        for _ in 0..100 {
+            if client
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server did not become ready");
+    };
+
+    let server = spawn();
+    wait_ready().await;
+    let path = dir.join("bootstrap.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)
+            .expect("bootstrap.json")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let boot: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+    let key = boot["api_key"].as_str().expect("api_key").to_owned();
+    let orgs: Value = client
+        .get(format!("{base}/api/v1/orgs"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(orgs["orgs"][0]["name"], "default");
+    assert_eq!(orgs["orgs"][0]["role"], "owner");
+    drop(server);
+
+    // A restart does not bootstrap again: same org, same key still valid.
+    std::fs::remove_file(&path).expect("remove");
+    let _server = spawn();
+    wait_ready().await;
+    assert!(
+        !path.exists(),
+        "second start must not create new credentials"
+    );
+    let again = client
+        .get(format!("{base}/api/v1/orgs"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), reqwest::StatusCode::OK);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,401 @@
+//! The credential matrix on every route: no credential, malformed, unknown, revoked, expired,
+//! wrong scope, wrong org, and an auditor attempting writes.
+
+use grc::domain::{ApiKeySecret, Plan, Role};
+use grc_tests::{Auth, TestApp, both_backends, json};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+both_backends!(
+    unauthenticated_requests_get_401_everywhere,
+    revoked_and_expired_keys_get_401_everywhere,
+    key_without_scope_gets_missing_required_scope,
+    key_of_another_org_is_not_a_member,
+    auditor_cannot_write_and_nothing_is_written,
+    x_api_key_header_and_bearer_are_equivalent,
+);
+
+struct Route {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    mutating: bool,
+}
+
+/// Every org-scoped route with a valid body, so only the credential decides the outcome.
+fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<Route> {
+    let p = |rest: &str| format!("/api/v1/orgs/{org}{rest}");
+    let policy = json!({ "name": "p", "policy": "permit(principal, action, resource);" });
+    let r = |method: Method, path: String, body: Option<Value>, mutating: bool| Route {
+        method,
+        path,
+        body,
+        mutating,
+    };
+    vec![
+        r(Method::GET, p(""), None, false),
+        r(Method::GET, p("/members"), None, false),
+        r(
+            Method::POST,
+            p("/members"),
+            Some(json!({ "email": "new@x.io", "role": "member" })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/members/{some_user}")),
+            None,
+            false,
+        ),
+        r(
+            Method::PATCH,
+            p(&format!("/members/{some_user}")),
+            Some(json!({ "role": "member" })),
+            true,
+        ),
+        r(
+            Method::DELETE,
+            p(&format!("/members/{some_user}")),
+            None,
+            true,
+        ),
+        r(Method::GET, p("/api-keys"), None, false),
+        r(
+            Method::POST,
+            p("/api-keys"),
+            Some(json!({ "name": "k", "scopes": ["read:org"] })),
+            true,
+        ),
+        r(
+            Method::DELETE,
+            p(&format!("/api-keys/{some_key}")),
+            None,
+            true,
+        ),
+        r(Method::GET, p("/access-policies"), None, false),
+        r(
+            Method::POST,
+            p("/access-policies"),
+            Some(policy.clone()),
+            true,
+        ),
+        r(
+            Method::POST,
+            p("/access-policies/validate"),
+            Some(json!({ "policy": "permit(principal, action, resource);" })),
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/access-policies/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::PUT,
+            p(&format!("/access-policies/{some_policy}")),
+            Some(policy),
+            true,
+        ),
+        r(
+            Method::DELETE,
+            p(&format!("/access-policies/{some_policy}")),
+            None,
+            true,
+        ),
+        r(
+            Method::POST,
+            p("/authz/explain"),
+            Some(
+                json!({ "principal": format!("User::\"{some_user}\""), "action": "org.read", "resource": format!("Org::\"{org}\"") }),
+            ),
+            false,
+        ),
+        r(Method::GET, p("/audit-log"), None, false),
+        r(Method::GET, p("/audit-log/verify"), None, false),
+    ]
+}
+
+fn all_routes(app: &TestApp) -> Vec<Route> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut all = routes(&app.org_id, &id, &id, &id);
+    all.push(Route {
+        method: Method::GET,
+        path: "/api/v1/orgs".into(),
+        body: None,
+        mutating: false,
+    });
+    all
+}
+
+async fn expect_everywhere(app: &TestApp, auth: Auth<'_>, status: StatusCode, detail: &str) {
+    for route in all_routes(app) {
+        let resp = app
+            .call(route.method.clone(), &route.path, auth, route.body.clone())
+            .await;
+        assert_eq!(
+            resp.status, status,
+            "{} {} → {:?}",
+            route.method, route.path, resp.body
+        );
+        assert_eq!(resp.detail(), detail, "{} {}", route.method, route.path);
+    }
+}
+
+async fn unauthenticated_requests_get_401_everywhere(app: TestApp) {
+    expect_everywhere(
+        &app,
+        Auth::None,
+        StatusCode::UNAUTHORIZED,
+        "Not authenticated",
+    )
+    .await;
+    expect_everywhere(
+        &app,
+        Auth::Bearer("sk-not-a-real-key"),
+        StatusCode::UNAUTHORIZED,
+        "Invalid API key",
+    )
+    .await;
+    expect_everywhere(
+        &app,
+        Auth::XApiKey("garbage"),
+        StatusCode::UNAUTHORIZED,
+        "Invalid API key",
+    )
+    .await;
+    // Well-formed (valid checksum) but never issued.
+    let unknown = ApiKeySecret::generate();
+    expect_everywhere(
+        &app,
+        Auth::Bearer(unknown.expose()),
+        StatusCode::UNAUTHORIZED,
+        "Invalid API key",
+    )
+    .await;
+    // A bearer token that is neither a key nor a valid JWT.
+    expect_everywhere(
+        &app,
+        Auth::Bearer("eyJhbGciOiJIUzI1NiJ9.e30.x"),
+        StatusCode::UNAUTHORIZED,
+        "Invalid token",
+    )
+    .await;
+}
+
+async fn revoked_and_expired_keys_get_401_everywhere(app: TestApp) {
+    let revoked = app
+        .create_key(
+            &app.org_id,
+            "rev@x.io",
+            Role::Admin,
+            "read:*,write:*,admin:org",
+        )
+        .await;
+    let resp = app
+        .delete(
+            &app.org_path(&app.org_id, &format!("/api-keys/{}", revoked.key_id)),
+            &app.owner_key,
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    assert!(resp.body["revoked_at"].is_string());
+    expect_everywhere(
+        &app,
+        Auth::Bearer(&revoked.key),
+        StatusCode::UNAUTHORIZED,
+        "API key revoked",
+    )
+    .await;
+
+    let expired = app
+        .create_key(
+            &app.org_id,
+            "exp@x.io",
+            Role::Admin,
+            "read:*,write:*,admin:org",
+        )
+        .await;
+    assert_eq!(
+        app.get(&app.org_path(&app.org_id, ""), &expired.key)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    app.owner_sql(&format!(
+        "UPDATE api_keys SET expires_at = '2001-01-01T00:00:00.000000Z' WHERE id = '{}'",
+        expired.key_id
+    ))
+    .await;
+    expect_everywhere(
+        &app,
+        Auth::Bearer(&expired.key),
+        StatusCode::UNAUTHORIZED,
+        "API key expired",
+    )
+    .await;
+}
+
+async fn key_without_scope_gets_missing_required_scope(app: TestApp) {
+    // An owner whose key only carries an evidence scope: the key caps the role.
+    let narrow = app
+        .create_key(&app.org_id, "narrow@x.io", Role::Owner, "read:evidence")
+        .await;
+    for route in routes(
+        &app.org_id,
+        &narrow.user_id,
+        &narrow.key_id,
+        &uuid::Uuid::new_v4().to_string(),
+    ) {
+        let resp = app
+            .call(
+                route.method.clone(),
+                &route.path,
+                Auth::Bearer(&narrow.key),
+                route.body,
+            )
+            .await;
+        assert_eq!(
+            resp.status,
+            StatusCode::FORBIDDEN,
+            "{} {}",
+            route.method,
+            route.path
+        );
+        assert_eq!(
+            resp.detail(),
+            "missing required scope",
+            "{} {}",
+            route.method,
+            route.path
+        );
+    }
+    // With read:* but not admin:org, reads work and key management does not.
+    let reader = app
+        .create_key(&app.org_id, "reader@x.io", Role::Owner, "read:*,write:*")
+        .await;
+    assert_eq!(
+        app.get(&app.org_path(&app.org_id, "/members"), &reader.key)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let resp = app
+        .get(&app.org_path(&app.org_id, "/api-keys"), &reader.key)
+        .await;
+    assert_eq!(
+        (resp.status, resp.detail()),
+        (StatusCode::FORBIDDEN, "missing required scope")
+    );
+}
+
+async fn key_of_another_org_is_not_a_member(app: TestApp) {
+    let other_org = app.create_org("other", Plan::Team).await;
+    let outsider = app
+        .create_key(
+            &other_org,
+            "boss@other.io",
+            Role::Owner,
+            "read:*,write:*,admin:org",
+        )
+        .await;
+    for route in routes(
+        &app.org_id,
+        &outsider.user_id,
+        &outsider.key_id,
+        &uuid::Uuid::new_v4().to_string(),
+    ) {
+        let resp = app
+            .call(
+                route.method.clone(),
+                &route.path,
+                Auth::Bearer(&outsider.key),
+                route.body,
+            )
+            .await;
+        assert_eq!(
+            resp.status,
+            StatusCode::FORBIDDEN,
+            "{} {}",
+            route.method,
+            route.path
+        );
+        assert_eq!(resp.detail(), "not a member of this organization");
+    }
+    // A non-existent org answers exactly the same: no existence oracle.
+    let ghost = uuid::Uuid::new_v4().to_string();
+    let resp = app
+        .get(&app.org_path(&ghost, "/members"), &outsider.key)
+        .await;
+    assert_eq!(
+        (resp.status, resp.detail()),
+        (StatusCode::FORBIDDEN, "not a member of this organization")
+    );
+    // Listing orgs shows only the key's own org.
+    let resp = app.get("/api/v1/orgs", &outsider.key).await;
+    let orgs = resp.body["orgs"].as_array().expect("orgs");
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0]["id"], other_org.as_str());
+}
+
+async fn auditor_cannot_write_and_nothing_is_written(app: TestApp) {
+    let auditor = app
+        .create_key(
+            &app.org_id,
+            "audit@x.io",
+            Role::Auditor,
+            "read:*,write:*,admin:org",
+        )
+        .await;
+    let before = app.audit_count(&app.org_id, &app.owner_key).await;
+    for route in routes(
+        &app.org_id,
+        &auditor.user_id,
+        &auditor.key_id,
+        &uuid::Uuid::new_v4().to_string(),
+    ) {
+        let resp = app
+            .call(
+                route.method.clone(),
+                &route.path,
+                Auth::Bearer(&auditor.key),
+                route.body,
+            )
+            .await;
+        if route.mutating {
+            assert_eq!(
+                resp.status,
+                StatusCode::FORBIDDEN,
+                "{} {}",
+                route.method,
+                route.path
+            );
+        }
+    }
+    assert_eq!(app.audit_count(&app.org_id, &app.owner_key).await, before);
+    // Auditors do read: org, members, audit log.
+    for path in [
+        "",
+        "/members",
+        "/audit-log",
+        "/audit-log/verify",
+        "/access-policies",
+    ] {
+        let resp = app
+            .get(&app.org_path(&app.org_id, path), &auditor.key)
+            .await;
+        assert_eq!(resp.status, StatusCode::OK, "{path}: {:?}", resp.body);
+    }
+}
+
+async fn x_api_key_header_and_bearer_are_equivalent(app: TestApp) {
+    let path = app.org_path(&app.org_id, "/members");
+    let a = app
+        .call(Method::GET, &path, Auth::XApiKey(&app.owner_key), None)
+        .await;
+    let b = app
+        .call(Method::GET, &path, Auth::Bearer(&app.owner_key), None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body, b.body);
+}

@@ -1,0 +1,201 @@
+//! Error shapes for bad input, operational endpoints, and the OpenAPI contract.
+
+use grc_tests::{Auth, Backend, TestApp, both_backends, spawn_app};
+use reqwest::{Method, StatusCode};
+
+both_backends!(
+    bad_input_gets_json_4xx_never_plain_text,
+    health_readiness_and_metrics
+);
+
+async fn bad_input_gets_json_4xx_never_plain_text(app: TestApp) {
+    let members = app.url(&app.org_path(&app.org_id, "/members"));
+    let send = |body: &'static str, ctype: Option<&'static str>| {
+        let mut req = app
+            .client
+            .post(&members)
+            .bearer_auth(&app.owner_key)
+            .body(body);
+        if let Some(ct) = ctype {
+            req = req.header("content-type", ct);
+        }
+        req.send()
+    };
+    let cases = [
+        (
+            "{not json",
+            Some("application/json"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "{\"email\": \"a@b.c\"}",
+            Some("application/json"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "{\"email\": \"a@b.c\", \"role\": \"member\", \"x\": 1}",
+            Some("application/json"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "[]",
+            Some("application/json"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "email=a",
+            Some("application/x-www-form-urlencoded"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        ("{}", None, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+    ];
+    for (body, ctype, status) in cases {
+        let resp = send(body, ctype).await.expect("send");
+        assert_eq!(resp.status(), status, "{body}");
+        let json: serde_json::Value = resp.json().await.expect("JSON error body");
+        assert!(json.get("detail").is_some(), "{body}: {json}");
+    }
+    let resp = send("{\"email\": \"a@b.c\"}", Some("application/json"))
+        .await
+        .expect("send");
+    let json: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(json["detail"][0]["loc"], serde_json::json!(["body"]));
+    assert!(
+        json["detail"][0]["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("role")
+    );
+
+    // Oversized body → 413 JSON.
+    let huge = format!(
+        "{{\"email\": \"{}\", \"role\": \"member\"}}",
+        "a".repeat(2 * 1024 * 1024)
+    );
+    let resp = app
+        .client
+        .post(&members)
+        .bearer_auth(&app.owner_key)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(resp.json::<serde_json::Value>().await.is_ok());
+
+    // Malformed path parameter, unknown route, wrong method: JSON too.
+    let resp = app
+        .call(
+            Method::GET,
+            "/api/v1/orgs/not-a-uuid/members",
+            Auth::Bearer(&app.owner_key),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = app
+        .call(Method::GET, "/api/v1/nothing-here", Auth::None, None)
+        .await;
+    assert_eq!(
+        (resp.status, resp.detail()),
+        (StatusCode::NOT_FOUND, "Not Found")
+    );
+    let resp = app
+        .call(Method::PUT, "/api/v1/orgs", Auth::None, None)
+        .await;
+    assert_eq!(
+        (resp.status, resp.detail()),
+        (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    );
+}
+
+async fn health_readiness_and_metrics(app: TestApp) {
+    let health = app.call(Method::GET, "/healthz", Auth::None, None).await;
+    assert_eq!(
+        (health.status, &health.body["status"]),
+        (StatusCode::OK, &serde_json::json!("ok"))
+    );
+    let ready = app.call(Method::GET, "/readyz", Auth::None, None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    app.get(&app.org_path(&app.org_id, "/members"), &app.owner_key)
+        .await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("grc_http_requests_total{method=\"GET\",route=\"/api/v1/orgs/{org_id}/members\",status=\"200\"}"), "{metrics}");
+    // Readiness fails when the database goes away.
+    app.state.db.pool().close().await;
+    let ready = app.call(Method::GET, "/readyz", Auth::None, None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// `specs/openapi.yaml` must equal what the code generates. Regenerate with
+/// `cargo run -q -- openapi > specs/openapi.yaml`.
+#[test]
+fn committed_openapi_matches_the_code() {
+    let generated = grc::http::docs::to_yaml(&grc::http::openapi());
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/openapi.yaml");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        generated == committed,
+        "specs/openapi.yaml is stale: run `cargo run -q -- openapi > specs/openapi.yaml`"
+    );
+}
+
+#[test]
+fn openapi_covers_every_route_with_security() {
+    let spec = grc::http::openapi();
+    let paths = &spec.paths.paths;
+    for p in [
+        "/api/v1/orgs",
+        "/api/v1/orgs/{org_id}",
+        "/api/v1/orgs/{org_id}/members",
+        "/api/v1/orgs/{org_id}/members/{user_id}",
+        "/api/v1/orgs/{org_id}/api-keys",
+        "/api/v1/orgs/{org_id}/api-keys/{key_id}",
+        "/api/v1/orgs/{org_id}/access-policies",
+        "/api/v1/orgs/{org_id}/access-policies/validate",
+        "/api/v1/orgs/{org_id}/access-policies/{policy_id}",
+        "/api/v1/orgs/{org_id}/authz/explain",
+        "/api/v1/orgs/{org_id}/audit-log",
+        "/api/v1/orgs/{org_id}/audit-log/verify",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from OpenAPI");
+    }
+    let schemes = &spec
+        .components
+        .as_ref()
+        .expect("components")
+        .security_schemes;
+    assert!(schemes.contains_key("bearer") && schemes.contains_key("api_key"));
+}
+
+#[tokio::test]
+async fn serves_openapi_yaml_and_docs_page() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let yaml = app
+        .client
+        .get(app.url("/openapi.yaml"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(yaml, grc::http::docs::to_yaml(&grc::http::openapi()));
+    let docs = app.client.get(app.url("/docs")).send().await.expect("send");
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().await.expect("text").contains("<html"));
+}
