@@ -7,6 +7,7 @@ use crate::{
     bootstrap,
     config::Config,
     http,
+    plugins::{PluginHost, artifacts::ArtifactCache, runtime::PluginRuntime},
     store::{self, Db},
 };
 use anyhow::Context;
@@ -24,6 +25,7 @@ pub struct AppInner {
     pub authz: Authz,
     pub jwt: Option<JwtVerifier>,
     pub metrics: http::metrics::Metrics,
+    pub plugins: PluginHost,
 }
 
 impl Deref for AppState {
@@ -52,7 +54,15 @@ impl AppState {
             config.jwt.issuer.as_deref().unwrap_or("grc"),
             config.jwt.audience.as_deref().unwrap_or("grc"),
         )?;
+        let artifacts = ArtifactCache::new(
+            config.data_dir.join("plugin-cache"),
+            plugin_cache_key(&db).await?,
+        )?;
+        let runtime = PluginRuntime::new(config.plugins.clone(), Some(artifacts), true)
+            .context("starting the WebAssembly runtime")?;
+        let plugins = PluginHost::start(runtime).await?;
         Ok(AppState(Arc::new(AppInner {
+            plugins,
             metrics: http::metrics::Metrics::new()?,
             config,
             db,
@@ -60,6 +70,31 @@ impl AppState {
             jwt,
         })))
     }
+}
+
+/// The secret that authenticates compiled-plugin artifacts on disk. It lives in the database,
+/// not in the data dir next to the artifacts, so a file dropped into the cache is never loaded.
+async fn plugin_cache_key(db: &Db) -> anyhow::Result<Vec<u8>> {
+    const KEY: &str = "plugin_cache_hmac_key";
+    let mut tx = db.global_tx().await?;
+    if let Some(existing) = store::instance::get(&mut tx, KEY).await? {
+        return Ok(hex::decode(existing)?);
+    }
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+    if store::instance::insert(&mut tx, KEY, &hex::encode(key))
+        .await
+        .is_err()
+    {
+        // Another instance won the race; use its key.
+        let mut tx = db.global_tx().await?;
+        let existing = store::instance::get(&mut tx, KEY)
+            .await?
+            .unwrap_or_default();
+        return Ok(hex::decode(existing)?);
+    }
+    tx.commit().await?;
+    Ok(key.to_vec())
 }
 
 /// A server bound to a port and running in the background.

@@ -30,6 +30,28 @@ pub enum Command {
     Audit(AuditCommand),
     /// Print the OpenAPI document (YAML) generated from the code.
     Openapi,
+    /// WebAssembly check plugins: scaffold and build.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Scaffold a plugin crate from the SDK template.
+    New {
+        name: String,
+        /// Namespaced check_type the plugin provides, e.g. acme.license_policy.
+        #[arg(long)]
+        check_type: Option<String>,
+        /// Parent directory (default: current directory).
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+        /// Path to plugins/sdk (default: this source tree's SDK).
+        #[arg(long)]
+        sdk_path: Option<std::path::PathBuf>,
+    },
+    /// Build a plugin crate into an uploadable component (<crate>.component.wasm).
+    Build { dir: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -92,6 +114,23 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::Serve => {
             let server = app::spawn(config).await?;
             server.handle.await??;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::New {
+            name,
+            check_type,
+            dir,
+            sdk_path,
+        }) => {
+            let check_type =
+                check_type.unwrap_or_else(|| format!("custom.{}", name.replace('-', "_")));
+            let created =
+                crate::plugin_cli::new_plugin(&dir, &name, &check_type, sdk_path.as_deref())?;
+            println!("{created}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::Build { dir }) => {
+            println!("{}", crate::plugin_cli::build_plugin(&dir)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {

@@ -29,6 +29,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Max JSON request body size in bytes.
     pub max_body_bytes: usize,
+    /// Sandbox limits for WebAssembly plugins (`GRC_PLUGINS__DEADLINE_MS=…` etc.).
+    #[serde(default)]
+    pub plugins: crate::plugins::limits::PluginLimits,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -56,6 +59,7 @@ impl Default for Config {
             jwt: JwtConfig::default(),
             trust_forwarded_for: false,
             max_body_bytes: 1024 * 1024,
+            plugins: Default::default(),
         }
     }
 }
@@ -76,7 +80,7 @@ impl Config {
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("GRC_").map(move |key| {
-                let lower = key.as_str().to_ascii_lowercase();
+                let lower = key.as_str().to_ascii_lowercase().replace("__", ".");
                 if jwt_keys.contains(&lower.as_str()) {
                     lower.replacen("jwt_", "jwt.", 1).into()
                 } else {

@@ -14,5 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod plugin_cli;
+pub mod plugins;
 pub mod provision;
 pub mod store;

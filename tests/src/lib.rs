@@ -347,3 +347,67 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Guest components built from `plugins/` (examples and hostile fixtures).
+pub fn guest_component(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(grc::plugins::guests::COMPONENT_DIR)
+        .join(format!("{name}.component.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+impl TestApp {
+    /// Uploads a component as `application/wasm`.
+    pub async fn upload_plugin(&self, org_id: &str, key: &str, bytes: Vec<u8>) -> Resp {
+        let resp = self
+            .client
+            .post(self.url(&self.org_path(org_id, "/plugins")))
+            .bearer_auth(key)
+            .header("content-type", "application/wasm")
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        Resp {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Dry-runs `controls` against `context` with a plugin (`builtin` or an id).
+    pub async fn dry_run(&self, plugin: &str, context: Value, controls: Value) -> Resp {
+        self.post(
+            &self.org_path(&self.org_id, &format!("/plugins/{plugin}/dry-run")),
+            &self.owner_key,
+            json!({ "context": context, "controls": controls }),
+        )
+        .await
+    }
+}
+
+/// A scan context with the given findings, completed an hour ago.
+pub fn scan_context(findings: Value) -> Value {
+    let completed = chrono::Utc::now() - chrono::Duration::hours(1);
+    json!({
+        "repository": { "id": "7", "name": "checkout-service", "languages": ["python"] },
+        "scan": { "tools": ["semgrep"], "commit": "abc123", "completed_at": completed.to_rfc3339() },
+        "findings": findings,
+    })
+}
+
+/// A finding with the given id, category and severity.
+pub fn finding(id: &str, category: &str, severity: &str) -> Value {
+    json!({
+        "id": id, "rule_id": format!("rule.{id}"), "tool": "semgrep",
+        "category": category, "severity": severity, "message": "test finding",
+    })
+}
+
+/// One control of `check_type` with `pass_condition` and params.
+pub fn control(id: &str, check_type: &str, pass_condition: &str, params: Value) -> Value {
+    json!({
+        "id": id, "framework": "test", "check_type": check_type,
+        "pass_condition": pass_condition, "params": params,
+    })
+}

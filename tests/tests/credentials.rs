@@ -113,6 +113,35 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
         ),
         r(Method::GET, p("/audit-log"), None, false),
         r(Method::GET, p("/audit-log/verify"), None, false),
+        r(Method::GET, p("/plugins"), None, false),
+        r(Method::POST, p("/plugins"), Some(json!({})), true),
+        r(
+            Method::GET,
+            p(&format!("/plugins/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::PATCH,
+            p(&format!("/plugins/{some_policy}")),
+            Some(json!({ "enabled": false })),
+            true,
+        ),
+        r(
+            Method::DELETE,
+            p(&format!("/plugins/{some_policy}")),
+            None,
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/plugins/{some_policy}/dry-run")),
+            Some(json!({
+                "context": { "repository": { "id": "1", "name": "r" }, "scan": {} },
+                "controls": [{ "id": "C", "check_type": "secrets", "pass_condition": "no_secrets" }],
+            })),
+            false,
+        ),
     ]
 }
 

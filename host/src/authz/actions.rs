@@ -24,6 +24,12 @@ pub enum Action {
     AuthzExplain,
     AuditRead,
     AuditVerify,
+    PluginList,
+    PluginRead,
+    PluginDryRun,
+    PluginUpload,
+    PluginUpdate,
+    PluginDelete,
 }
 
 impl Action {
@@ -46,6 +52,12 @@ impl Action {
         Action::AuthzExplain,
         Action::AuditRead,
         Action::AuditVerify,
+        Action::PluginList,
+        Action::PluginRead,
+        Action::PluginDryRun,
+        Action::PluginUpload,
+        Action::PluginUpdate,
+        Action::PluginDelete,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -68,6 +80,12 @@ impl Action {
             Action::AuthzExplain => "authz.explain",
             Action::AuditRead => "audit.read",
             Action::AuditVerify => "audit.verify",
+            Action::PluginList => "plugin.list",
+            Action::PluginRead => "plugin.read",
+            Action::PluginDryRun => "plugin.dry_run",
+            Action::PluginUpload => "plugin.upload",
+            Action::PluginUpdate => "plugin.update",
+            Action::PluginDelete => "plugin.delete",
         }
     }
 }
@@ -81,6 +99,7 @@ pub enum Resource {
     ApiKey(String),
     AccessPolicy(String),
     AuditLog,
+    Plugin(String),
 }
 
 impl Resource {
@@ -92,6 +111,7 @@ impl Resource {
             Resource::ApiKey(id) => ("ApiKey", id.clone()),
             Resource::AccessPolicy(id) => ("AccessPolicy", id.clone()),
             Resource::AuditLog => ("AuditLog", org_id.to_owned()),
+            Resource::Plugin(id) => ("Plugin", id.clone()),
         }
     }
 }

@@ -156,6 +156,7 @@ fn parse_resource(raw: &str) -> ApiResult<Resource> {
         "ApiKey" => Resource::ApiKey(id),
         "AccessPolicy" => Resource::AccessPolicy(id),
         "AuditLog" => Resource::AuditLog,
+        "Plugin" => Resource::Plugin(id),
         other => {
             return Err(ApiError::invalid_field(
                 &["resource"],

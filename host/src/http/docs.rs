@@ -26,6 +26,7 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "access-policies", description = "Tenant-authored Cedar policies"),
         (name = "authz", description = "Authorization explain"),
         (name = "audit", description = "Hash-chained audit log"),
+        (name = "plugins", description = "Sandboxed WebAssembly check plugins"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

@@ -13,6 +13,7 @@ pub mod health;
 pub mod members;
 pub mod metrics;
 pub mod orgs;
+pub mod plugins;
 
 use crate::{
     app::AppState,
@@ -71,12 +72,38 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(access_policies::router())
         .merge(authz::router())
         .merge(audit_log::router())
+        .merge(plugins::router())
         .merge(health::router())
 }
 
 /// The OpenAPI document generated from the code (what `specs/openapi.yaml` must equal).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().split_for_parts().1
+}
+
+/// An error answer to a request that carried a body may leave that body unread (a 401 or 413
+/// before a 4 MiB upload is consumed). Tell the client not to reuse the connection, or its next
+/// request would be written into a half-read stream.
+async fn close_after_rejected_body(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > 0);
+    let mut response = next.run(req).await;
+    let status = response.status();
+    if has_body && (status.is_client_error() || status.is_server_error()) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 pub fn router(state: AppState) -> Router {
@@ -92,6 +119,7 @@ pub fn router(state: AppState) -> Router {
                 .into_response()
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(close_after_rejected_body))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

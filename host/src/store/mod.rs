@@ -13,6 +13,7 @@ pub mod connect;
 pub mod instance;
 pub mod memberships;
 pub mod orgs;
+pub mod plugins;
 pub mod users;
 
 use sqlx::{Any, AnyPool, Transaction};

@@ -10,5 +10,5 @@ pub use crate::{
     Category, CheckError, CheckTypeDef, CheckTypeSpec, ConditionDef, Context, Control, Finding,
     LogLevel, MAX_CITED_IDS, Outcome, ParamDef, ParamSpec, PassConditionSpec, Plugin, PluginDef,
     PluginInfo, PrReviewStats, QualityGate, Repository, Resolved, ScanInfo, Severity, Status, cite,
-    cite_ids, export_plugin, most_severe,
+    cite_ids, contains_ignore_ascii_case, export_plugin, most_severe,
 };

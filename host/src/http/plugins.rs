@@ -1,0 +1,442 @@
+//! Tenant plugins under `/api/v1/orgs/{org_id}/plugins`: upload a raw component
+//! (`application/wasm`), list, detail, enable/disable, delete, and dry-run.
+//!
+//! Upload validates before storing: it is a component (else 400), it fits the size cap (else
+//! 413), it implements the `check-plugin` world (else 422 naming what is missing), `describe()`
+//! answers within the sandbox limits, and its check_types are namespaced (`acme.license_policy`)
+//! and collide with no reserved or already-provided name.
+
+use super::{
+    authorize,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{Json, Path},
+};
+use crate::{
+    app::AppState,
+    audit::{self, AuditEvent},
+    authn::Caller,
+    authz::{Action, Resource},
+    domain::time,
+    plugins::{
+        Resolved,
+        description::PluginDescription,
+        model::{ControlOutcome, ControlSpec, PluginRef, ScanContext},
+        runtime::LoadError,
+    },
+    store::{self, TenantTx, plugins::PluginRecord},
+};
+use axum::{
+    body::Body,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::{sync::Arc, time::Instant};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_plugins, upload_plugin))
+        .routes(routes!(get_plugin, update_plugin, delete_plugin))
+        .routes(routes!(dry_run))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PluginView {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub check_types: Vec<String>,
+    pub enabled: bool,
+    pub uploaded_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The plugin's own `describe()` answer.
+    pub description: Option<PluginDescription>,
+}
+
+impl From<PluginRecord> for PluginView {
+    fn from(p: PluginRecord) -> Self {
+        PluginView {
+            description: serde_json::from_str(&p.description).ok(),
+            id: p.id,
+            name: p.name,
+            version: p.version,
+            sha256: p.sha256,
+            size_bytes: p.size_bytes,
+            check_types: p.check_types,
+            enabled: p.enabled,
+            uploaded_by: p.uploaded_by,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PluginList {
+    pub plugins: Vec<PluginView>,
+    /// The built-in checks every org can use (their check_type names are reserved).
+    pub builtin: PluginDescription,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePlugin {
+    pub enabled: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunRequest {
+    pub context: ScanContext,
+    pub controls: Vec<ControlSpec>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DryRunResponse {
+    pub plugin: PluginRef,
+    pub outcomes: Vec<ControlOutcome>,
+    /// Wall time of the evaluation, in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// Most controls one dry run may evaluate.
+const MAX_DRY_RUN_CONTROLS: usize = 1000;
+
+/// The org's plugins and the built-in description.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/plugins", tag = "plugins",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = PluginList), (status = 403, body = ErrorBody)))]
+async fn list_plugins(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+) -> ApiResult<axum::Json<PluginList>> {
+    let (mut tx, _) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::PluginList,
+        Resource::Org,
+    )
+    .await?;
+    let plugins = store::plugins::list(&mut tx).await?;
+    Ok(axum::Json(PluginList {
+        plugins: plugins.into_iter().map(Into::into).collect(),
+        builtin: state.plugins.builtin().description.clone(),
+    }))
+}
+
+/// Upload a component (raw bytes, `Content-Type: application/wasm`).
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/plugins", tag = "plugins",
+    params(("org_id" = Uuid, Path)),
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses((status = 201, body = PluginView), (status = 400, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn upload_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, axum::Json<PluginView>)> {
+    let (mut tx, auth) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::PluginUpload,
+        Resource::Org,
+    )
+    .await?;
+    let is_wasm = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/wasm"));
+    if !is_wasm {
+        return Err(ApiError::UnsupportedMediaType(
+            "upload the component with Content-Type: application/wasm".into(),
+        ));
+    }
+    let max = state.plugins.runtime().limits().max_component_bytes;
+    let bytes = axum::body::to_bytes(body, max + 1).await.map_err(|_| {
+        ApiError::PayloadTooLarge(format!("component is over the {max} byte limit"))
+    })?;
+    let bytes = Arc::new(bytes.to_vec());
+    let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
+    let compiled = state
+        .plugins
+        .runtime()
+        .load(bytes.clone())
+        .await
+        .map_err(load_error)?;
+    let description = state
+        .plugins
+        .runtime()
+        .describe(&compiled, &sha256)
+        .await
+        .map_err(|reason| ApiError::Unprocessable(json!(format!("describe() failed: {reason}"))))?;
+    check_check_types(&state, &mut tx, &description, None).await?;
+    let now = time::now();
+    let record = PluginRecord {
+        id: Uuid::new_v4().to_string(),
+        name: description.name.clone(),
+        version: description.version.clone(),
+        sha256,
+        size_bytes: bytes.len() as i64,
+        description: serde_json::to_string(&description)
+            .map_err(|e| ApiError::Internal(e.into()))?,
+        check_types: description.check_type_names(),
+        enabled: true,
+        uploaded_by: Some(caller.user_id.clone()),
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    store::plugins::insert(&mut tx, &record, &bytes)
+        .await
+        .map_err(|e| {
+            if store::is_unique_violation(&e) {
+                ApiError::Conflict("this exact component is already uploaded".into())
+            } else {
+                e.into()
+            }
+        })?;
+    audit::record(
+        &mut tx,
+        &auth,
+        AuditEvent {
+            action: "PLUGIN_UPLOADED",
+            target_type: "plugin",
+            target_id: &record.id,
+            metadata: json!({
+                "name": record.name, "version": record.version, "sha256": record.sha256,
+                "size_bytes": record.size_bytes, "check_types": record.check_types,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, axum::Json(record.into())))
+}
+
+/// One plugin: describe() output, hash, size, uploader.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/plugins/{plugin_id}", tag = "plugins",
+    params(("org_id" = Uuid, Path), ("plugin_id" = Uuid, Path)),
+    responses((status = 200, body = PluginView), (status = 404, body = ErrorBody)))]
+async fn get_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, plugin_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<PluginView>> {
+    let id = plugin_id.to_string();
+    let (mut tx, _) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::PluginRead,
+        Resource::Plugin(id.clone()),
+    )
+    .await?;
+    Ok(axum::Json(find(&mut tx, &id).await?.into()))
+}
+
+/// Enable or disable a plugin. Enabling re-checks check_type collisions.
+#[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/plugins/{plugin_id}", tag = "plugins",
+    params(("org_id" = Uuid, Path), ("plugin_id" = Uuid, Path)), request_body = UpdatePlugin,
+    responses((status = 200, body = PluginView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, plugin_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<UpdatePlugin>,
+) -> ApiResult<axum::Json<PluginView>> {
+    let id = plugin_id.to_string();
+    let (mut tx, auth) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::PluginUpdate,
+        Resource::Plugin(id.clone()),
+    )
+    .await?;
+    let plugin = find(&mut tx, &id).await?;
+    if body.enabled && !plugin.enabled {
+        let description: PluginDescription =
+            serde_json::from_str(&plugin.description).map_err(|e| ApiError::Internal(e.into()))?;
+        check_check_types(&state, &mut tx, &description, Some(&id)).await?;
+    }
+    store::plugins::set_enabled(&mut tx, &id, body.enabled).await?;
+    audit::record(&mut tx, &auth, AuditEvent {
+        action: if body.enabled { "PLUGIN_ENABLED" } else { "PLUGIN_DISABLED" },
+        target_type: "plugin",
+        target_id: &id,
+        metadata: json!({ "name": plugin.name, "version": plugin.version, "was_enabled": plugin.enabled }),
+    })
+    .await?;
+    let updated = find(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(axum::Json(updated.into()))
+}
+
+/// Delete a plugin. Its check_types stop resolving immediately.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/plugins/{plugin_id}", tag = "plugins",
+    params(("org_id" = Uuid, Path), ("plugin_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_plugin(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, plugin_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let id = plugin_id.to_string();
+    let (mut tx, auth) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::PluginDelete,
+        Resource::Plugin(id.clone()),
+    )
+    .await?;
+    let plugin = find(&mut tx, &id).await?;
+    store::plugins::delete(&mut tx, &id).await?;
+    audit::record(&mut tx, &auth, AuditEvent {
+        action: "PLUGIN_DELETED",
+        target_type: "plugin",
+        target_id: &id,
+        metadata: json!({ "name": plugin.name, "version": plugin.version, "sha256": plugin.sha256 }),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Evaluate controls against a context with one plugin (`builtin` or a plugin id). Nothing is
+/// stored. Works for disabled plugins too, so they can be tried before being enabled.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/plugins/{plugin_id}/dry-run", tag = "plugins",
+    params(("org_id" = Uuid, Path), ("plugin_id" = String, Path, description = "A plugin id, or `builtin`")),
+    request_body = DryRunRequest,
+    responses((status = 200, body = DryRunResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn dry_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, plugin_id)): Path<(Uuid, String)>,
+    Json(body): Json<DryRunRequest>,
+) -> ApiResult<axum::Json<DryRunResponse>> {
+    if body.controls.is_empty() || body.controls.len() > MAX_DRY_RUN_CONTROLS {
+        return Err(ApiError::invalid_field(
+            &["controls"],
+            format!("give 1 to {MAX_DRY_RUN_CONTROLS} controls"),
+        ));
+    }
+    let is_builtin = plugin_id == "builtin";
+    if !is_builtin && Uuid::parse_str(&plugin_id).is_err() {
+        return Err(ApiError::not_found("plugin"));
+    }
+    let (mut tx, _) = authorize(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::PluginDryRun,
+        Resource::Plugin(plugin_id.clone()),
+    )
+    .await?;
+    let resolved: Resolved = if is_builtin {
+        state.plugins.builtin().clone()
+    } else {
+        let record = find(&mut tx, &plugin_id).await?;
+        state
+            .plugins
+            .load_tenant(&mut tx, &record)
+            .await
+            .map_err(load_error)?
+    };
+    drop(tx);
+    let started = Instant::now();
+    let outcomes = state
+        .plugins
+        .runtime()
+        .evaluate(
+            &org_id.to_string(),
+            &resolved.compiled,
+            &resolved.who,
+            &body.context,
+            &body.controls,
+        )
+        .await;
+    Ok(axum::Json(DryRunResponse {
+        plugin: resolved.who,
+        outcomes,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }))
+}
+
+async fn find(tx: &mut TenantTx, id: &str) -> ApiResult<PluginRecord> {
+    store::plugins::find(tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin"))
+}
+
+/// Tenant check_types must be `namespace.name`, not reserved, and not provided by another
+/// enabled plugin of the org.
+async fn check_check_types(
+    state: &AppState,
+    tx: &mut TenantTx,
+    description: &PluginDescription,
+    except_plugin: Option<&str>,
+) -> ApiResult<()> {
+    if description.check_types.is_empty() {
+        return Err(ApiError::Unprocessable(json!(
+            "describe() declares no check_types"
+        )));
+    }
+    let existing = store::plugins::list(tx).await?;
+    for name in description.check_type_names() {
+        if state.plugins.is_reserved(&name) {
+            return Err(ApiError::Unprocessable(json!(format!(
+                "check_type '{name}' is reserved by a built-in check"
+            ))));
+        }
+        if !is_namespaced(&name) {
+            return Err(ApiError::Unprocessable(json!(format!(
+                "check_type '{name}' must be namespaced like 'acme.{name}' (lowercase letters, digits, _)"
+            ))));
+        }
+        if let Some(other) = existing.iter().find(|p| {
+            p.enabled && Some(p.id.as_str()) != except_plugin && p.check_types.contains(&name)
+        }) {
+            return Err(ApiError::Conflict(format!(
+                "check_type '{name}' is already provided by enabled plugin {} ({})",
+                other.name, other.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn is_namespaced(name: &str) -> bool {
+    let valid = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 64
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    matches!(name.split_once('.'), Some((ns, rest)) if valid(ns) && valid(rest))
+}
+
+fn load_error(e: LoadError) -> ApiError {
+    match e {
+        LoadError::TooLarge { .. } => ApiError::PayloadTooLarge(e.to_string()),
+        LoadError::NotAComponent(_) => ApiError::BadRequest(json!(e.to_string())),
+        LoadError::WrongWorld(_) | LoadError::DescribeFailed(_) => {
+            ApiError::Unprocessable(json!(e.to_string()))
+        }
+        LoadError::Internal(e) => ApiError::Internal(e),
+    }
+}

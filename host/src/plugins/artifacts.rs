@@ -1,0 +1,69 @@
+//! On-disk cache of compiled components under `<data_dir>/plugin-cache/`.
+//!
+//! Deserializing a compiled artifact runs native code produced by Cranelift, so only artifacts
+//! this host wrote itself are ever loaded. Each artifact is stored with an HMAC-SHA256 tag keyed
+//! by a secret kept in the database (not in the data dir). A missing, foreign or corrupted
+//! artifact fails the tag check and is simply recompiled.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::path::PathBuf;
+use wasmtime::{Engine, component::Component};
+
+pub struct ArtifactCache {
+    dir: PathBuf,
+    key: Vec<u8>,
+}
+
+impl ArtifactCache {
+    pub fn new(dir: PathBuf, key: Vec<u8>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(ArtifactCache { dir, key })
+    }
+
+    fn paths(&self, sha256: &str) -> (PathBuf, PathBuf) {
+        (
+            self.dir.join(format!("{sha256}.cwasm")),
+            self.dir.join(format!("{sha256}.tag")),
+        )
+    }
+
+    fn tag(&self, bytes: &[u8]) -> Option<Hmac<Sha256>> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
+        mac.update(bytes);
+        Some(mac)
+    }
+
+    /// Loads a previously stored artifact if its tag verifies.
+    pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+        let (artifact, tag) = self.paths(sha256);
+        let bytes = std::fs::read(artifact).ok()?;
+        let expected = hex::decode(std::fs::read_to_string(tag).ok()?.trim()).ok()?;
+        self.tag(&bytes)?.verify_slice(&expected).ok()?;
+        // SAFETY: the bytes were produced by `Component::serialize` in this host (the HMAC, keyed
+        // by a secret only the host knows, proves it) and wasmtime additionally checks that they
+        // match this engine's version and configuration.
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize(engine, &bytes) };
+        component.ok()
+    }
+
+    /// Stores an artifact and its tag. Failures only cost a recompile later, so they are logged.
+    pub fn store(&self, sha256: &str, component: &Component) {
+        let (artifact, tag) = self.paths(sha256);
+        let result = (|| -> anyhow::Result<()> {
+            let bytes = component.serialize()?;
+            let mac = self
+                .tag(&bytes)
+                .ok_or_else(|| anyhow::anyhow!("bad HMAC key"))?;
+            let tmp = artifact.with_extension("tmp");
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, &artifact)?;
+            std::fs::write(&tag, hex::encode(mac.finalize().into_bytes()))?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not cache compiled plugin");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The one `bindgen!` for the `grc:plugin/check-plugin` world (wit/plugin.wit).
+
+wasmtime::component::bindgen!({
+    world: "check-plugin",
+    path: "../wit",
+});
+
+pub use grc::plugin::host::LogLevel;
+pub use grc::plugin::types;

@@ -1,0 +1,390 @@
+//! The plugin runtime: compile once per content hash (memory cache + authenticated on-disk
+//! artifacts), one `InstancePre` per plugin, a fresh `Store` per call, and every limit enforced.
+//! Failures never crash the host and never pass a control: they become `error` outcomes.
+
+use super::{
+    artifacts::ArtifactCache,
+    bindings::{CheckPlugin, CheckPluginPre, types as wit},
+    description::PluginDescription,
+    engine,
+    limits::PluginLimits,
+    model::{ControlOutcome, ControlSpec, OutcomeStatus, PluginRef, ScanContext},
+    sandbox::{self, Sandbox},
+};
+use sha2::{Digest, Sha256};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::sync::Semaphore;
+use wasmtime::{
+    Engine, Store,
+    component::{Component, Linker},
+};
+
+/// A compiled plugin, ready to instantiate.
+pub struct CompiledPlugin {
+    pub sha256: String,
+    pre: CheckPluginPre<Sandbox>,
+}
+
+/// Why an upload was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("component is {size} bytes, over the {max} byte limit")]
+    TooLarge { size: usize, max: usize },
+    #[error("not a WebAssembly component: {0}")]
+    NotAComponent(String),
+    #[error("component does not implement the grc:plugin/check-plugin world: {0}")]
+    WrongWorld(String),
+    #[error("describe() failed: {0}")]
+    DescribeFailed(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    limits: PluginLimits,
+    artifacts: Option<ArtifactCache>,
+    compiled: Mutex<HashMap<String, Arc<CompiledPlugin>>>,
+    tenant_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+const MAX_COMPILED_IN_MEMORY: usize = 256;
+
+impl PluginRuntime {
+    /// Builds the engine (pooling unless `pooling` is false) and starts the epoch ticker.
+    pub fn new(
+        limits: PluginLimits,
+        artifacts: Option<ArtifactCache>,
+        pooling: bool,
+    ) -> anyhow::Result<Self> {
+        let engine = engine::build(&limits, pooling)?;
+        engine::start_epoch_ticker(&engine)?;
+        let mut linker = Linker::new(&engine);
+        CheckPlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+        Ok(PluginRuntime {
+            engine,
+            linker,
+            limits,
+            artifacts,
+            compiled: Mutex::new(HashMap::new()),
+            tenant_slots: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A tenant's component: enforces the size cap (bounding compile time), then [`Self::load`].
+    pub async fn load_untrusted(
+        &self,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<Arc<CompiledPlugin>, LoadError> {
+        if bytes.len() > self.limits.max_component_bytes {
+            return Err(LoadError::TooLarge {
+                size: bytes.len(),
+                max: self.limits.max_component_bytes,
+            });
+        }
+        self.load(bytes).await
+    }
+
+    /// Checks the shape, then compiles (or loads from cache) and links the component. The size
+    /// cap is not applied here: the embedded built-ins are trusted and may exceed it.
+    pub async fn load(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
+        check_is_component(&bytes)?;
+        let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
+        if let Some(hit) = self
+            .compiled
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&sha256).cloned())
+        {
+            return Ok(hit);
+        }
+        let component = self.component_for(&sha256, bytes).await?;
+        check_world(&self.engine, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(CheckPluginPre::new)
+            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let compiled = Arc::new(CompiledPlugin {
+            sha256: sha256.clone(),
+            pre,
+        });
+        if let Ok(mut cache) = self.compiled.lock() {
+            if cache.len() >= MAX_COMPILED_IN_MEMORY {
+                cache.clear();
+            }
+            cache.insert(sha256, compiled.clone());
+        }
+        Ok(compiled)
+    }
+
+    /// Compiles on a blocking thread, or deserializes an artifact this host wrote itself.
+    async fn component_for(
+        &self,
+        sha256: &str,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<Component, LoadError> {
+        if let Some(component) = self
+            .artifacts
+            .as_ref()
+            .and_then(|a| a.load(&self.engine, sha256))
+        {
+            return Ok(component);
+        }
+        let engine = self.engine.clone();
+        let component =
+            tokio::task::spawn_blocking(move || Component::new(&engine, bytes.as_slice()))
+                .await
+                .map_err(|e| LoadError::Internal(e.into()))?
+                .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
+        if let Some(artifacts) = &self.artifacts {
+            artifacts.store(sha256, &component);
+        }
+        Ok(component)
+    }
+
+    /// Calls `describe()` under the same limits as an evaluation.
+    pub async fn describe(
+        &self,
+        plugin: &Arc<CompiledPlugin>,
+        label: &str,
+    ) -> Result<PluginDescription, String> {
+        let plugin = plugin.clone();
+        let limits = self.limits.clone();
+        let engine = self.engine.clone();
+        let label = label.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut store = new_store(&engine, &label, &limits);
+            let outcome = plugin
+                .pre
+                .instantiate(&mut store)
+                .and_then(|bindings| bindings.call_describe(&mut store));
+            outcome
+                .map(PluginDescription::from)
+                .map_err(|e| sandbox::classify(&e, store.data(), &limits))
+        })
+        .await
+        .map_err(|e| format!("describe task failed: {e}"))?
+    }
+
+    /// Evaluates a batch of controls in one fresh instance. Always returns one outcome per
+    /// control; any failure makes every control in the batch `error`, never `pass`.
+    pub async fn evaluate(
+        &self,
+        tenant: &str,
+        plugin: &Arc<CompiledPlugin>,
+        who: &PluginRef,
+        context: &ScanContext,
+        controls: &[ControlSpec],
+    ) -> Vec<ControlOutcome> {
+        let slots = self.slots_for(tenant);
+        let wait = Duration::from_millis(self.limits.queue_timeout_ms);
+        let _permit = match tokio::time::timeout(wait, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                return all_errors(
+                    controls,
+                    who,
+                    "too many concurrent plugin evaluations for this organization",
+                );
+            }
+        };
+        let wit_context = context.to_wit();
+        let known_ids: HashSet<String> = context.findings.iter().map(|f| f.id.clone()).collect();
+        let wit_controls: Vec<wit::Control> = controls.iter().map(ControlSpec::to_wit).collect();
+        let (plugin, limits, engine) = (plugin.clone(), self.limits.clone(), self.engine.clone());
+        let label = format!("{}@{}", who.name, who.version);
+        let raw = tokio::task::spawn_blocking(move || {
+            let mut store = new_store(&engine, &label, &limits);
+            plugin
+                .pre
+                .instantiate(&mut store)
+                .and_then(|b| b.call_evaluate(&mut store, &wit_context, &wit_controls))
+                .map_err(|e| sandbox::classify(&e, store.data(), &limits))
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("evaluation task failed: {e}")));
+        match raw {
+            Err(reason) => {
+                tracing::warn!(plugin = %who.id, version = %who.version, %reason, "plugin evaluation failed");
+                all_errors(controls, who, &reason)
+            }
+            Ok(results) if results.len() != controls.len() => all_errors(
+                controls,
+                who,
+                &format!(
+                    "malformed output: {} results for {} controls",
+                    results.len(),
+                    controls.len()
+                ),
+            ),
+            Ok(results) => controls
+                .iter()
+                .zip(results)
+                .map(|(control, result)| validate(control, result, who, &self.limits, &known_ids))
+                .collect(),
+        }
+    }
+
+    /// Creates a fresh store and instantiates the plugin without calling it (used by the
+    /// instantiation benchmark; the same path every evaluation takes).
+    pub fn instantiate_probe(&self, plugin: &CompiledPlugin) -> anyhow::Result<()> {
+        let mut store = new_store(&self.engine, "probe", &self.limits);
+        plugin.pre.instantiate(&mut store)?;
+        Ok(())
+    }
+
+    fn slots_for(&self, tenant: &str) -> Arc<Semaphore> {
+        let mut map = match self.tenant_slots.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(tenant.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_concurrent_per_tenant)))
+            .clone()
+    }
+}
+
+fn new_store(engine: &Engine, label: &str, limits: &PluginLimits) -> Store<Sandbox> {
+    let mut store = Store::new(engine, Sandbox::new(label, limits));
+    store.limiter(|s| s);
+    // A new store's deadline is 0: set it before the first instruction (TOOLCHAIN pitfall 4).
+    store.set_epoch_deadline(limits.deadline_ticks());
+    store.epoch_deadline_trap();
+    store
+}
+
+/// Checks one plugin result against the output caps; anything off is an `error` outcome.
+fn validate(
+    control: &ControlSpec,
+    result: Result<wit::Outcome, wit::CheckError>,
+    who: &PluginRef,
+    limits: &PluginLimits,
+    known_ids: &HashSet<String>,
+) -> ControlOutcome {
+    let error = |reason: String| error_outcome(control, who, reason);
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => return error(check_error_reason(e)),
+    };
+    if outcome.score > 100 {
+        return error(format!(
+            "malformed output: score {} is above 100",
+            outcome.score
+        ));
+    }
+    if outcome.reason.len() > limits.max_reason_bytes {
+        return error(format!(
+            "malformed output: reason exceeds {} bytes",
+            limits.max_reason_bytes
+        ));
+    }
+    if outcome.finding_ids.len() > limits.max_finding_ids {
+        return error(format!(
+            "malformed output: cites more than {} findings",
+            limits.max_finding_ids
+        ));
+    }
+    if let Some(unknown) = outcome
+        .finding_ids
+        .iter()
+        .find(|id| !known_ids.contains(*id))
+    {
+        return error(format!(
+            "malformed output: cites unknown finding id {unknown:?}"
+        ));
+    }
+    ControlOutcome {
+        control_id: control.id.clone(),
+        status: match outcome.status {
+            wit::Status::Pass => OutcomeStatus::Pass,
+            wit::Status::Partial => OutcomeStatus::Partial,
+            wit::Status::Fail => OutcomeStatus::Fail,
+            wit::Status::NotApplicable => OutcomeStatus::NotApplicable,
+        },
+        score: outcome.score,
+        reason: outcome.reason,
+        finding_ids: outcome.finding_ids,
+        plugin: who.clone(),
+    }
+}
+
+fn check_error_reason(e: wit::CheckError) -> String {
+    match e {
+        wit::CheckError::UnknownCheckType(s) => format!("unknown check_type: {s}"),
+        wit::CheckError::UnknownPassCondition(s) => format!("unknown pass_condition: {s}"),
+        wit::CheckError::InvalidParam(s) => format!("invalid parameter: {s}"),
+        wit::CheckError::Internal(s) => format!("plugin error: {s}"),
+    }
+    .chars()
+    .take(2048)
+    .collect()
+}
+
+pub fn error_outcome(control: &ControlSpec, who: &PluginRef, reason: String) -> ControlOutcome {
+    ControlOutcome {
+        control_id: control.id.clone(),
+        status: OutcomeStatus::Error,
+        score: 0,
+        reason,
+        finding_ids: Vec::new(),
+        plugin: who.clone(),
+    }
+}
+
+fn all_errors(controls: &[ControlSpec], who: &PluginRef, reason: &str) -> Vec<ControlOutcome> {
+    controls
+        .iter()
+        .map(|c| error_outcome(c, who, reason.to_owned()))
+        .collect()
+}
+
+/// `\0asm` followed by the component-model version/layer (0x0d 0x00 0x01 0x00).
+fn check_is_component(bytes: &[u8]) -> Result<(), LoadError> {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Err(LoadError::NotAComponent(
+            "this is a core WebAssembly module; encode it as a component (grc plugin build)".into(),
+        )),
+        Some([0, b'a', b's', b'm', _, _, 1, 0]) => Ok(()),
+        _ => Err(LoadError::NotAComponent(
+            "missing the WebAssembly component header".into(),
+        )),
+    }
+}
+
+/// Names the first missing export or unexpected import, for a 422 that says what is wrong.
+fn check_world(engine: &Engine, component: &Component) -> Result<(), LoadError> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    for required in ["describe", "evaluate"] {
+        if !exports.iter().any(|e| e == required) {
+            return Err(LoadError::WrongWorld(format!(
+                "missing export `{required}`"
+            )));
+        }
+    }
+    for (name, _) in ty.imports(engine) {
+        if !name.starts_with("grc:plugin/") {
+            return Err(LoadError::WrongWorld(format!(
+                "imports `{name}`, but plugins may only import grc:plugin/host (no WASI, clock, filesystem or network)"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Per-evaluation sandbox state: the memory limiter, the bounded log, and classification of
+//! failures into clear reasons. A fresh `Store<Sandbox>` is made for every call.
+
+use super::{
+    bindings::{self, LogLevel},
+    limits::PluginLimits,
+};
+use wasmtime::{ResourceLimiter, Trap};
+
+pub struct Sandbox {
+    label: String,
+    max_memory_bytes: usize,
+    max_log_lines: usize,
+    log_lines: usize,
+    /// Set when the plugin tried to grow memory past the cap.
+    pub memory_cap_hit: bool,
+}
+
+impl Sandbox {
+    pub fn new(label: &str, limits: &PluginLimits) -> Self {
+        Sandbox {
+            label: label.to_owned(),
+            max_memory_bytes: limits.max_memory_bytes,
+            max_log_lines: limits.max_log_lines,
+            log_lines: 0,
+            memory_cap_hit: false,
+        }
+    }
+}
+
+impl ResourceLimiter for Sandbox {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory_bytes {
+            self.memory_cap_hit = true;
+            return Err(wasmtime::Error::msg("memory cap exceeded"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl bindings::grc::plugin::types::Host for Sandbox {}
+
+impl bindings::grc::plugin::host::Host for Sandbox {
+    /// Bounded: at most `max_log_lines` per call, each truncated to 1 KiB; never fails.
+    fn log(&mut self, level: LogLevel, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > self.max_log_lines {
+            return;
+        }
+        let message: String = message.chars().take(1024).collect();
+        match level {
+            LogLevel::Error | LogLevel::Warn => {
+                tracing::warn!(plugin = %self.label, %message, "plugin log")
+            }
+            LogLevel::Info | LogLevel::Debug => {
+                tracing::debug!(plugin = %self.label, %message, "plugin log")
+            }
+        }
+    }
+}
+
+/// Turns a wasmtime error into the reason recorded with an `error` outcome.
+pub fn classify(err: &wasmtime::Error, sandbox: &Sandbox, limits: &PluginLimits) -> String {
+    if sandbox.memory_cap_hit {
+        return format!(
+            "plugin exceeded its memory cap of {} MiB",
+            limits.max_memory_bytes / (1024 * 1024)
+        );
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => format!("plugin exceeded its {} ms deadline", limits.deadline_ms),
+        Some(Trap::StackOverflow) => "plugin overflowed its stack (recursion too deep)".into(),
+        Some(Trap::UnreachableCodeReached) => "plugin aborted (panic or unreachable code)".into(),
+        Some(trap) => format!("plugin trapped: {trap}"),
+        None => format!("plugin failed: {err}"),
+    }
+}

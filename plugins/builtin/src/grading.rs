@@ -1,0 +1,231 @@
+//! Severity-based grading shared by every finding-based check_type.
+//!
+//! Every finding-based pass condition splits the selected findings into *blocking* ones (the
+//! condition forbids them) and the rest, then:
+//!
+//! * any blocking finding → `fail`, score 0, citing the blocking findings;
+//! * else any non-blocking finding of severity low or above → `partial`, citing those findings,
+//!   with the **residual-risk score** `clamp(100 − Σ weight, 1, 99)` where the weights are
+//!   critical 40, high 20, medium 5, low 2 (info findings never count);
+//! * else → `pass`, score 100 (info-level findings are ignored and only mentioned).
+
+use grc_plugin_sdk::prelude::*;
+
+/// `severity` for `max_severity`: the highest severity still allowed.
+pub const ALLOWED: ParamDef = ParamDef::optional(
+    "severity",
+    "Highest severity allowed: critical, high, medium, low or info. Findings above it fail.",
+    "medium",
+);
+/// Fails on findings above `severity`.
+pub const MAX_SEVERITY: ConditionDef = ConditionDef::new(
+    "max_severity",
+    "Fail if any finding is above `severity`; otherwise partial with the residual-risk score \
+     if findings of low severity or above remain; otherwise pass.",
+    &[ALLOWED],
+);
+/// `max` for `max_high_findings`.
+pub const MAX: ParamDef = ParamDef::optional(
+    "max",
+    "Number of high-or-critical findings tolerated (a non-negative integer).",
+    "0",
+);
+/// Fails when high-or-critical findings exceed `max`.
+pub const MAX_HIGH_FINDINGS: ConditionDef = ConditionDef::new(
+    "max_high_findings",
+    "Fail if more than `max` findings are high or critical (citing them); otherwise partial \
+     with the residual-risk score if findings of low severity or above remain (tolerated high \
+     and critical ones included); otherwise pass.",
+    &[MAX],
+);
+/// Fails on any finding.
+pub const NO_FINDINGS: ConditionDef = ConditionDef::new(
+    "no_findings",
+    "Fail on any finding, info included; otherwise pass. Never partial.",
+    &[],
+);
+/// `severity` for the `no_*_above` conditions: the lowest severity that fails (inclusive).
+pub const FAIL_AT: ParamDef = ParamDef::optional(
+    "severity",
+    "Lowest severity that fails, inclusive: with `high`, any high or critical finding fails. \
+     One of critical, high, medium, low, info.",
+    "high",
+);
+/// Parameters of the `no_*_above` conditions.
+pub const FAIL_AT_PARAMS: &[ParamDef] = &[FAIL_AT];
+
+/// Residual-risk weight of one finding.
+pub const fn weight(severity: Severity) -> u32 {
+    match severity {
+        Severity::Critical => 40,
+        Severity::High => 20,
+        Severity::Medium => 5,
+        Severity::Low => 2,
+        Severity::Info => 0,
+    }
+}
+
+/// `clamp(100 − Σ weight, 1, 99)`: a partial score is never 0 (fail) nor 100 (pass).
+pub fn residual_score(findings: &[&Finding]) -> u8 {
+    let penalty = findings
+        .iter()
+        .fold(0u32, |acc, f| acc.saturating_add(weight(f.severity)));
+    let score = 100u32.saturating_sub(penalty).clamp(1, 99);
+    u8::try_from(score).unwrap_or(1)
+}
+
+/// The findings a check_type looks at, and the noun used in reasons ("secret", "SAST").
+pub struct Selection<'a> {
+    /// Adjective for reasons: "3 {noun} findings".
+    pub noun: &'static str,
+    /// The selected findings, in the host's order.
+    pub findings: Vec<&'a Finding>,
+}
+
+impl<'a> Selection<'a> {
+    /// Selects `findings` under `noun`.
+    pub fn new(noun: &'static str, findings: impl Iterator<Item = &'a Finding>) -> Self {
+        Selection {
+            noun,
+            findings: findings.collect(),
+        }
+    }
+
+    /// Grades the selection: findings for which `blocks(severity)` holds fail the control;
+    /// `rule` completes "N {noun} findings …" / "no {noun} findings …", e.g. "above medium".
+    pub fn grade(&self, blocks: impl Fn(Severity) -> bool, rule: &str) -> Outcome {
+        let blocking: Vec<&Finding> = self.pick(|f| blocks(f.severity));
+        if !blocking.is_empty() {
+            let head = count(blocking.len(), self.noun);
+            return Outcome::fail(
+                format!("{head} {rule} ({})", breakdown(&blocking)),
+                cite_ids(&blocking),
+            );
+        }
+        let residual = self.pick(|f| f.severity != Severity::Info);
+        if residual.is_empty() {
+            let info = self.findings.len();
+            let note = if info > 0 {
+                format!(" ({info} info-level ignored)")
+            } else {
+                String::new()
+            };
+            return Outcome::pass(format!("no {} findings {rule}{note}", self.noun));
+        }
+        let score = residual_score(&residual);
+        let verb = if residual.len() == 1 {
+            "remains"
+        } else {
+            "remain"
+        };
+        let reason = format!(
+            "no {} findings {rule}, but {} {verb} ({}); residual-risk score {score}",
+            self.noun,
+            count(residual.len(), "non-blocking"),
+            breakdown(&residual)
+        );
+        Outcome::partial(score, reason, cite_ids(&residual))
+    }
+
+    fn pick(&self, keep: impl Fn(&Finding) -> bool) -> Vec<&'a Finding> {
+        self.findings.iter().copied().filter(|f| keep(f)).collect()
+    }
+}
+
+/// Evaluates a `no_*_above` condition: findings at or above `severity` (inclusive) fail.
+pub fn at_or_above(sel: &Selection, control: &Control) -> Result<Outcome, CheckError> {
+    let threshold = FAIL_AT.severity(control)?;
+    Ok(sel.grade(
+        |s| s.at_least(threshold),
+        &format!("at or above {threshold}"),
+    ))
+}
+
+/// Evaluates the conditions shared by finding-based check_types: `max_severity`,
+/// `max_high_findings` and `no_findings`.
+pub fn evaluate(
+    sel: &Selection,
+    control: &Control,
+    resolved: &Resolved,
+) -> Result<Outcome, CheckError> {
+    let name = resolved.condition.name;
+    if name == MAX_SEVERITY.name {
+        let allowed = ALLOWED.severity(control)?;
+        Ok(sel.grade(|s| s.above(allowed), &format!("above {allowed}")))
+    } else if name == MAX_HIGH_FINDINGS.name {
+        let max: u32 = MAX.parse(control)?;
+        let highs = sel
+            .findings
+            .iter()
+            .filter(|f| f.severity.at_least(Severity::High))
+            .count();
+        let within = u32::try_from(highs).is_ok_and(|h| h <= max);
+        let rule = match (max, within) {
+            (0, _) => "at high or critical".to_string(),
+            (_, false) => format!("at high or critical, more than the {max} allowed"),
+            (_, true) => format!("at high or critical beyond the {max} allowed"),
+        };
+        let blocks = move |s: Severity| !within && s.at_least(Severity::High);
+        Ok(sel.grade(blocks, &rule))
+    } else if name == NO_FINDINGS.name {
+        Ok(sel.grade(|_| true, "of any severity"))
+    } else {
+        Err(CheckError::unknown_pass_condition(resolved.pass_condition))
+    }
+}
+
+/// "1 secret finding" / "3 secret findings".
+pub fn count(n: usize, noun: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{n} {noun} finding{s}")
+}
+
+/// Per-severity counts, worst first: "2 critical, 1 low".
+pub fn breakdown(findings: &[&Finding]) -> String {
+    let parts: Vec<String> = Severity::ALL
+        .iter()
+        .filter_map(|&sev| {
+            let n = findings.iter().filter(|f| f.severity == sev).count();
+            (n > 0).then(|| format!("{n} {sev}"))
+        })
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::finding;
+
+    #[test]
+    fn residual_score_formula() {
+        let f = |s| finding("x", Category::Sast, s);
+        let (c, h, m, l, i) = (
+            f(Severity::Critical),
+            f(Severity::High),
+            f(Severity::Medium),
+            f(Severity::Low),
+            f(Severity::Info),
+        );
+        assert_eq!(residual_score(&[&m, &l, &i]), 93);
+        assert_eq!(residual_score(&[&c, &h]), 40);
+        assert_eq!(residual_score(&[&c, &c, &c]), 1);
+        assert_eq!(residual_score(&[&i]), 99);
+        assert_eq!(breakdown(&[&l, &c, &l]), "1 critical, 2 low");
+        assert_eq!(count(1, "IaC"), "1 IaC finding");
+    }
+
+    #[test]
+    fn citations_are_capped() {
+        let many: Vec<Finding> = (0..150)
+            .map(|n| finding(&n.to_string(), Category::Sca, Severity::High))
+            .collect();
+        let sel = Selection::new("SCA", many.iter());
+        let o = sel.grade(|s| s.at_least(Severity::High), "at or above high");
+        assert_eq!(
+            (o.status, o.finding_ids.len()),
+            (Status::Fail, MAX_CITED_IDS)
+        );
+        assert!(o.reason.starts_with("150 SCA findings at or above high"));
+    }
+}

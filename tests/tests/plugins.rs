@@ -1,0 +1,637 @@
+//! Tenant plugin API (upload, list, detail, enable/disable, delete, dry-run), per-tenant
+//! isolation and resolution, and every built-in check_type evaluated through the real component.
+
+use grc::{
+    domain::{Plan, Role},
+    plugins::model::{ControlSpec, OutcomeStatus, ScanContext},
+};
+use grc_tests::{
+    Backend, TestApp, both_backends, control, finding, guest_component, json, scan_context,
+    spawn_app,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+both_backends!(
+    tenant_plugin_lifecycle_is_audited,
+    tenants_never_see_resolve_or_run_each_others_plugins,
+    auditors_and_members_cannot_manage_plugins,
+);
+
+fn license_finding(id: &str, license: &str) -> Value {
+    let mut f = finding(id, "sca", "low");
+    f["properties"] = json!({ "package": format!("pkg-{id}"), "license": license });
+    f
+}
+
+async fn tenant_plugin_lifecycle_is_audited(app: TestApp) {
+    let bytes = guest_component("license_policy_plugin");
+    let resp = app
+        .upload_plugin(&app.org_id, &app.owner_key, bytes.clone())
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    let id = resp.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(resp.body["check_types"], json!(["acme.license_policy"]));
+    assert_eq!(resp.body["size_bytes"], bytes.len());
+    assert_eq!(resp.body["enabled"], true);
+    assert_eq!(resp.body["sha256"].as_str().map(str::len), Some(64));
+    assert!(resp.body["uploaded_by"].is_string());
+
+    // Same bytes again: conflict, nothing new stored.
+    assert_eq!(
+        app.upload_plugin(&app.org_id, &app.owner_key, bytes)
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+
+    let list = app
+        .get(&app.org_path(&app.org_id, "/plugins"), &app.owner_key)
+        .await;
+    assert_eq!(list.body["plugins"].as_array().map(Vec::len), Some(1));
+    assert!(
+        list.body["builtin"]["check_types"]
+            .as_array()
+            .is_some_and(|c| c.len() == 10)
+    );
+    let detail = app
+        .get(
+            &app.org_path(&app.org_id, &format!("/plugins/{id}")),
+            &app.owner_key,
+        )
+        .await;
+    let conditions = &detail.body["description"]["check_types"][0]["pass_conditions"];
+    assert!(
+        conditions
+            .as_array()
+            .is_some_and(|c| c.iter().any(|p| p["name"] == "no_forbidden_licenses"))
+    );
+
+    let ctx = scan_context(json!([
+        license_finding("f1", "GPL-3.0"),
+        license_finding("f2", "MIT")
+    ]));
+    let run = app
+        .dry_run(
+            &id,
+            ctx.clone(),
+            json!([control(
+                "LIC-1",
+                "acme.license_policy",
+                "no_forbidden_licenses",
+                json!({})
+            )]),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
+    let outcome = &run.body["outcomes"][0];
+    assert_eq!(outcome["status"], "fail", "{outcome}");
+    assert_eq!(outcome["finding_ids"], json!(["f1"]));
+    assert_eq!(run.body["plugin"]["id"], id.as_str());
+    assert!(run.body["elapsed_ms"].as_f64().is_some());
+    let ok_ctx = scan_context(json!([license_finding("f2", "MIT")]));
+    let run = app
+        .dry_run(
+            &id,
+            ok_ctx,
+            json!([control(
+                "LIC-1",
+                "acme.license_policy",
+                "no_forbidden_licenses",
+                json!({})
+            )]),
+        )
+        .await;
+    assert_eq!(run.body["outcomes"][0]["status"], "pass", "{:?}", run.body);
+
+    let path = app.org_path(&app.org_id, &format!("/plugins/{id}"));
+    let off = app
+        .call(
+            Method::PATCH,
+            &path,
+            grc_tests::Auth::Bearer(&app.owner_key),
+            Some(json!({ "enabled": false })),
+        )
+        .await;
+    assert_eq!(
+        (off.status, &off.body["enabled"]),
+        (StatusCode::OK, &json!(false))
+    );
+    assert_eq!(
+        app.delete(&path, &app.owner_key).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&path, &app.owner_key).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let log = app
+        .get(
+            &app.org_path(&app.org_id, "/audit-log?target_type=plugin"),
+            &app.owner_key,
+        )
+        .await;
+    let actions: Vec<&str> = log.body["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["PLUGIN_DELETED", "PLUGIN_DISABLED", "PLUGIN_UPLOADED"]
+    );
+}
+
+async fn tenants_never_see_resolve_or_run_each_others_plugins(app: TestApp) {
+    let resp = app
+        .upload_plugin(
+            &app.org_id,
+            &app.owner_key,
+            guest_component("license_policy_plugin"),
+        )
+        .await;
+    let id = resp.body["id"].as_str().expect("id").to_owned();
+    let org_b = app.create_org("b", Plan::Enterprise).await;
+    let b = app
+        .create_key(&org_b, "b@b.io", Role::Owner, "read:*,write:*,admin:org")
+        .await;
+
+    // B cannot see or run A's plugin, by its own org path…
+    let b_list = app.get(&app.org_path(&org_b, "/plugins"), &b.key).await;
+    assert_eq!(b_list.body["plugins"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        app.get(&app.org_path(&org_b, &format!("/plugins/{id}")), &b.key)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let run = app
+        .post(
+            &app.org_path(&org_b, &format!("/plugins/{id}/dry-run")),
+            &b.key,
+            json!({ "context": scan_context(json!([])), "controls": [control("X", "acme.license_policy", "no_forbidden_licenses", json!({}))] }),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::NOT_FOUND);
+    // …or A's.
+    assert_eq!(
+        app.get(
+            &app.org_path(&app.org_id, &format!("/plugins/{id}")),
+            &b.key
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Resolution is per tenant: A's check_type resolves in A, not in B.
+    let ctx: ScanContext =
+        serde_json::from_value(scan_context(json!([license_finding("f1", "AGPL-3.0")])))
+            .expect("ctx");
+    let controls: Vec<ControlSpec> = serde_json::from_value(json!([
+        control(
+            "LIC-1",
+            "acme.license_policy",
+            "no_forbidden_licenses",
+            json!({})
+        ),
+        control("CC6.1", "secrets", "no_critical_secrets", json!({})),
+    ]))
+    .expect("controls");
+    let mut tx_a = app.state.db.tenant_tx(&app.org_id).await.expect("tx");
+    let in_a = app
+        .state
+        .plugins
+        .evaluate_controls(&mut tx_a, &ctx, &controls)
+        .await;
+    assert_eq!(in_a[0].status, OutcomeStatus::Fail);
+    assert_eq!(in_a[0].plugin.id, id);
+    assert_eq!(in_a[1].plugin.id, "builtin");
+    drop(tx_a);
+    let mut tx_b = app.state.db.tenant_tx(&org_b).await.expect("tx");
+    let in_b = app
+        .state
+        .plugins
+        .evaluate_controls(&mut tx_b, &ctx, &controls)
+        .await;
+    assert_eq!(in_b[0].status, OutcomeStatus::Error);
+    assert!(
+        in_b[0].reason.contains("unknown check_type"),
+        "{}",
+        in_b[0].reason
+    );
+    assert_eq!(in_b[1].status, OutcomeStatus::Pass);
+}
+
+async fn auditors_and_members_cannot_manage_plugins(app: TestApp) {
+    let auditor = app
+        .create_key(&app.org_id, "aud@x.io", Role::Auditor, "read:*,write:*")
+        .await;
+    let member = app
+        .create_key(&app.org_id, "mem@x.io", Role::Member, "read:*,write:*")
+        .await;
+    for key in [&auditor.key, &member.key] {
+        let resp = app
+            .upload_plugin(&app.org_id, key, guest_component("license_policy_plugin"))
+            .await;
+        assert_eq!(resp.status, StatusCode::FORBIDDEN, "{:?}", resp.body);
+        // Both may read and dry-run.
+        assert_eq!(
+            app.get(&app.org_path(&app.org_id, "/plugins"), key)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let reader = app
+        .create_key(&app.org_id, "r@x.io", Role::Owner, "read:evidence")
+        .await;
+    let resp = app
+        .get(&app.org_path(&app.org_id, "/plugins"), &reader.key)
+        .await;
+    assert_eq!(
+        (resp.status, resp.detail()),
+        (StatusCode::FORBIDDEN, "missing required scope")
+    );
+}
+
+/// One case: findings (and context tweaks) → control → expected status, score, cited ids.
+struct Case {
+    check_type: &'static str,
+    condition: &'static str,
+    params: Value,
+    context: Value,
+    status: &'static str,
+    score: Option<u64>,
+    cites: Option<Value>,
+}
+
+fn case(
+    check_type: &'static str,
+    condition: &'static str,
+    params: Value,
+    findings: Value,
+    status: &'static str,
+) -> Case {
+    Case {
+        check_type,
+        condition,
+        params,
+        context: scan_context(findings),
+        status,
+        score: None,
+        cites: None,
+    }
+}
+
+fn crypto(id: &str, sev: &str) -> Value {
+    let mut f = finding(id, "sast", sev);
+    f["cwe_ids"] = json!([327]);
+    f
+}
+
+fn auth(id: &str, sev: &str) -> Value {
+    let mut f = finding(id, "sast", sev);
+    f["cwe_ids"] = json!([287]);
+    f
+}
+
+fn with(mut ctx: Value, key: &str, value: Value) -> Value {
+    ctx[key] = value;
+    ctx
+}
+
+fn builtin_cases() -> Vec<Case> {
+    let stale = (chrono::Utc::now() - chrono::Duration::days(30)).to_rfc3339();
+    let mut cases = vec![
+        // secrets
+        Case {
+            score: Some(100),
+            ..case(
+                "secrets",
+                "no_critical_secrets",
+                json!({}),
+                json!([]),
+                "pass",
+            )
+        },
+        Case {
+            cites: Some(json!(["s1"])),
+            ..case(
+                "secrets",
+                "no_critical_secrets",
+                json!({}),
+                json!([
+                    finding("s1", "secret", "critical"),
+                    finding("s2", "secret", "low")
+                ]),
+                "fail",
+            )
+        },
+        Case {
+            score: Some(80),
+            cites: Some(json!(["s1"])),
+            ..case(
+                "secrets",
+                "no_critical_secrets",
+                json!({}),
+                json!([finding("s1", "secret", "high")]),
+                "partial",
+            )
+        },
+        case(
+            "secrets",
+            "no_secrets",
+            json!({}),
+            json!([finding("s1", "secret", "info")]),
+            "fail",
+        ),
+        case(
+            "secrets",
+            "no_secrets",
+            json!({}),
+            json!([finding("x1", "sast", "critical")]),
+            "pass",
+        ),
+        // sast_security
+        case(
+            "sast_security",
+            "max_severity",
+            json!({ "severity": "medium" }),
+            json!([finding("a", "sast", "high")]),
+            "fail",
+        ),
+        Case {
+            score: Some(95),
+            ..case(
+                "sast_security",
+                "max_severity",
+                json!({ "severity": "medium" }),
+                json!([finding("a", "sast", "medium")]),
+                "partial",
+            )
+        },
+        case(
+            "sast_security",
+            "max_high_findings",
+            json!({ "max": "1" }),
+            json!([
+                finding("a", "sast", "high"),
+                finding("b", "sast", "critical")
+            ]),
+            "fail",
+        ),
+        Case {
+            score: Some(80),
+            ..case(
+                "sast_security",
+                "max_high_findings",
+                json!({ "max": "1" }),
+                json!([finding("a", "sast", "high")]),
+                "partial",
+            )
+        },
+        // sast_crypto / sast_auth only see their own CWEs
+        case(
+            "sast_crypto",
+            "max_high_findings",
+            json!({}),
+            json!([crypto("c", "high")]),
+            "fail",
+        ),
+        case(
+            "sast_crypto",
+            "max_high_findings",
+            json!({}),
+            json!([auth("a", "high")]),
+            "pass",
+        ),
+        case(
+            "sast_auth",
+            "max_high_findings",
+            json!({}),
+            json!([auth("a", "critical")]),
+            "fail",
+        ),
+        case(
+            "sast_auth",
+            "max_high_findings",
+            json!({}),
+            json!([crypto("c", "critical")]),
+            "pass",
+        ),
+        // sca_vulns / iac_issues
+        case(
+            "sca_vulns",
+            "no_known_vulns_above",
+            json!({ "severity": "high" }),
+            json!([finding("v", "sca", "critical")]),
+            "fail",
+        ),
+        Case {
+            score: Some(95),
+            ..case(
+                "sca_vulns",
+                "no_known_vulns_above",
+                json!({ "severity": "high" }),
+                json!([finding("v", "sca", "medium")]),
+                "partial",
+            )
+        },
+        case(
+            "iac_issues",
+            "no_iac_issues_above",
+            json!({ "severity": "high" }),
+            json!([finding("i", "iac", "high")]),
+            "fail",
+        ),
+        Case {
+            score: Some(98),
+            ..case(
+                "iac_issues",
+                "no_iac_issues_above",
+                json!({ "severity": "high" }),
+                json!([finding("i", "iac", "low")]),
+                "partial",
+            )
+        },
+        case(
+            "iac_issues",
+            "no_iac_issues_above",
+            json!({}),
+            json!([finding("s", "sast", "critical")]),
+            "pass",
+        ),
+        // code_quality
+        case(
+            "code_quality",
+            "max_severity",
+            json!({ "severity": "low" }),
+            json!([finding("q", "quality", "medium")]),
+            "fail",
+        ),
+        // scan_recency
+        case(
+            "scan_recency",
+            "scanned_within_7_days",
+            json!({}),
+            json!([]),
+            "pass",
+        ),
+        case(
+            "scan_recency",
+            "scanned_within_90_days",
+            json!({}),
+            json!([]),
+            "pass",
+        ),
+    ];
+    let mut old = case(
+        "scan_recency",
+        "scanned_within_7_days",
+        json!({}),
+        json!([]),
+        "fail",
+    );
+    old.context["scan"]["completed_at"] = json!(stale);
+    cases.push(old);
+    let mut never = case(
+        "scan_recency",
+        "scanned_within_7_days",
+        json!({}),
+        json!([]),
+        "fail",
+    );
+    never.context["scan"]["completed_at"] = Value::Null;
+    cases.push(never);
+    // quality_gates
+    for (gate, status) in [
+        ("passed", "pass"),
+        ("failed", "fail"),
+        ("unknown", "not_applicable"),
+    ] {
+        let mut c = case(
+            "quality_gates",
+            "quality_gate_passed",
+            json!({}),
+            json!([]),
+            status,
+        );
+        c.context = with(c.context, "quality_gate", json!(gate));
+        cases.push(c);
+    }
+    // pr_reviews
+    for (total, reviewed, status) in [(10, 9, "pass"), (10, 0, "fail")] {
+        let mut c = case(
+            "pr_reviews",
+            "min_reviewed_pr_ratio",
+            json!({ "ratio": "0.8" }),
+            json!([]),
+            status,
+        );
+        c.context = with(
+            c.context,
+            "pr_reviews",
+            json!({ "total_prs": total, "reviewed_prs": reviewed }),
+        );
+        cases.push(c);
+    }
+    cases.push(case(
+        "pr_reviews",
+        "min_reviewed_pr_ratio",
+        json!({}),
+        json!([]),
+        "not_applicable",
+    ));
+    // errors: unknown condition, bad parameter
+    cases.push(case(
+        "secrets",
+        "no_such_condition",
+        json!({}),
+        json!([]),
+        "error",
+    ));
+    cases.push(case(
+        "pr_reviews",
+        "min_reviewed_pr_ratio",
+        json!({ "ratio": "lots" }),
+        json!([]),
+        "error",
+    ));
+    cases.push(case(
+        "sast_security",
+        "max_severity",
+        json!({ "severity": "catastrophic" }),
+        json!([]),
+        "error",
+    ));
+    cases
+}
+
+/// Every built-in check_type, through the embedded component (HTTP dry-run), not natively.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_check_types_through_the_real_component() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let mut covered = std::collections::BTreeSet::new();
+    for (i, c) in builtin_cases().into_iter().enumerate() {
+        let label = format!("#{i} {} / {} {}", c.check_type, c.condition, c.params);
+        let resp = app
+            .dry_run(
+                "builtin",
+                c.context.clone(),
+                json!([control(
+                    &format!("C{i}"),
+                    c.check_type,
+                    c.condition,
+                    c.params.clone()
+                )]),
+            )
+            .await;
+        assert_eq!(resp.status, StatusCode::OK, "{label}: {:?}", resp.body);
+        let outcome = &resp.body["outcomes"][0];
+        assert_eq!(outcome["status"], c.status, "{label}: {outcome}");
+        assert_eq!(outcome["plugin"]["id"], "builtin");
+        if let Some(score) = c.score {
+            assert_eq!(outcome["score"], score, "{label}: {outcome}");
+        }
+        if let Some(cites) = &c.cites {
+            assert_eq!(&outcome["finding_ids"], cites, "{label}");
+        }
+        if c.status == "partial" {
+            let s = outcome["score"].as_u64().unwrap_or(0);
+            assert!(s > 0 && s < 100, "{label}: partial score {s}");
+        }
+        covered.insert(c.check_type);
+    }
+    assert_eq!(
+        covered.len(),
+        10,
+        "every built-in check_type is exercised: {covered:?}"
+    );
+
+    // A batch keeps order and length.
+    let batch = json!([
+        control("A", "secrets", "no_secrets", json!({})),
+        control("B", "scan_recency", "scanned_within_7_days", json!({})),
+    ]);
+    let resp = app
+        .dry_run(
+            "builtin",
+            scan_context(json!([finding("s", "secret", "low")])),
+            batch,
+        )
+        .await;
+    let ids: Vec<&str> = resp.body["outcomes"]
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .filter_map(|o| o["control_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["A", "B"]);
+    assert_eq!(resp.body["outcomes"][0]["status"], "fail");
+    assert_eq!(resp.body["outcomes"][1]["status"], "pass");
+}
