@@ -16,8 +16,65 @@ fn grc(data_dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("GRC_DATA_DIR", data_dir)
         .env("GRC_LOG", "warn")
+        // Plugin builds get their own persistent target dir (never the host's, which is busy).
+        .env("CARGO_TARGET_DIR", scaffold_target_dir())
         .output()
         .expect("run grc")
+}
+
+fn scaffold_target_dir() -> std::path::PathBuf {
+    std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join(".cache/grc/scaffold-target")
+}
+
+/// A `grc serve` on a free port with its own data dir; killed on drop.
+struct Served {
+    _child: KillOnDrop,
+    base: String,
+    key: String,
+    org_id: String,
+}
+
+async fn serve(dir: &Path) -> Served {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_grc"))
+            .env("GRC_DATA_DIR", dir)
+            .env("GRC_LISTEN", format!("127.0.0.1:{port}"))
+            .env("GRC_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn grc"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            let boot: Value = serde_json::from_slice(
+                &std::fs::read(dir.join("bootstrap.json")).expect("bootstrap"),
+            )
+            .expect("json");
+            return Served {
+                _child: child,
+                base,
+                key: boot["api_key"].as_str().expect("key").to_owned(),
+                org_id: boot["org_id"].as_str().expect("org").to_owned(),
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server did not become ready");
 }
 
 fn json_stdout(out: &Output) -> Value {
@@ -193,5 +250,79 @@ async fn serve_bootstraps_once_with_a_private_credentials_file() {
         .await
         .expect("send");
     assert_eq!(again.status(), reqwest::StatusCode::OK);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The plugin author's path: scaffold with `grc plugin new`, build with `grc plugin build`,
+/// upload the component, dry-run it.
+#[tokio::test]
+async fn scaffold_build_upload_and_dry_run_a_plugin() {
+    let dir = temp_dir();
+    let created = json_stdout(&grc(
+        &dir,
+        &[
+            "plugin",
+            "new",
+            "acme-no-leaks",
+            "--check-type",
+            "acme.no_leaks",
+            "--dir",
+            dir.to_str().expect("utf8"),
+        ],
+    ));
+    let crate_dir = dir.join("acme-no-leaks");
+    assert_eq!(created["check_type"], "acme.no_leaks");
+    assert!(crate_dir.join("src/lib.rs").exists());
+
+    let built = json_stdout(&grc(
+        &dir,
+        &["plugin", "build", crate_dir.to_str().expect("utf8")],
+    ));
+    let component =
+        std::fs::read(built["component"].as_str().expect("path")).expect("component written");
+    assert_eq!(built["size_bytes"], component.len());
+
+    let server = serve(&dir.join("data")).await;
+    let client = reqwest::Client::new();
+    let org = format!("{}/api/v1/orgs/{}", server.base, server.org_id);
+    let uploaded: Value = client
+        .post(format!("{org}/plugins"))
+        .bearer_auth(&server.key)
+        .header("content-type", "application/wasm")
+        .body(component)
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        uploaded["check_types"],
+        serde_json::json!(["acme.no_leaks"]),
+        "{uploaded}"
+    );
+    let id = uploaded["id"].as_str().expect("id");
+    let run: Value = client.post(format!("{org}/plugins/{id}/dry-run")).bearer_auth(&server.key)
+        .json(&serde_json::json!({
+            "context": {
+                "repository": { "id": "1", "name": "demo" },
+                "scan": { "tools": ["gitleaks"] },
+                "findings": [{ "id": "f1", "rule_id": "aws-key", "tool": "gitleaks", "category": "secret", "severity": "critical" }],
+            },
+            "controls": [{ "id": "ACME-1", "check_type": "acme.no_leaks", "pass_condition": "no_findings_above" }],
+        }))
+        .send().await.expect("dry-run").json().await.expect("json");
+    assert_eq!(run["outcomes"][0]["status"], "fail", "{run}");
+    assert_eq!(run["outcomes"][0]["finding_ids"], serde_json::json!(["f1"]));
+
+    let missing = grc(
+        &dir,
+        &[
+            "plugin",
+            "build",
+            dir.join("nowhere").to_str().expect("utf8"),
+        ],
+    );
+    assert!(!missing.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
