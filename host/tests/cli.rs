@@ -37,13 +37,8 @@ struct Served {
     org_id: String,
 }
 
-async fn serve(dir: &Path) -> Served {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = KillOnDrop(
+fn spawn_serve(dir: &Path, port: u16) -> KillOnDrop {
+    KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_grc"))
             .env("GRC_DATA_DIR", dir)
             .env("GRC_LISTEN", format!("127.0.0.1:{port}"))
@@ -51,8 +46,10 @@ async fn serve(dir: &Path) -> Served {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("spawn grc"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    )
+}
+
+async fn wait_ready(base: &str) {
     let client = reqwest::Client::new();
     for _ in 0..100 {
         if client
@@ -61,20 +58,35 @@ async fn serve(dir: &Path) -> Served {
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            let boot: Value = serde_json::from_slice(
-                &std::fs::read(dir.join("bootstrap.json")).expect("bootstrap"),
-            )
-            .expect("json");
-            return Served {
-                _child: child,
-                base,
-                key: boot["api_key"].as_str().expect("key").to_owned(),
-                org_id: boot["org_id"].as_str().expect("org").to_owned(),
-            };
+            return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("server did not become ready");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+async fn serve(dir: &Path) -> Served {
+    let port = free_port();
+    let child = spawn_serve(dir, port);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    let boot: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json")).expect("bootstrap"))
+            .expect("json");
+    Served {
+        _child: child,
+        base,
+        key: boot["api_key"].as_str().expect("key").to_owned(),
+        org_id: boot["org_id"].as_str().expect("org").to_owned(),
+    }
 }
 
 fn json_stdout(out: &Output) -> Value {
@@ -175,38 +187,11 @@ fn admin_commands_and_audit_verify() {
 #[tokio::test]
 async fn serve_bootstraps_once_with_a_private_credentials_file() {
     let dir = temp_dir();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let spawn = || {
-        KillOnDrop(
-            Command::new(env!("CARGO_BIN_EXE_grc"))
-                .env("GRC_DATA_DIR", &dir)
-                .env("GRC_LISTEN", format!("127.0.0.1:{port}"))
-                .env("GRC_LOG", "warn")
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .expect("spawn grc"),
-        )
-    };
+    let port = free_port();
+    let spawn = || spawn_serve(&dir, port);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let wait_ready = async || {
-        for _ in 0..100 {
-            if client
-                .get(format!("{base}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("server did not become ready");
-    };
+    let wait_ready = || wait_ready(&base);
 
     let server = spawn();
     wait_ready().await;

@@ -157,6 +157,35 @@ fn all_routes(app: &TestApp) -> Vec<Route> {
     all
 }
 
+/// Calls each route with `key`, returning every route with its response.
+async fn call_each(app: &TestApp, routes: Vec<Route>, key: &str) -> Vec<(Route, grc_tests::Resp)> {
+    let mut out = Vec::new();
+    for route in routes {
+        let resp = app
+            .call(
+                route.method.clone(),
+                &route.path,
+                Auth::Bearer(key),
+                route.body.clone(),
+            )
+            .await;
+        out.push((route, resp));
+    }
+    out
+}
+
+/// Asserts every response is `status` with `detail`.
+fn assert_all(results: &[(Route, grc_tests::Resp)], status: StatusCode, detail: &str) {
+    for (route, resp) in results {
+        assert_eq!(
+            resp.status, status,
+            "{} {}: {:?}",
+            route.method, route.path, resp.body
+        );
+        assert_eq!(resp.detail(), detail, "{} {}", route.method, route.path);
+    }
+}
+
 async fn expect_everywhere(app: &TestApp, auth: Auth<'_>, status: StatusCode, detail: &str) {
     for route in all_routes(app) {
         let resp = app
@@ -270,35 +299,18 @@ async fn key_without_scope_gets_missing_required_scope(app: TestApp) {
     let narrow = app
         .create_key(&app.org_id, "narrow@x.io", Role::Owner, "read:evidence")
         .await;
-    for route in routes(
-        &app.org_id,
-        &narrow.user_id,
-        &narrow.key_id,
-        &uuid::Uuid::new_v4().to_string(),
-    ) {
-        let resp = app
-            .call(
-                route.method.clone(),
-                &route.path,
-                Auth::Bearer(&narrow.key),
-                route.body,
-            )
-            .await;
-        assert_eq!(
-            resp.status,
-            StatusCode::FORBIDDEN,
-            "{} {}",
-            route.method,
-            route.path
-        );
-        assert_eq!(
-            resp.detail(),
-            "missing required scope",
-            "{} {}",
-            route.method,
-            route.path
-        );
-    }
+    let results = call_each(
+        &app,
+        routes(
+            &app.org_id,
+            &narrow.user_id,
+            &narrow.key_id,
+            &uuid::Uuid::new_v4().to_string(),
+        ),
+        &narrow.key,
+    )
+    .await;
+    assert_all(&results, StatusCode::FORBIDDEN, "missing required scope");
     // With read:* but not admin:org, reads work and key management does not.
     let reader = app
         .create_key(&app.org_id, "reader@x.io", Role::Owner, "read:*,write:*")
@@ -328,29 +340,22 @@ async fn key_of_another_org_is_not_a_member(app: TestApp) {
             "read:*,write:*,admin:org",
         )
         .await;
-    for route in routes(
-        &app.org_id,
-        &outsider.user_id,
-        &outsider.key_id,
-        &uuid::Uuid::new_v4().to_string(),
-    ) {
-        let resp = app
-            .call(
-                route.method.clone(),
-                &route.path,
-                Auth::Bearer(&outsider.key),
-                route.body,
-            )
-            .await;
-        assert_eq!(
-            resp.status,
-            StatusCode::FORBIDDEN,
-            "{} {}",
-            route.method,
-            route.path
-        );
-        assert_eq!(resp.detail(), "not a member of this organization");
-    }
+    let results = call_each(
+        &app,
+        routes(
+            &app.org_id,
+            &outsider.user_id,
+            &outsider.key_id,
+            &uuid::Uuid::new_v4().to_string(),
+        ),
+        &outsider.key,
+    )
+    .await;
+    assert_all(
+        &results,
+        StatusCode::FORBIDDEN,
+        "not a member of this organization",
+    );
     // A non-existent org answers exactly the same: no existence oracle.
     let ghost = uuid::Uuid::new_v4().to_string();
     let resp = app
@@ -377,20 +382,18 @@ async fn auditor_cannot_write_and_nothing_is_written(app: TestApp) {
         )
         .await;
     let before = app.audit_count(&app.org_id, &app.owner_key).await;
-    for route in routes(
-        &app.org_id,
-        &auditor.user_id,
-        &auditor.key_id,
-        &uuid::Uuid::new_v4().to_string(),
-    ) {
-        let resp = app
-            .call(
-                route.method.clone(),
-                &route.path,
-                Auth::Bearer(&auditor.key),
-                route.body,
-            )
-            .await;
+    for (route, resp) in call_each(
+        &app,
+        routes(
+            &app.org_id,
+            &auditor.user_id,
+            &auditor.key_id,
+            &uuid::Uuid::new_v4().to_string(),
+        ),
+        &auditor.key,
+    )
+    .await
+    {
         if route.mutating {
             assert_eq!(
                 resp.status,
