@@ -5,6 +5,7 @@ use crate::{
     authn::JwtVerifier,
     authz::Authz,
     bootstrap,
+    compliance::catalog::Catalog,
     config::Config,
     http,
     plugins::{PluginHost, artifacts::ArtifactCache, runtime::PluginRuntime},
@@ -26,6 +27,7 @@ pub struct AppInner {
     pub jwt: Option<JwtVerifier>,
     pub metrics: http::metrics::Metrics,
     pub plugins: PluginHost,
+    pub catalog: Catalog,
 }
 
 impl Deref for AppState {
@@ -61,7 +63,9 @@ impl AppState {
         let runtime = PluginRuntime::new(config.plugins.clone(), Some(artifacts), true)
             .context("starting the WebAssembly runtime")?;
         let plugins = PluginHost::start(runtime).await?;
+        let catalog = Catalog::load(&plugins.builtin().description)?;
         Ok(AppState(Arc::new(AppInner {
+            catalog,
             plugins,
             metrics: http::metrics::Metrics::new()?,
             config,

@@ -11,6 +11,7 @@ pub mod authn;
 pub mod authz;
 pub mod bootstrap;
 pub mod cli;
+pub mod compliance;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -113,6 +113,25 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
         ),
         r(Method::GET, p("/audit-log"), None, false),
         r(Method::GET, p("/audit-log/verify"), None, false),
+        r(Method::GET, p("/compliance/frameworks"), None, false),
+        r(
+            Method::PUT,
+            p("/compliance/frameworks/enabled"),
+            Some(json!({ "keys": ["soc2"] })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p("/compliance/frameworks/soc2/controls"),
+            None,
+            false,
+        ),
+        r(
+            Method::PUT,
+            p("/compliance/frameworks/soc2/controls"),
+            Some(json!({ "disabled": ["CC8.1"] })),
+            true,
+        ),
         r(Method::GET, p("/plugins"), None, false),
         r(Method::POST, p("/plugins"), Some(json!({})), true),
         r(
@@ -148,12 +167,21 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
 fn all_routes(app: &TestApp) -> Vec<Route> {
     let id = uuid::Uuid::new_v4().to_string();
     let mut all = routes(&app.org_id, &id, &id, &id);
-    all.push(Route {
-        method: Method::GET,
-        path: "/api/v1/orgs".into(),
-        body: None,
-        mutating: false,
-    });
+    for path in [
+        "/api/v1/orgs",
+        "/api/compliance/frameworks",
+        "/api/compliance/frameworks/soc2/controls",
+        "/api/v1/compliance/frameworks",
+        "/api/v1/compliance/controls",
+        "/api/v1/compliance/controls/soc2:CC6.1",
+    ] {
+        all.push(Route {
+            method: Method::GET,
+            path: path.into(),
+            body: None,
+            mutating: false,
+        });
+    }
     all
 }
 

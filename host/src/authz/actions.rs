@@ -30,6 +30,8 @@ pub enum Action {
     PluginUpload,
     PluginUpdate,
     PluginDelete,
+    ComplianceRead,
+    ComplianceConfigure,
 }
 
 impl Action {
@@ -58,6 +60,8 @@ impl Action {
         Action::PluginUpload,
         Action::PluginUpdate,
         Action::PluginDelete,
+        Action::ComplianceRead,
+        Action::ComplianceConfigure,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -86,6 +90,8 @@ impl Action {
             Action::PluginUpload => "plugin.upload",
             Action::PluginUpdate => "plugin.update",
             Action::PluginDelete => "plugin.delete",
+            Action::ComplianceRead => "compliance.read",
+            Action::ComplianceConfigure => "compliance.configure",
         }
     }
 }

@@ -27,6 +27,7 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "authz", description = "Authorization explain"),
         (name = "audit", description = "Hash-chained audit log"),
         (name = "plugins", description = "Sandboxed WebAssembly check plugins"),
+        (name = "compliance", description = "Framework catalog and selection (seeds 002, 003)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
@@ -54,6 +55,51 @@ impl Modify for SecuritySchemes {
             ))),
         );
     }
+}
+
+/// Seed-002 routes (`/api/compliance/…`) are also served org-scoped under
+/// `/api/v1/orgs/{org_id}/compliance/…` by the same handlers; document each twin too.
+pub fn with_org_scoped_twins(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    let org_param = ParameterBuilder::new()
+        .name("org_id")
+        .parameter_in(ParameterIn::Path)
+        .required(utoipa::openapi::Required::True)
+        .description(Some("Organization id"))
+        .schema(Some(utoipa::openapi::schema::Object::with_type(
+            utoipa::openapi::Type::String,
+        )))
+        .build();
+    let twins: Vec<(String, utoipa::openapi::PathItem)> = spec
+        .paths
+        .paths
+        .iter()
+        .filter_map(|(path, item)| {
+            let rest = path.strip_prefix("/api/compliance/")?;
+            let mut item = item.clone();
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.parameters
+                    .get_or_insert_with(Vec::new)
+                    .insert(0, org_param.clone());
+                op.operation_id = op
+                    .operation_id
+                    .as_ref()
+                    .map(|id| format!("{id}_org_scoped"));
+            }
+            Some((format!("/api/v1/orgs/{{org_id}}/compliance/{rest}"), item))
+        })
+        .collect();
+    spec.paths.paths.extend(twins);
+    spec
 }
 
 pub fn base_spec() -> utoipa::openapi::OpenApi {

@@ -24,6 +24,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("bad request: {0}")]
     BadRequest(Value),
+    #[error("payment required: {0}")]
+    PaymentRequired(Value),
     #[error("unprocessable: {0}")]
     Unprocessable(Value),
     #[error("{0}")]
@@ -63,6 +65,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -76,7 +79,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match self {
-            ApiError::BadRequest(v) | ApiError::Unprocessable(v) => v,
+            ApiError::BadRequest(v) | ApiError::Unprocessable(v) | ApiError::PaymentRequired(v) => {
+                v
+            }
             ApiError::Internal(ref e) => {
                 tracing::error!(error = ?e, "internal error");
                 Value::String("Internal server error".into())

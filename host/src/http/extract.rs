@@ -163,3 +163,44 @@ fn forwarded_for(headers: &HeaderMap) -> Option<String> {
         .next()
         .map(|s| s.trim().to_owned())
 }
+
+/// The org a route acts on: the `{org_id}` path segment on org-scoped routes, or none on the
+/// seed-002 style routes (`/api/compliance/…`), where it is the caller's own org.
+pub struct OrgScope(Option<uuid::Uuid>);
+
+impl<S: Send + Sync> FromRequestParts<S> for OrgScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::Unprocessable(
+                    json!([{ "loc": ["path"], "msg": e.body_text(), "type": "value_error" }]),
+                )
+            })?;
+        let org = params
+            .iter()
+            .find(|(name, _)| *name == "org_id")
+            .map(|(_, v)| v.to_owned());
+        match org {
+            None => Ok(OrgScope(None)),
+            Some(raw) => uuid::Uuid::parse_str(&raw).map(|u| OrgScope(Some(u))).map_err(|_| {
+                ApiError::Unprocessable(json!([{ "loc": ["path", "org_id"], "msg": "not a valid UUID", "type": "value_error" }]))
+            }),
+        }
+    }
+}
+
+impl OrgScope {
+    /// The org id to act on for this caller.
+    pub fn resolve(&self, caller: &Caller) -> Result<String, ApiError> {
+        match (self.0, caller.home_org()) {
+            (Some(org), _) => Ok(org.to_string()),
+            (None, Some(home)) => Ok(home.to_owned()),
+            (None, None) => Err(ApiError::BadRequest(json!(
+                "no organization for this token: send X-Org-Id or use /api/v1/orgs/{org_id}/compliance/…"
+            ))),
+        }
+    }
+}

@@ -6,6 +6,8 @@ pub mod access_policies;
 pub mod api_keys;
 pub mod audit_log;
 pub mod authz;
+pub mod catalog;
+pub mod compliance;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -73,12 +75,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(authz::router())
         .merge(audit_log::router())
         .merge(plugins::router())
+        .merge(compliance::router())
+        .merge(catalog::router())
         .merge(health::router())
 }
 
 /// The OpenAPI document generated from the code (what `specs/openapi.yaml` must equal).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    docs::with_org_scoped_twins(api_routes().split_for_parts().1)
 }
 
 /// An error answer to a request that carried a body may leave that body unread (a 401 or 413
@@ -108,6 +112,7 @@ async fn close_after_rejected_body(
 
 pub fn router(state: AppState) -> Router {
     let (api, spec) = api_routes().split_for_parts();
+    let spec = docs::with_org_scoped_twins(spec);
     let max_body = state.config.max_body_bytes;
     api.merge(docs::router(spec))
         .fallback(|| async { ApiError::NotFound("Not Found".into()) })

@@ -9,6 +9,7 @@
 pub mod access_policies;
 pub mod api_keys;
 pub mod audit;
+pub mod compliance;
 pub mod connect;
 pub mod instance;
 pub mod memberships;

@@ -1,0 +1,6 @@
+//! Compliance domain: the framework catalog and each org's selection of frameworks and controls.
+//! Scoring (scans, SARIF, scores, trends) builds on these and runs every control through the
+//! plugin runtime.
+
+pub mod catalog;
+pub mod selection;
