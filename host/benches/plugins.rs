@@ -212,8 +212,10 @@ async fn run() {
     let controls = controls();
 
     println!("## 1. Ten built-in check_types over one scan: plugin vs native\n");
-    println!("| findings | native (logic only) | plugin (end to end) | ratio |");
-    println!("|---:|---:|---:|---:|");
+    println!(
+        "| findings | native (logic only) | plugin (end to end) | ratio | plugin, empty batch (context marshaling + instantiate) | host `to_wit` copy |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
     for n in [1_000usize, 10_000] {
         let ctx = scan(n);
         let (nctx, nctrls) = native_inputs(&ctx, &controls);
@@ -240,12 +242,24 @@ async fn run() {
                 "{out:?}"
             );
         }
+        let mut marshal_samples = Vec::new();
+        let mut convert_samples = Vec::new();
+        for _ in 0..iters {
+            let t = Instant::now();
+            std::hint::black_box(runtime.evaluate("bench", &builtin, &who, &ctx, &[]).await);
+            marshal_samples.push(t.elapsed());
+            let t = Instant::now();
+            std::hint::black_box(ctx.to_wit());
+            convert_samples.push(t.elapsed());
+        }
         let (nat, plug) = (median(native_samples), median(plugin_samples));
         println!(
-            "| {n} | {} | {} | {:.2}× |",
+            "| {n} | {} | {} | {:.2}× | {} | {} |",
             fmt(nat),
             fmt(plug),
-            plug.as_secs_f64() / nat.as_secs_f64()
+            plug.as_secs_f64() / nat.as_secs_f64(),
+            fmt(median(marshal_samples)),
+            fmt(median(convert_samples))
         );
     }
 
