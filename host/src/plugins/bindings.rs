@@ -5,5 +5,5 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-pub use grc::plugin::host::LogLevel;
-pub use grc::plugin::types;
+pub use self::grc::plugin::host::LogLevel;
+pub use self::grc::plugin::types;
