@@ -107,6 +107,9 @@ pub struct DryRunResponse {
     pub elapsed_ms: f64,
 }
 
+/// Largest `describe()` answer stored with a plugin.
+const MAX_DESCRIPTION_BYTES: usize = 256 * 1024;
+
 /// Most controls one dry run may evaluate.
 const MAX_DRY_RUN_CONTROLS: usize = 1000;
 
@@ -183,6 +186,14 @@ async fn upload_plugin(
         .describe(&compiled, &sha256)
         .await
         .map_err(|reason| ApiError::Unprocessable(json!(format!("describe() failed: {reason}"))))?;
+    let description_json =
+        serde_json::to_string(&description).map_err(|e| ApiError::Internal(e.into()))?;
+    if description_json.len() > MAX_DESCRIPTION_BYTES {
+        return Err(ApiError::Unprocessable(json!(format!(
+            "describe() output is {} bytes, over the {MAX_DESCRIPTION_BYTES} byte limit",
+            description_json.len()
+        ))));
+    }
     check_check_types(&state, &mut tx, &description, None).await?;
     let now = time::now();
     let record = PluginRecord {
@@ -191,8 +202,7 @@ async fn upload_plugin(
         version: description.version.clone(),
         sha256,
         size_bytes: bytes.len() as i64,
-        description: serde_json::to_string(&description)
-            .map_err(|e| ApiError::Internal(e.into()))?,
+        description: description_json,
         check_types: description.check_type_names(),
         enabled: true,
         uploaded_by: Some(caller.user_id.clone()),
