@@ -132,6 +132,21 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
             Some(json!({ "disabled": ["CC8.1"] })),
             true,
         ),
+        r(Method::GET, p("/repos"), None, false),
+        r(
+            Method::POST,
+            p("/repos"),
+            Some(json!({ "name": "r" })),
+            true,
+        ),
+        r(Method::GET, p("/repos/1"), None, false),
+        r(
+            Method::PATCH,
+            p("/repos/1"),
+            Some(json!({ "name": "r2" })),
+            true,
+        ),
+        r(Method::DELETE, p("/repos/1"), None, true),
         r(Method::GET, p("/plugins"), None, false),
         r(Method::POST, p("/plugins"), Some(json!({})), true),
         r(

@@ -32,6 +32,11 @@ pub enum Action {
     PluginDelete,
     ComplianceRead,
     ComplianceConfigure,
+    RepoList,
+    RepoRead,
+    RepoCreate,
+    RepoUpdate,
+    RepoDelete,
 }
 
 impl Action {
@@ -62,6 +67,11 @@ impl Action {
         Action::PluginDelete,
         Action::ComplianceRead,
         Action::ComplianceConfigure,
+        Action::RepoList,
+        Action::RepoRead,
+        Action::RepoCreate,
+        Action::RepoUpdate,
+        Action::RepoDelete,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -92,6 +102,11 @@ impl Action {
             Action::PluginDelete => "plugin.delete",
             Action::ComplianceRead => "compliance.read",
             Action::ComplianceConfigure => "compliance.configure",
+            Action::RepoList => "repo.list",
+            Action::RepoRead => "repo.read",
+            Action::RepoCreate => "repo.create",
+            Action::RepoUpdate => "repo.update",
+            Action::RepoDelete => "repo.delete",
         }
     }
 }
@@ -106,6 +121,7 @@ pub enum Resource {
     AccessPolicy(String),
     AuditLog,
     Plugin(String),
+    Repository(i64),
 }
 
 impl Resource {
@@ -118,6 +134,7 @@ impl Resource {
             Resource::AccessPolicy(id) => ("AccessPolicy", id.clone()),
             Resource::AuditLog => ("AuditLog", org_id.to_owned()),
             Resource::Plugin(id) => ("Plugin", id.clone()),
+            Resource::Repository(id) => ("Repository", id.to_string()),
         }
     }
 }

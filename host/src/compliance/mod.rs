@@ -3,4 +3,5 @@
 //! plugin runtime.
 
 pub mod catalog;
+pub mod recommend;
 pub mod selection;

@@ -157,6 +157,11 @@ fn parse_resource(raw: &str) -> ApiResult<Resource> {
         "AccessPolicy" => Resource::AccessPolicy(id),
         "AuditLog" => Resource::AuditLog,
         "Plugin" => Resource::Plugin(id),
+        "Repository" => {
+            Resource::Repository(id.parse().map_err(|_| {
+                ApiError::invalid_field(&["resource"], "a Repository id is a number")
+            })?)
+        }
         other => {
             return Err(ApiError::invalid_field(
                 &["resource"],

@@ -15,7 +15,7 @@ use crate::{
     audit::{self, AuditEvent},
     authn::Caller,
     authz::{Action, Authorized, Resource},
-    compliance::{catalog::Framework, selection::OrgSelection},
+    compliance::{catalog::Framework, recommend::recommend, selection::OrgSelection},
     domain::Plan,
     store::{self, TenantTx},
 };
@@ -295,24 +295,27 @@ async fn list_framework_controls(
     )
     .await?;
     let fw = framework(&state, &path.framework_key)?;
-    if query.repo_id.is_some() {
-        // Repositories and scans arrive with scan ingestion; until then no repository exists.
-        return Err(ApiError::NotFound("Repository not found".into()));
-    }
+    let repo = match query.repo_id {
+        Some(id) => Some(super::repositories::find(&mut tx, id).await?),
+        None => None,
+    };
     let sel = selection(&mut tx, &auth).await?;
     let disabled = sel.disabled_in(&fw.key);
     let controls: Vec<ControlView> = fw
         .controls
         .iter()
-        .map(|c| ControlView {
-            id: c.id.clone(),
-            name: c.name.clone(),
-            category: c.category.clone(),
-            description: c.description.clone(),
-            check_type: c.check_type.clone(),
-            disabled: disabled.contains(&c.id),
-            recommendation: c.recommendation.clone(),
-            recommendation_reason: c.recommendation_reason.clone(),
+        .map(|c| {
+            let badge = recommend(c, repo.as_ref());
+            ControlView {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                category: c.category.clone(),
+                description: c.description.clone(),
+                check_type: c.check_type.clone(),
+                disabled: disabled.contains(&c.id),
+                recommendation: badge.recommendation,
+                recommendation_reason: badge.reason,
+            }
         })
         .collect();
     Ok(axum::Json(FrameworkControls {

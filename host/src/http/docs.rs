@@ -27,6 +27,7 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "authz", description = "Authorization explain"),
         (name = "audit", description = "Hash-chained audit log"),
         (name = "plugins", description = "Sandboxed WebAssembly check plugins"),
+        (name = "repositories", description = "Repositories that scans and scores attach to"),
         (name = "compliance", description = "Framework catalog and selection (seeds 002, 003)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

@@ -16,6 +16,7 @@ pub mod members;
 pub mod metrics;
 pub mod orgs;
 pub mod plugins;
+pub mod repositories;
 
 use crate::{
     app::AppState,
@@ -77,6 +78,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(plugins::router())
         .merge(compliance::router())
         .merge(catalog::router())
+        .merge(repositories::router())
         .merge(health::router())
 }
 

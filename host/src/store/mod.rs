@@ -15,6 +15,7 @@ pub mod instance;
 pub mod memberships;
 pub mod orgs;
 pub mod plugins;
+pub mod repositories;
 pub mod users;
 
 use sqlx::{Any, AnyPool, Transaction};
