@@ -310,6 +310,26 @@ impl TestApp {
         .expect("sign JWT")
     }
 
+    /// Action codes of the org's audit entries matching `query` (e.g. `target_type=plugin`),
+    /// newest first, read with the owner key.
+    pub async fn audit_actions(&self, org_id: &str, query: &str) -> Vec<String> {
+        let resp = self
+            .get(
+                &self.org_path(org_id, &format!("/audit-log?{query}")),
+                &self.owner_key,
+            )
+            .await;
+        assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+        resp.body["entries"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter_map(|e| e["action"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Number of audit entries in an org (read with the owner key).
     pub async fn audit_count(&self, org_id: &str, key: &str) -> usize {
         let resp = self

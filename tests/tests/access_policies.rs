@@ -106,17 +106,9 @@ async fn valid_forbid_takes_effect_immediately_and_delete_lifts_it(app: TestApp)
     assert_eq!(app.get(&members, &member.key).await.status, StatusCode::OK);
 
     // Both policy changes are in the verifiable audit log.
-    let log = app
-        .get(&app.org_path(&app.org_id, "/audit-log"), &app.owner_key)
-        .await;
-    let actions: Vec<&str> = log.body["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = app.audit_actions(&app.org_id, "").await;
     assert!(
-        actions.starts_with(&["ACCESS_POLICY_DELETED", "ACCESS_POLICY_CREATED"]),
+        actions[..2] == ["ACCESS_POLICY_DELETED", "ACCESS_POLICY_CREATED"],
         "{actions:?}"
     );
     let verify = app

@@ -126,18 +126,7 @@ async fn tenant_plugin_lifecycle_is_audited(app: TestApp) {
         StatusCode::NOT_FOUND
     );
 
-    let log = app
-        .get(
-            &app.org_path(&app.org_id, "/audit-log?target_type=plugin"),
-            &app.owner_key,
-        )
-        .await;
-    let actions: Vec<&str> = log.body["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = app.audit_actions(&app.org_id, "target_type=plugin").await;
     assert_eq!(
         actions,
         ["PLUGIN_DELETED", "PLUGIN_DISABLED", "PLUGIN_UPLOADED"]

@@ -79,18 +79,9 @@ async fn repository_crud_is_audited(app: TestApp) {
         StatusCode::NOT_FOUND
     );
 
-    let log = app
-        .get(
-            &app.org_path(&app.org_id, "/audit-log?target_type=repository"),
-            &app.owner_key,
-        )
+    let actions = app
+        .audit_actions(&app.org_id, "target_type=repository")
         .await;
-    let actions: Vec<&str> = log.body["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
     assert_eq!(
         actions,
         [
