@@ -185,6 +185,23 @@ async fn oversized_component_is_413() {
         "{:?}",
         resp.body
     );
+    // Exactly one byte over the cap is still too large.
+    let component = guest_component("license_policy_plugin");
+    let cap = component.len() - 1;
+    let Some(tight) =
+        spawn_app_with(Backend::Sqlite, |c| c.plugins.max_component_bytes = cap).await
+    else {
+        return;
+    };
+    let resp = tight
+        .upload_plugin(&tight.org_id, &tight.owner_key, component)
+        .await;
+    assert_eq!(
+        resp.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{:?}",
+        resp.body
+    );
 }
 
 /// While one tenant's plugins spin until their deadline, another tenant's request is served

@@ -4,7 +4,7 @@
 use super::catalog::Framework;
 use crate::{
     domain::Plan,
-    store::{self, TenantTx},
+    store::{self, TenantTx, orgs::Org},
 };
 use std::collections::BTreeMap;
 
@@ -26,7 +26,10 @@ pub struct PlanUpgradeRequired {
 }
 
 impl OrgSelection {
-    pub async fn load(tx: &mut TenantTx, plan: Plan) -> Result<Self, sqlx::Error> {
+    /// The selection of the transaction's org (`org` is that org's row).
+    pub async fn for_org(tx: &mut TenantTx, org: &Org) -> Result<Self, sqlx::Error> {
+        // The plan column is CHECK-constrained to valid plans; fall back to the lowest one.
+        let plan = org.plan.parse().unwrap_or(Plan::Free);
         Ok(OrgSelection {
             plan,
             enabled_keys: store::compliance::enabled_keys(tx).await?,

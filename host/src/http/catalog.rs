@@ -7,7 +7,7 @@
 use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{Path, Query},
+    extract::{OrgScope, Path, Query},
 };
 use crate::{
     app::AppState,
@@ -17,7 +17,6 @@ use crate::{
         catalog::{Control, Framework},
         selection::OrgSelection,
     },
-    domain::Plan,
 };
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -119,15 +118,13 @@ pub struct CatalogControlDetail {
     pub evidence: Vec<serde_json::Value>,
 }
 
-async fn tenant_selection(state: &AppState, caller: &Caller) -> ApiResult<OrgSelection> {
-    let org_id = caller
-        .home_org()
-        .ok_or_else(|| {
-            ApiError::BadRequest(serde_json::json!(
-                "no organization for this token: send X-Org-Id"
-            ))
-        })?
-        .to_owned();
+/// The caller's org selection (the key's org, or the JWT's `org_id` / `X-Org-Id`).
+async fn tenant_selection(
+    state: &AppState,
+    caller: &Caller,
+    scope: &OrgScope,
+) -> ApiResult<OrgSelection> {
+    let org_id = scope.resolve(caller)?;
     let (mut tx, auth) = authorize(
         state,
         caller,
@@ -136,12 +133,7 @@ async fn tenant_selection(state: &AppState, caller: &Caller) -> ApiResult<OrgSel
         Resource::Org,
     )
     .await?;
-    let plan: Plan = auth
-        .org
-        .plan
-        .parse()
-        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
-    Ok(OrgSelection::load(&mut tx, plan).await?)
+    Ok(OrgSelection::for_org(&mut tx, &auth.org).await?)
 }
 
 fn control_view(fw: &Framework, c: &Control, sel: &OrgSelection) -> CatalogControl {
@@ -167,8 +159,9 @@ fn control_view(fw: &Framework, c: &Control, sel: &OrgSelection) -> CatalogContr
 async fn catalog_frameworks(
     State(state): State<AppState>,
     caller: Caller,
+    scope: OrgScope,
 ) -> ApiResult<axum::Json<CatalogFrameworks>> {
-    let sel = tenant_selection(&state, &caller).await?;
+    let sel = tenant_selection(&state, &caller, &scope).await?;
     let frameworks = state
         .catalog
         .frameworks()
@@ -196,6 +189,7 @@ async fn catalog_frameworks(
 async fn catalog_controls(
     State(state): State<AppState>,
     caller: Caller,
+    scope: OrgScope,
     Query(filter): Query<ControlFilter>,
 ) -> ApiResult<axum::Json<CatalogControls>> {
     let limit = filter.limit.unwrap_or(200);
@@ -204,7 +198,7 @@ async fn catalog_controls(
             { "loc": ["query", "limit"], "msg": "must be between 1 and 1000", "type": "value_error" }
         ])));
     }
-    let sel = tenant_selection(&state, &caller).await?;
+    let sel = tenant_selection(&state, &caller, &scope).await?;
     let matches = |want: &Option<String>, have: &str| {
         want.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(have))
     };
@@ -236,10 +230,11 @@ async fn catalog_controls(
 async fn catalog_control(
     State(state): State<AppState>,
     caller: Caller,
+    scope: OrgScope,
     Path(control_id): Path<String>,
     Query(lookup): Query<ControlLookup>,
 ) -> ApiResult<axum::Json<CatalogControlDetail>> {
-    let sel = tenant_selection(&state, &caller).await?;
+    let sel = tenant_selection(&state, &caller, &scope).await?;
     let (framework, id) = match control_id.split_once(':') {
         Some((fw, id)) => (Some(fw.to_owned()), id.to_owned()),
         None => (lookup.framework, control_id.clone()),

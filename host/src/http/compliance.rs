@@ -16,7 +16,6 @@ use crate::{
     authn::Caller,
     authz::{Action, Authorized, Resource},
     compliance::{catalog::Framework, recommend::recommend, selection::OrgSelection},
-    domain::Plan,
     store::{self, TenantTx},
 };
 use axum::{
@@ -148,12 +147,7 @@ pub struct ControlsUpdated {
 }
 
 async fn selection(tx: &mut TenantTx, auth: &Authorized) -> ApiResult<OrgSelection> {
-    let plan: Plan = auth
-        .org
-        .plan
-        .parse()
-        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
-    Ok(OrgSelection::load(tx, plan).await?)
+    Ok(OrgSelection::for_org(tx, &auth.org).await?)
 }
 
 fn framework<'a>(state: &'a AppState, key: &str) -> ApiResult<&'a Framework> {

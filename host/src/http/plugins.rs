@@ -32,7 +32,6 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::{sync::Arc, time::Instant};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -169,17 +168,17 @@ async fn upload_plugin(
         ));
     }
     let max = state.plugins.runtime().limits().max_component_bytes;
-    let bytes = axum::body::to_bytes(body, max + 1).await.map_err(|_| {
+    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
         ApiError::PayloadTooLarge(format!("component is over the {max} byte limit"))
     })?;
     let bytes = Arc::new(bytes.to_vec());
-    let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
     let compiled = state
         .plugins
         .runtime()
-        .load(bytes.clone())
+        .load_untrusted(bytes.clone())
         .await
         .map_err(load_error)?;
+    let sha256 = compiled.sha256.clone();
     let description = state
         .plugins
         .runtime()

@@ -82,11 +82,17 @@ impl PluginHost {
         tx: &mut TenantTx,
         record: &store::plugins::PluginRecord,
     ) -> Result<Resolved, LoadError> {
-        let bytes = store::plugins::component(tx, &record.id)
-            .await
-            .map_err(|e| LoadError::Internal(e.into()))?
-            .ok_or_else(|| LoadError::Internal(anyhow::anyhow!("plugin bytes missing")))?;
-        let compiled = self.runtime.load_untrusted(Arc::new(bytes)).await?;
+        // Already compiled in this process: skip reading the component bytes from the database.
+        let compiled = match self.runtime.compiled(&record.sha256) {
+            Some(hit) => hit,
+            None => {
+                let bytes = store::plugins::component(tx, &record.id)
+                    .await
+                    .map_err(|e| LoadError::Internal(e.into()))?
+                    .ok_or_else(|| LoadError::Internal(anyhow::anyhow!("plugin bytes missing")))?;
+                self.runtime.load_untrusted(Arc::new(bytes)).await?
+            }
+        };
         let description =
             serde_json::from_str(&record.description).map_err(|e| LoadError::Internal(e.into()))?;
         Ok(Resolved {

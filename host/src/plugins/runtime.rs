@@ -103,12 +103,7 @@ impl PluginRuntime {
     pub async fn load(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
         check_is_component(&bytes)?;
         let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
-        if let Some(hit) = self
-            .compiled
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&sha256).cloned())
-        {
+        if let Some(hit) = self.compiled(&sha256) {
             return Ok(hit);
         }
         let component = self.component_for(&sha256, bytes).await?;
@@ -129,6 +124,14 @@ impl PluginRuntime {
             cache.insert(sha256, compiled.clone());
         }
         Ok(compiled)
+    }
+
+    /// The compiled plugin for a content hash, if this process already has it.
+    pub fn compiled(&self, sha256: &str) -> Option<Arc<CompiledPlugin>> {
+        self.compiled
+            .lock()
+            .ok()
+            .and_then(|c| c.get(sha256).cloned())
     }
 
     /// Compiles on a blocking thread, or deserializes an artifact this host wrote itself.
