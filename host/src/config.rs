@@ -29,6 +29,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Max JSON request body size in bytes.
     pub max_body_bytes: usize,
+    /// Largest accepted scan upload (JSON or SARIF), in bytes; above it → 413.
+    pub max_scan_bytes: usize,
     /// Sandbox limits for WebAssembly plugins (`GRC_PLUGINS__DEADLINE_MS=…` etc.).
     #[serde(default)]
     pub plugins: crate::plugins::limits::PluginLimits,
@@ -59,6 +61,7 @@ impl Default for Config {
             jwt: JwtConfig::default(),
             trust_forwarded_for: false,
             max_body_bytes: 1024 * 1024,
+            max_scan_bytes: 50 * 1024 * 1024,
             plugins: Default::default(),
         }
     }

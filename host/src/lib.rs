@@ -18,4 +18,5 @@ pub mod http;
 pub mod plugin_cli;
 pub mod plugins;
 pub mod provision;
+pub mod scans;
 pub mod store;

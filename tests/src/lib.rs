@@ -431,3 +431,73 @@ pub fn control(id: &str, check_type: &str, pass_condition: &str, params: Value) 
         "pass_condition": pass_condition, "params": params,
     })
 }
+
+/// A committed SARIF file produced by a real scanner (tests/fixtures/sarif/NAME).
+pub fn sarif_fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sarif")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+impl TestApp {
+    /// Registers a repository and returns its numeric id.
+    pub async fn create_repo(
+        &self,
+        org_id: &str,
+        key: &str,
+        name: &str,
+        languages: &[&str],
+    ) -> i64 {
+        let resp = self
+            .post(
+                &self.org_path(org_id, "/repos"),
+                key,
+                json!({ "name": name, "languages": languages }),
+            )
+            .await;
+        assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+        resp.body["id"].as_i64().expect("numeric repo id")
+    }
+
+    /// Posts raw scan bytes with a content type; `query` is appended as is (`?format=sarif`).
+    pub async fn push_scan(
+        &self,
+        org_id: &str,
+        key: &str,
+        repo_id: i64,
+        query: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        let path = self.org_path(org_id, &format!("/repos/{repo_id}/scans{query}"));
+        let resp = self
+            .client
+            .post(self.url(&path))
+            .bearer_auth(key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("scan sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        Resp {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Posts a scan in our JSON format.
+    pub async fn push_json_scan(&self, repo_id: i64, scan: Value) -> Resp {
+        self.push_scan(
+            &self.org_id,
+            &self.owner_key,
+            repo_id,
+            "",
+            "application/json",
+            serde_json::to_vec(&scan).expect("json"),
+        )
+        .await
+    }
+}

@@ -147,6 +147,40 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
             true,
         ),
         r(Method::DELETE, p("/repos/1"), None, true),
+        r(Method::GET, p("/repos/1/scans"), None, false),
+        r(
+            Method::POST,
+            p("/repos/1/scans"),
+            Some(json!({ "findings": [] })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/repos/1/scans/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/repos/1/scans/{some_policy}/rescore")),
+            None,
+            true,
+        ),
+        r(Method::GET, p("/compliance/score/1"), None, false),
+        r(Method::GET, p("/compliance/trend/1"), None, false),
+        r(Method::GET, p("/compliance/custom-frameworks"), None, false),
+        r(
+            Method::POST,
+            p("/compliance/custom-frameworks"),
+            Some(json!({ "name": "X", "key": "x_fw", "controls": [] })),
+            true,
+        ),
+        r(
+            Method::DELETE,
+            p("/compliance/custom-frameworks/x_fw"),
+            None,
+            true,
+        ),
         r(Method::GET, p("/plugins"), None, false),
         r(Method::POST, p("/plugins"), Some(json!({})), true),
         r(
@@ -189,6 +223,9 @@ fn all_routes(app: &TestApp) -> Vec<Route> {
         "/api/v1/compliance/frameworks",
         "/api/v1/compliance/controls",
         "/api/v1/compliance/controls/soc2:CC6.1",
+        "/api/compliance/score/1",
+        "/api/compliance/trend/1",
+        "/api/compliance/custom-frameworks",
     ] {
         all.push(Route {
             method: Method::GET,

@@ -37,6 +37,10 @@ pub enum Action {
     RepoCreate,
     RepoUpdate,
     RepoDelete,
+    ScanList,
+    ScanRead,
+    ScanCreate,
+    ScanRescore,
 }
 
 impl Action {
@@ -72,6 +76,10 @@ impl Action {
         Action::RepoCreate,
         Action::RepoUpdate,
         Action::RepoDelete,
+        Action::ScanList,
+        Action::ScanRead,
+        Action::ScanCreate,
+        Action::ScanRescore,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -107,6 +115,10 @@ impl Action {
             Action::RepoCreate => "repo.create",
             Action::RepoUpdate => "repo.update",
             Action::RepoDelete => "repo.delete",
+            Action::ScanList => "scan.list",
+            Action::ScanRead => "scan.read",
+            Action::ScanCreate => "scan.create",
+            Action::ScanRescore => "scan.rescore",
         }
     }
 }

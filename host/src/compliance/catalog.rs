@@ -33,6 +33,9 @@ pub struct Framework {
     /// Framework-level badge: required | recommended | optional.
     pub recommendation: String,
     pub controls: Vec<Control>,
+    /// Org-defined (seed 002 "Custom Frameworks"); never set in the embedded catalog.
+    #[serde(skip)]
+    pub custom: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -3,5 +3,8 @@
 //! plugin runtime.
 
 pub mod catalog;
+pub mod custom;
+pub mod evaluate;
 pub mod recommend;
+pub mod score;
 pub mod selection;

@@ -1,7 +1,10 @@
 //! An org's view of the catalog: which frameworks are enabled or plan-locked, and which controls
 //! are disabled. Pure logic over data loaded from `store::compliance`.
 
-use super::catalog::Framework;
+use super::{
+    catalog::{Catalog, Framework},
+    custom,
+};
 use crate::{
     domain::Plan,
     store::{self, TenantTx, orgs::Org},
@@ -13,6 +16,8 @@ pub struct OrgSelection {
     /// `None` = default (every framework the plan allows is on).
     pub enabled_keys: Option<Vec<String>>,
     pub disabled: BTreeMap<String, Vec<String>>,
+    /// The org's custom frameworks, after the built-ins in every listing.
+    pub custom: Vec<Framework>,
 }
 
 /// Saving a framework the org's plan does not include (seed 002: 402 with this body).
@@ -34,7 +39,26 @@ impl OrgSelection {
             plan,
             enabled_keys: store::compliance::enabled_keys(tx).await?,
             disabled: store::compliance::disabled_controls(tx).await?,
+            custom: store::custom_frameworks::list(tx)
+                .await?
+                .iter()
+                .map(custom::to_framework)
+                .collect(),
         })
+    }
+
+    /// Built-in then custom frameworks.
+    pub fn frameworks<'a>(&'a self, catalog: &'a Catalog) -> impl Iterator<Item = &'a Framework> {
+        catalog.frameworks().iter().chain(&self.custom)
+    }
+
+    pub fn framework<'a>(&'a self, catalog: &'a Catalog, key: &str) -> Option<&'a Framework> {
+        self.frameworks(catalog).find(|f| f.key == key)
+    }
+
+    /// Enabled frameworks (plan and selection), in listing order.
+    pub fn enabled<'a>(&'a self, catalog: &'a Catalog) -> impl Iterator<Item = &'a Framework> {
+        self.frameworks(catalog).filter(|f| self.is_enabled(f))
     }
 
     pub fn required_plan(fw: &Framework) -> Option<Plan> {

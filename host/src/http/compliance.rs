@@ -15,7 +15,11 @@ use crate::{
     audit::{self, AuditEvent},
     authn::Caller,
     authz::{Action, Authorized, Resource},
-    compliance::{catalog::Framework, recommend::recommend, selection::OrgSelection},
+    compliance::{
+        catalog::Framework,
+        recommend::{RepoSignals, recommend},
+        selection::OrgSelection,
+    },
     store::{self, TenantTx},
 };
 use axum::{
@@ -150,11 +154,25 @@ async fn selection(tx: &mut TenantTx, auth: &Authorized) -> ApiResult<OrgSelecti
     Ok(OrgSelection::for_org(tx, &auth.org).await?)
 }
 
-fn framework<'a>(state: &'a AppState, key: &str) -> ApiResult<&'a Framework> {
-    state
-        .catalog
-        .framework(key)
+fn framework<'a>(
+    state: &'a AppState,
+    selection: &'a OrgSelection,
+    key: &str,
+) -> ApiResult<&'a Framework> {
+    selection
+        .framework(&state.catalog, key)
         .ok_or_else(|| ApiError::NotFound(format!("Framework not found: {key}")))
+}
+
+/// The repository and what its latest scan says, for recommendation refinement.
+async fn repo_signals(tx: &mut TenantTx, repo_id: i64) -> ApiResult<RepoSignals> {
+    let repo = super::repositories::find(tx, repo_id).await?;
+    let latest = store::scans::latest(tx, repo.id).await?.and_then(|scan| {
+        let outcomes = serde_json::from_str(scan.outcomes.as_deref()?).ok()?;
+        let summary = serde_json::from_str(&scan.summary).ok()?;
+        Some((outcomes, summary))
+    });
+    Ok(RepoSignals { repo, latest })
 }
 
 /// Every framework available to the org, with enabled and plan-lock state.
@@ -175,16 +193,14 @@ async fn list_frameworks(
     )
     .await?;
     let sel = selection(&mut tx, &auth).await?;
-    let available: Vec<AvailableFramework> = state
-        .catalog
-        .frameworks()
-        .iter()
+    let available: Vec<AvailableFramework> = sel
+        .frameworks(&state.catalog)
         .map(|fw| AvailableFramework {
             key: fw.key.clone(),
             name: fw.name.clone(),
             description: fw.description.clone(),
             control_count: fw.controls.len(),
-            custom: false,
+            custom: fw.custom,
             enabled: sel.is_enabled(fw),
             requires_plan: fw.requires_plan.clone(),
             plan_locked: sel.plan_locked(fw),
@@ -241,9 +257,8 @@ async fn set_enabled_frameworks(
             .collect::<Vec<_>>()
     });
     for key in keys.iter().flatten() {
-        let fw = state
-            .catalog
-            .framework(key)
+        let fw = sel
+            .framework(&state.catalog, key)
             .ok_or_else(|| ApiError::BadRequest(json!(format!("Unknown framework: {key}"))))?;
         sel.check_plan(fw)
             .map_err(|upgrade| ApiError::PaymentRequired(json!(upgrade)))?;
@@ -288,18 +303,18 @@ async fn list_framework_controls(
         Resource::Org,
     )
     .await?;
-    let fw = framework(&state, &path.framework_key)?;
-    let repo = match query.repo_id {
-        Some(id) => Some(super::repositories::find(&mut tx, id).await?),
+    let signals = match query.repo_id {
+        Some(id) => Some(repo_signals(&mut tx, id).await?),
         None => None,
     };
     let sel = selection(&mut tx, &auth).await?;
+    let fw = framework(&state, &sel, &path.framework_key)?;
     let disabled = sel.disabled_in(&fw.key);
     let controls: Vec<ControlView> = fw
         .controls
         .iter()
         .map(|c| {
-            let badge = recommend(c, repo.as_ref());
+            let badge = recommend(&fw.key, c, signals.as_ref());
             ControlView {
                 id: c.id.clone(),
                 name: c.name.clone(),
@@ -315,7 +330,7 @@ async fn list_framework_controls(
     Ok(axum::Json(FrameworkControls {
         framework_key: fw.key.clone(),
         framework_name: fw.name.clone(),
-        custom: false,
+        custom: fw.custom,
         disabled_count: controls.iter().filter(|c| c.disabled).count(),
         controls,
     }))
@@ -342,7 +357,8 @@ async fn set_disabled_controls(
         Resource::Org,
     )
     .await?;
-    let fw = framework(&state, &path.framework_key)?;
+    let sel = selection(&mut tx, &auth).await?;
+    let fw = framework(&state, &sel, &path.framework_key)?;
     if let Some(unknown) = body.disabled.iter().find(|id| fw.control(id).is_none()) {
         return Err(ApiError::BadRequest(json!(format!(
             "Unknown control: {unknown}"
@@ -355,7 +371,6 @@ async fn set_disabled_controls(
         .into_iter()
         .filter(|id| seen.insert(id.clone()))
         .collect();
-    let sel = selection(&mut tx, &auth).await?;
     store::compliance::set_disabled_controls(&mut tx, &fw.key, &disabled).await?;
     audit::record(&mut tx, &auth, AuditEvent {
         action: "COMPLIANCE_CONTROLS_UPDATED",

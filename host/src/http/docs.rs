@@ -28,7 +28,8 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "audit", description = "Hash-chained audit log"),
         (name = "plugins", description = "Sandboxed WebAssembly check plugins"),
         (name = "repositories", description = "Repositories that scans and scores attach to"),
-        (name = "compliance", description = "Framework catalog and selection (seeds 002, 003)"),
+        (name = "scans", description = "Scan ingestion (our JSON format, SARIF 2.1.0) and rescoring"),
+        (name = "compliance", description = "Framework catalog, selection, custom frameworks, scores and trends (seeds 002, 003)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

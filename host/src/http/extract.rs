@@ -56,14 +56,7 @@ where
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
-        let mut loc = vec!["body".to_owned()];
-        loc.extend(
-            err.path()
-                .to_string()
-                .split('.')
-                .filter(|s| !s.is_empty() && *s != "?")
-                .map(str::to_owned),
-        );
+        let loc = json_loc(err.path());
         let inner = err.into_inner();
         let kind = if inner.is_syntax() || inner.is_eof() {
             "json_invalid"
@@ -72,6 +65,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::Unprocessable(json!([{ "loc": loc, "msg": inner.to_string(), "type": kind }]))
     })
+}
+
+/// A FastAPI-style location: `["body", "runs", 0, "results", 3, "message"]`.
+pub fn json_loc(path: &serde_path_to_error::Path) -> Vec<serde_json::Value> {
+    use serde_path_to_error::Segment;
+    let mut loc = vec![json!("body")];
+    loc.extend(path.iter().filter_map(|segment| match segment {
+        Segment::Seq { index } => Some(json!(index)),
+        Segment::Map { key } => Some(json!(key)),
+        Segment::Enum { variant } => Some(json!(variant)),
+        Segment::Unknown => None,
+    }));
+    loc
 }
 
 /// Path parameters; a malformed one (e.g. not a UUID) is a 422.

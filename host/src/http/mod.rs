@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod authz;
 pub mod catalog;
 pub mod compliance;
+pub mod custom_frameworks;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -17,6 +18,8 @@ pub mod metrics;
 pub mod orgs;
 pub mod plugins;
 pub mod repositories;
+pub mod scans;
+pub mod scores;
 
 use crate::{
     app::AppState,
@@ -79,6 +82,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(compliance::router())
         .merge(catalog::router())
         .merge(repositories::router())
+        .merge(scans::router())
+        .merge(scores::router())
+        .merge(custom_frameworks::router())
         .merge(health::router())
 }
 

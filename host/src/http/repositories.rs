@@ -79,6 +79,19 @@ pub struct Page {
     pub offset: Option<i64>,
 }
 
+impl Page {
+    /// `(limit, offset)`, or a 422 naming the bad query parameter.
+    pub fn bounds(&self) -> ApiResult<(i64, i64)> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=500).contains(&limit) || self.offset.is_some_and(|o| o < 0) {
+            return Err(ApiError::Unprocessable(json!([
+                { "loc": ["query", "limit"], "msg": "limit must be 1–500 and offset ≥ 0", "type": "value_error" }
+            ])));
+        }
+        Ok((limit, self.offset.unwrap_or(0)))
+    }
+}
+
 /// Repositories of the org.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/repos", tag = "repositories",
     params(("org_id" = Uuid, Path), Page),
@@ -89,12 +102,7 @@ async fn list_repos(
     Path(org_id): Path<Uuid>,
     Query(page): Query<Page>,
 ) -> ApiResult<axum::Json<RepositoryList>> {
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) || page.offset.is_some_and(|o| o < 0) {
-        return Err(ApiError::Unprocessable(json!([
-            { "loc": ["query", "limit"], "msg": "limit must be 1–500 and offset ≥ 0", "type": "value_error" }
-        ])));
-    }
+    let (limit, offset) = page.bounds()?;
     let (mut tx, _) = authorize(
         &state,
         &caller,
@@ -103,7 +111,7 @@ async fn list_repos(
         Resource::Org,
     )
     .await?;
-    let repos = store::repositories::list(&mut tx, limit, page.offset.unwrap_or(0)).await?;
+    let repos = store::repositories::list(&mut tx, limit, offset).await?;
     Ok(axum::Json(RepositoryList {
         repositories: repos.into_iter().map(Into::into).collect(),
     }))

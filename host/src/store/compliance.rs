@@ -72,3 +72,14 @@ pub async fn set_disabled_controls(
     .await
     .map(|_| ())
 }
+
+/// Forgets a framework's disabled list (its framework was deleted).
+pub async fn clear_disabled_controls(tx: &mut TenantTx, framework_key: &str) -> StoreResult<()> {
+    let org_id = tx.org_id().to_owned();
+    sqlx::query("DELETE FROM control_selections WHERE org_id = $1 AND framework_key = $2")
+        .bind(org_id)
+        .bind(framework_key)
+        .execute(tx.conn())
+        .await
+        .map(|_| ())
+}

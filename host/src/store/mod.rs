@@ -11,11 +11,13 @@ pub mod api_keys;
 pub mod audit;
 pub mod compliance;
 pub mod connect;
+pub mod custom_frameworks;
 pub mod instance;
 pub mod memberships;
 pub mod orgs;
 pub mod plugins;
 pub mod repositories;
+pub mod scans;
 pub mod users;
 
 use sqlx::{Any, AnyPool, Transaction};

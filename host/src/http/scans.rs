@@ -1,0 +1,469 @@
+//! Scans of a repository under `/api/v1/orgs/{org_id}/repos/{repo_id}/scans`: ingestion (our
+//! JSON format or SARIF 2.1.0), listing, and explicit rescoring. Ingestion scores the scan once,
+//! through the plugin runtime, and persists the outcomes (see `compliance::evaluate`).
+
+use super::{
+    authorize,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{Path, Query},
+    repositories::{self, Page},
+};
+use crate::{
+    app::AppState,
+    audit::{self, AuditEvent},
+    authn::Caller,
+    authz::{Action, Resource},
+    compliance::{
+        evaluate::{self, Outcomes, Refresh},
+        selection::OrgSelection,
+    },
+    domain::time,
+    plugins::model::{OutcomeStatus, PrReviews, QualityGate},
+    scans::{self, ParsedScan, ScanFormat, ScanSummary},
+    store::{self, scans::ScanRecord},
+};
+use axum::{
+    body::Body,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_scans, ingest_scan))
+        .routes(routes!(get_scan))
+        .routes(routes!(rescore_scan))
+}
+
+#[derive(Deserialize)]
+pub struct RepoPath {
+    pub org_id: Uuid,
+    pub repo_id: i64,
+}
+
+#[derive(Deserialize)]
+pub struct ScanPath {
+    pub org_id: Uuid,
+    pub repo_id: i64,
+    pub scan_id: Uuid,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatParam {
+    Grc,
+    Sarif,
+}
+
+/// Scan metadata for uploads that cannot carry it (SARIF); it overrides the body's.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IngestQuery {
+    /// `grc` or `sarif`; default: `application/sarif+json` or a top-level `runs` array → SARIF.
+    pub format: Option<FormatParam>,
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    /// RFC 3339; default: the SARIF invocations' latest `endTimeUtc`, else the upload time.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// passed | failed | unknown
+    pub quality_gate: Option<QualityGate>,
+    pub pr_total: Option<u32>,
+    pub pr_reviewed: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanView {
+    pub id: String,
+    pub repo_id: i64,
+    /// `grc` or `sarif`.
+    pub format: String,
+    /// SHA-256 of the uploaded bytes; re-uploading the same bytes returns this scan.
+    pub content_sha256: String,
+    pub tools: Vec<String>,
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub completed_at: String,
+    pub received_at: String,
+    pub finding_count: i64,
+    pub summary: ScanSummary,
+    pub pr_reviews: Option<PrReviews>,
+    pub quality_gate: String,
+    /// When the persisted outcomes were computed.
+    pub evaluated_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IngestedScan {
+    #[serde(flatten)]
+    pub scan: ScanView,
+    /// True when these exact bytes were ingested before (nothing new was stored).
+    pub duplicate: bool,
+    pub evaluation: EvaluationSummary,
+}
+
+/// What one evaluation produced, over every control the plan allows (selection ignored).
+#[derive(Serialize, ToSchema, Default)]
+pub struct EvaluationSummary {
+    pub controls_evaluated: usize,
+    pub pass: usize,
+    pub partial: usize,
+    pub fail: usize,
+    pub not_applicable: usize,
+    /// Controls whose plugin failed; they count as failing in scores.
+    pub errors: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanList {
+    pub scans: Vec<ScanView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Rescored {
+    pub scan_id: String,
+    pub evaluated_at: String,
+    pub evaluation: EvaluationSummary,
+}
+
+impl From<ScanRecord> for ScanView {
+    fn from(s: ScanRecord) -> Self {
+        let pr_reviews = match (s.pr_total, s.pr_reviewed) {
+            (Some(total), Some(reviewed)) => Some(PrReviews {
+                total_prs: u32::try_from(total).unwrap_or(u32::MAX),
+                reviewed_prs: u32::try_from(reviewed).unwrap_or(u32::MAX),
+            }),
+            _ => None,
+        };
+        ScanView {
+            summary: serde_json::from_str(&s.summary).unwrap_or_default(),
+            id: s.id,
+            repo_id: s.repo_id,
+            format: s.source,
+            content_sha256: s.content_sha256,
+            tools: s.tools,
+            commit: s.commit,
+            branch: s.branch,
+            completed_at: s.completed_at,
+            received_at: s.received_at,
+            finding_count: s.finding_count,
+            pr_reviews,
+            quality_gate: s.quality_gate,
+            evaluated_at: s.evaluated_at,
+        }
+    }
+}
+
+impl EvaluationSummary {
+    fn of(outcomes: &Outcomes) -> Self {
+        let mut summary = EvaluationSummary {
+            controls_evaluated: outcomes.controls.len(),
+            ..Default::default()
+        };
+        for o in outcomes.controls.values() {
+            match o.status {
+                OutcomeStatus::Pass => summary.pass += 1,
+                OutcomeStatus::Partial => summary.partial += 1,
+                OutcomeStatus::Fail => summary.fail += 1,
+                OutcomeStatus::NotApplicable => summary.not_applicable += 1,
+                OutcomeStatus::Error => summary.errors += 1,
+            }
+        }
+        summary
+    }
+}
+
+/// Ingest a scan: our JSON format or SARIF 2.1.0 (any number of runs). The scan is scored once,
+/// through the plugins, and the outcomes persist for scores and trends.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/repos/{repo_id}/scans", tag = "scans",
+    params(("org_id" = Uuid, Path), ("repo_id" = i64, Path), IngestQuery),
+    request_body(content(
+        (scans::native::ScanUpload = "application/json"),
+        (Object = "application/sarif+json"))),
+    responses((status = 201, body = IngestedScan), (status = 200, description = "The same bytes were ingested before", body = IngestedScan),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn ingest_scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<RepoPath>,
+    Query(query): Query<IngestQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, axum::Json<IngestedScan>)> {
+    let (mut tx, auth) = authorize(
+        &state,
+        &caller,
+        &path.org_id.to_string(),
+        Action::ScanCreate,
+        Resource::Repository(path.repo_id),
+    )
+    .await?;
+    let repo = repositories::find(&mut tx, path.repo_id).await?;
+    let bytes = read_capped(&headers, body, state.config.max_scan_bytes).await?;
+    let content_sha256 = hex::encode(Sha256::digest(&bytes));
+    if let Some(existing) = store::scans::find_by_content(&mut tx, repo.id, &content_sha256).await?
+    {
+        let evaluation = existing
+            .outcomes
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok())
+            .map(|o| EvaluationSummary::of(&o))
+            .unwrap_or_default();
+        return Ok((
+            StatusCode::OK,
+            axum::Json(IngestedScan {
+                scan: existing.into(),
+                duplicate: true,
+                evaluation,
+            }),
+        ));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let explicit = query.format.map(|f| match f {
+        FormatParam::Grc => ScanFormat::Grc,
+        FormatParam::Sarif => ScanFormat::Sarif,
+    });
+    let format = scans::detect_format(explicit, content_type, &bytes);
+    let parsed = scans::parse(format, &bytes).map_err(|e| {
+        ApiError::Unprocessable(json!([{ "loc": e.loc, "msg": e.msg, "type": "value_error" }]))
+    })?;
+    drop(bytes);
+    let parsed = with_query_metadata(parsed, &query)?;
+
+    let record = ScanRecord {
+        id: Uuid::new_v4().to_string(),
+        repo_id: repo.id,
+        source: format.as_str().into(),
+        content_sha256,
+        tools: parsed.tools.clone(),
+        commit: parsed.commit.clone(),
+        branch: parsed.branch.clone(),
+        completed_at: time::format(parsed.completed_at.unwrap_or_else(Utc::now)),
+        received_at: time::now(),
+        finding_count: i64::try_from(parsed.findings.len()).unwrap_or(i64::MAX),
+        summary: serde_json::to_string(&ScanSummary::of(&parsed.findings))
+            .map_err(anyhow::Error::from)?,
+        pr_total: parsed.pr_reviews.map(|p| i64::from(p.total_prs)),
+        pr_reviewed: parsed.pr_reviews.map(|p| i64::from(p.reviewed_prs)),
+        quality_gate: serde_json::to_value(parsed.quality_gate)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into()),
+        outcomes: None,
+        evaluated_at: None,
+    };
+    let findings_json = serde_json::to_string(&parsed.findings).map_err(anyhow::Error::from)?;
+    store::scans::insert(&mut tx, &record, &findings_json).await?;
+    drop(findings_json);
+
+    let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
+    let evaluable = evaluate::evaluable(&selection, &state.catalog);
+    let outcomes = evaluate::outcomes_for(
+        &mut tx,
+        &state.plugins,
+        (&repo, &record),
+        Some(parsed.findings),
+        &evaluable,
+        Refresh::All,
+    )
+    .await?;
+    let evaluation = EvaluationSummary::of(&outcomes);
+    audit::record(
+        &mut tx,
+        &auth,
+        AuditEvent {
+            action: "SCAN_INGESTED",
+            target_type: "scan",
+            target_id: &record.id,
+            metadata: json!({
+                "repo_id": repo.id, "format": record.source, "tools": record.tools,
+                "finding_count": record.finding_count, "commit": record.commit,
+                "content_sha256": record.content_sha256,
+            }),
+        },
+    )
+    .await?;
+    let stored = store::scans::find(&mut tx, repo.id, &record.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("scan vanished inside its own transaction"))?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(IngestedScan {
+            scan: stored.into(),
+            duplicate: false,
+            evaluation,
+        }),
+    ))
+}
+
+/// Reads the body up to `max` bytes; a declared or actual larger body is a 413.
+async fn read_capped(headers: &HeaderMap, body: Body, max: usize) -> ApiResult<axum::body::Bytes> {
+    let too_large = || ApiError::PayloadTooLarge(format!("scan is over the {max} byte limit"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, max)
+        .await
+        .map_err(|_| too_large())?;
+    if bytes.is_empty() {
+        return Err(ApiError::Unprocessable(json!([
+            { "loc": ["body"], "msg": "empty body: send a scan in our JSON format or SARIF 2.1.0", "type": "missing" }
+        ])));
+    }
+    Ok(bytes)
+}
+
+/// Query parameters override what the body said.
+fn with_query_metadata(mut scan: ParsedScan, q: &IngestQuery) -> ApiResult<ParsedScan> {
+    if let Some(commit) = &q.commit {
+        scan.commit = Some(commit.clone());
+    }
+    if let Some(branch) = &q.branch {
+        scan.branch = Some(branch.clone());
+    }
+    if let Some(at) = q.completed_at {
+        scan.completed_at = Some(at);
+    }
+    if let Some(gate) = q.quality_gate {
+        scan.quality_gate = gate;
+    }
+    match (q.pr_total, q.pr_reviewed) {
+        (Some(total_prs), Some(reviewed_prs)) => {
+            scan.pr_reviews = Some(PrReviews {
+                total_prs,
+                reviewed_prs,
+            })
+        }
+        (None, None) => {}
+        _ => {
+            return Err(ApiError::Unprocessable(json!([
+                { "loc": ["query", "pr_total"], "msg": "pr_total and pr_reviewed go together", "type": "value_error" }
+            ])));
+        }
+    }
+    if let Some(pr) = scan.pr_reviews
+        && pr.reviewed_prs > pr.total_prs
+    {
+        return Err(ApiError::Unprocessable(json!([
+            { "loc": ["body", "pr_reviews", "reviewed_prs"], "msg": "reviewed_prs cannot exceed total_prs", "type": "value_error" }
+        ])));
+    }
+    Ok(scan)
+}
+
+/// A repository's scans, newest first.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/repos/{repo_id}/scans", tag = "scans",
+    params(("org_id" = Uuid, Path), ("repo_id" = i64, Path), Page),
+    responses((status = 200, body = ScanList), (status = 404, body = ErrorBody)))]
+async fn list_scans(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<RepoPath>,
+    Query(page): Query<Page>,
+) -> ApiResult<axum::Json<ScanList>> {
+    let (limit, offset) = page.bounds()?;
+    let (mut tx, _) = authorize(
+        &state,
+        &caller,
+        &path.org_id.to_string(),
+        Action::ScanList,
+        Resource::Repository(path.repo_id),
+    )
+    .await?;
+    let repo = repositories::find(&mut tx, path.repo_id).await?;
+    let scans = store::scans::list(&mut tx, repo.id, limit, offset).await?;
+    Ok(axum::Json(ScanList {
+        scans: scans.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// One scan's metadata and summary.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/repos/{repo_id}/scans/{scan_id}", tag = "scans",
+    params(("org_id" = Uuid, Path), ("repo_id" = i64, Path), ("scan_id" = Uuid, Path)),
+    responses((status = 200, body = ScanView), (status = 404, body = ErrorBody)))]
+async fn get_scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ScanPath>,
+) -> ApiResult<axum::Json<ScanView>> {
+    let (mut tx, _) = authorize(
+        &state,
+        &caller,
+        &path.org_id.to_string(),
+        Action::ScanRead,
+        Resource::Repository(path.repo_id),
+    )
+    .await?;
+    let scan = find_scan(&mut tx, &path).await?;
+    Ok(axum::Json(scan.into()))
+}
+
+async fn find_scan(tx: &mut store::TenantTx, path: &ScanPath) -> ApiResult<ScanRecord> {
+    store::scans::find(tx, path.repo_id, &path.scan_id.to_string())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("Scan not found".into()))
+}
+
+/// Re-evaluate every control of a scan through the current plugins and catalog (after a
+/// plugin upgrade, say). Selection changes never need this: they apply when scores are read.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/repos/{repo_id}/scans/{scan_id}/rescore", tag = "scans",
+    params(("org_id" = Uuid, Path), ("repo_id" = i64, Path), ("scan_id" = Uuid, Path)),
+    responses((status = 200, body = Rescored), (status = 404, body = ErrorBody)))]
+async fn rescore_scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ScanPath>,
+) -> ApiResult<axum::Json<Rescored>> {
+    let (mut tx, auth) = authorize(
+        &state,
+        &caller,
+        &path.org_id.to_string(),
+        Action::ScanRescore,
+        Resource::Repository(path.repo_id),
+    )
+    .await?;
+    let repo = repositories::find(&mut tx, path.repo_id).await?;
+    let scan = find_scan(&mut tx, &path).await?;
+    let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
+    let evaluable = evaluate::evaluable(&selection, &state.catalog);
+    let outcomes = evaluate::outcomes_for(
+        &mut tx,
+        &state.plugins,
+        (&repo, &scan),
+        None,
+        &evaluable,
+        Refresh::All,
+    )
+    .await?;
+    let evaluation = EvaluationSummary::of(&outcomes);
+    audit::record(
+        &mut tx,
+        &auth,
+        AuditEvent {
+            action: "SCAN_RESCORED",
+            target_type: "scan",
+            target_id: &scan.id,
+            metadata: json!({ "repo_id": repo.id, "controls_evaluated": evaluation.controls_evaluated, "errors": evaluation.errors }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(Rescored {
+        scan_id: scan.id,
+        evaluated_at: outcomes.as_of,
+        evaluation,
+    }))
+}

@@ -1,0 +1,299 @@
+//! Seed 002 scores and trends: `GET /api/compliance/score/{repo_id}[?framework=]` and
+//! `GET /api/compliance/trend/{repo_id}?framework=&days=`, plus their org-scoped twins.
+//! Both read persisted outcomes and apply the org's current selection (enabled frameworks,
+//! disabled controls) at read time.
+
+use super::{
+    authorize,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{OrgScope, Path, Query},
+    repositories,
+};
+use crate::{
+    app::AppState,
+    authn::Caller,
+    authz::{Action, Resource},
+    compliance::{
+        catalog::{Control, Framework},
+        evaluate::{self, Outcomes, Refresh},
+        score::{self, ExecutiveSummary, FrameworkScore},
+        selection::OrgSelection,
+    },
+    domain::time,
+    store::{self, TenantTx, repositories::Repository, scans::ScanRecord},
+};
+use axum::{extract::State, routing::get};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// Most points one trend returns: the newest scans of the window.
+const MAX_TREND_POINTS: i64 = 1000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_score))
+        .routes(routes!(get_trend))
+        .route(
+            "/api/v1/orgs/{org_id}/compliance/score/{repo_id}",
+            get(get_score),
+        )
+        .route(
+            "/api/v1/orgs/{org_id}/compliance/trend/{repo_id}",
+            get(get_trend),
+        )
+}
+
+#[derive(Deserialize)]
+pub struct RepoIdPath {
+    pub repo_id: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScoreQuery {
+    /// Limit the response to one enabled framework.
+    pub framework: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrendQuery {
+    /// One enabled framework; without it, the overall score.
+    pub framework: Option<String>,
+    /// Window in days, 1–365 (default 90).
+    pub days: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScoreReport {
+    pub repo_id: i64,
+    pub repo_name: String,
+    /// When the outcomes were evaluated (the `now` the plugins saw); null without a scan.
+    pub evaluated_at: Option<String>,
+    /// When the latest scan completed; null without a scan.
+    pub last_scan: Option<String>,
+    pub scan_id: Option<String>,
+    /// Findings in the latest scan.
+    pub total_issues: i64,
+    pub executive_summary: ExecutiveSummary,
+    pub frameworks: BTreeMap<String, FrameworkScore>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrendPoint {
+    pub scan_id: String,
+    pub completed_at: String,
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub score: u32,
+    pub pass: usize,
+    pub partial: usize,
+    pub fail: usize,
+    pub total: usize,
+    pub posture: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Trend {
+    pub repo_id: i64,
+    /// The framework, or null for the overall score.
+    pub framework: Option<String>,
+    pub days: i64,
+    /// One point per completed scan in the window, oldest first.
+    pub points: Vec<TrendPoint>,
+}
+
+/// The frameworks a read covers: one (which must be enabled) or every enabled one.
+fn frameworks_for<'a>(
+    state: &'a AppState,
+    selection: &'a OrgSelection,
+    only: Option<&str>,
+) -> ApiResult<Vec<&'a Framework>> {
+    match only {
+        Some(key) => {
+            let fw = selection
+                .framework(&state.catalog, key)
+                .ok_or_else(|| ApiError::NotFound(format!("Framework not found: {key}")))?;
+            if !selection.is_enabled(fw) {
+                return Err(ApiError::BadRequest(json!(format!(
+                    "Framework {key} is not enabled for this organization"
+                ))));
+            }
+            Ok(vec![fw])
+        }
+        None => Ok(selection.enabled(&state.catalog).collect()),
+    }
+}
+
+/// The controls the read needs outcomes for: enabled, not disabled.
+fn wanted<'a>(
+    selection: &'a OrgSelection,
+    frameworks: &[&'a Framework],
+) -> Vec<(&'a Framework, &'a Control)> {
+    frameworks
+        .iter()
+        .flat_map(|fw| {
+            let disabled = selection.disabled_in(&fw.key);
+            fw.controls
+                .iter()
+                .filter(move |c| !disabled.contains(&c.id))
+                .map(move |c| (*fw, c))
+        })
+        .collect()
+}
+
+fn score_frameworks(
+    selection: &OrgSelection,
+    frameworks: &[&Framework],
+    outcomes: &Outcomes,
+) -> BTreeMap<String, FrameworkScore> {
+    frameworks
+        .iter()
+        .map(|fw| {
+            (
+                fw.key.clone(),
+                score::framework_score(fw, selection.disabled_in(&fw.key), outcomes),
+            )
+        })
+        .collect()
+}
+
+async fn outcomes(
+    tx: &mut TenantTx,
+    state: &AppState,
+    (repo, scan): (&Repository, &ScanRecord),
+    wanted: &[(&Framework, &Control)],
+    refresh: Refresh,
+) -> ApiResult<Outcomes> {
+    Ok(evaluate::outcomes_for(tx, &state.plugins, (repo, scan), None, wanted, refresh).await?)
+}
+
+/// Scores for every enabled framework (or one), from the repository's latest scan. Disabled
+/// controls are excluded. Without any scan the score is 0 and the posture "Not assessed".
+#[utoipa::path(get, path = "/api/compliance/score/{repo_id}", tag = "compliance",
+    params(("repo_id" = i64, Path), ScoreQuery),
+    responses((status = 200, body = ScoreReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_score(
+    State(state): State<AppState>,
+    caller: Caller,
+    scope: OrgScope,
+    Path(path): Path<RepoIdPath>,
+    Query(query): Query<ScoreQuery>,
+) -> ApiResult<axum::Json<ScoreReport>> {
+    let org_id = scope.resolve(&caller)?;
+    let (mut tx, auth) = authorize(
+        &state,
+        &caller,
+        &org_id,
+        Action::ComplianceRead,
+        Resource::Org,
+    )
+    .await?;
+    let repo = repositories::find(&mut tx, path.repo_id).await?;
+    let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
+    let frameworks = frameworks_for(&state, &selection, query.framework.as_deref())?;
+    let Some(scan) = store::scans::latest(&mut tx, repo.id).await? else {
+        let scored = score_frameworks(&selection, &[], &Outcomes::default());
+        return Ok(axum::Json(ScoreReport {
+            repo_id: repo.id,
+            repo_name: repo.name,
+            evaluated_at: None,
+            last_scan: None,
+            scan_id: None,
+            total_issues: 0,
+            executive_summary: score::summarize(&scored),
+            frameworks: scored,
+        }));
+    };
+    let wanted = wanted(&selection, &frameworks);
+    let outcomes = outcomes(&mut tx, &state, (&repo, &scan), &wanted, Refresh::IfStale).await?;
+    tx.commit().await?;
+    let scored = score_frameworks(&selection, &frameworks, &outcomes);
+    Ok(axum::Json(ScoreReport {
+        repo_id: repo.id,
+        repo_name: repo.name,
+        evaluated_at: Some(outcomes.as_of),
+        last_scan: Some(scan.completed_at),
+        scan_id: Some(scan.id),
+        total_issues: scan.finding_count,
+        executive_summary: score::summarize(&scored),
+        frameworks: scored,
+    }))
+}
+
+/// The score at each completed scan in the window, oldest first. A framework that is not
+/// enabled is a 400.
+#[utoipa::path(get, path = "/api/compliance/trend/{repo_id}", tag = "compliance",
+    params(("repo_id" = i64, Path), TrendQuery),
+    responses((status = 200, body = Trend), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn get_trend(
+    State(state): State<AppState>,
+    caller: Caller,
+    scope: OrgScope,
+    Path(path): Path<RepoIdPath>,
+    Query(query): Query<TrendQuery>,
+) -> ApiResult<axum::Json<Trend>> {
+    let days = query.days.unwrap_or(90);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::Unprocessable(json!([
+            { "loc": ["query", "days"], "msg": "days must be 1–365", "type": "value_error" }
+        ])));
+    }
+    let org_id = scope.resolve(&caller)?;
+    let (mut tx, auth) = authorize(
+        &state,
+        &caller,
+        &org_id,
+        Action::ComplianceRead,
+        Resource::Org,
+    )
+    .await?;
+    let repo = repositories::find(&mut tx, path.repo_id).await?;
+    let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
+    let frameworks = frameworks_for(&state, &selection, query.framework.as_deref())?;
+    let wanted = wanted(&selection, &frameworks);
+    let since = time::format(Utc::now() - chrono::Duration::days(days));
+    let scans = store::scans::completed_since(&mut tx, repo.id, &since, MAX_TREND_POINTS).await?;
+    let mut points = Vec::with_capacity(scans.len());
+    for scan in scans {
+        let outcomes = outcomes(&mut tx, &state, (&repo, &scan), &wanted, Refresh::Missing).await?;
+        let scored = score_frameworks(&selection, &frameworks, &outcomes);
+        let summary = score::summarize(&scored);
+        let (score, pass, partial, fail, total) = match query.framework.as_deref() {
+            Some(key) => scored
+                .get(key)
+                .map(|f| (f.score, f.pass, f.partial, f.fail, f.total))
+                .unwrap_or_default(),
+            None => (
+                summary.overall_score,
+                summary.passing,
+                summary.partial,
+                summary.failing,
+                summary.total_controls,
+            ),
+        };
+        points.push(TrendPoint {
+            scan_id: scan.id,
+            completed_at: scan.completed_at,
+            commit: scan.commit,
+            branch: scan.branch,
+            score,
+            pass,
+            partial,
+            fail,
+            total,
+            posture: score::posture(score, total),
+        });
+    }
+    tx.commit().await?;
+    Ok(axum::Json(Trend {
+        repo_id: repo.id,
+        framework: query.framework,
+        days,
+        points,
+    }))
+}
