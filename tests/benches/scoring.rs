@@ -143,8 +143,7 @@ async fn run(app: TestApp, label: &str) {
         let stored = serde_json::to_string(&parsed.findings).expect("json");
         to_json.push(started.elapsed());
         let started = Instant::now();
-        let back: Vec<grc::plugins::model::Finding> =
-            serde_json::from_str(&stored).expect("json");
+        let back: Vec<grc::plugins::model::Finding> = serde_json::from_str(&stored).expect("json");
         from_json.push(started.elapsed());
         assert_eq!(back.len(), FINDINGS);
     }

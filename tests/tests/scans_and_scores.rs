@@ -933,6 +933,21 @@ async fn rescoring_is_explicit_and_audited(app: TestApp) {
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // Deleting the repository deletes its scans.
+    let gone = app
+        .delete(
+            &app.org_path(&app.org_id, &format!("/repos/{repo}")),
+            &app.owner_key,
+        )
+        .await;
+    assert!(gone.status.is_success(), "{:?}", gone.body);
+    let scans = app
+        .get(
+            &app.org_path(&app.org_id, &format!("/repos/{repo}/scans/{id}")),
+            &app.owner_key,
+        )
+        .await;
+    assert_eq!(scans.status, StatusCode::NOT_FOUND);
 }
 
 /// The seed's CI/CD sample, verbatim apart from the base URL.
