@@ -8,6 +8,7 @@ use crate::{
     compliance::catalog::Catalog,
     config::Config,
     http,
+    objects::ObjectStore,
     plugins::{PluginHost, artifacts::ArtifactCache, runtime::PluginRuntime},
     store::{self, Db},
 };
@@ -28,6 +29,8 @@ pub struct AppInner {
     pub metrics: http::metrics::Metrics,
     pub plugins: PluginHost,
     pub catalog: Catalog,
+    /// Evidence object storage; `None` when turned off (`GRC_OBJECT_STORE=none`).
+    pub objects: Option<ObjectStore>,
 }
 
 impl Deref for AppState {
@@ -64,7 +67,11 @@ impl AppState {
             .context("starting the WebAssembly runtime")?;
         let plugins = PluginHost::start(runtime).await?;
         let catalog = Catalog::load(&plugins.builtin().description)?;
+        let objects = ObjectStore::from_config(&config)
+            .await
+            .context("starting evidence object storage")?;
         Ok(AppState(Arc::new(AppInner {
+            objects,
             catalog,
             plugins,
             metrics: http::metrics::Metrics::new()?,

@@ -33,6 +33,35 @@ pub enum Command {
     /// WebAssembly check plugins: scaffold and build.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Evidence for CI/CD (reads GRC_BASE_URL, GRC_ORG_ID, GRC_API_KEY).
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Subcommand)]
+pub enum EvidenceCommand {
+    /// Upload FILE through a presigned URL, verify its SHA-256 and link it to a control.
+    /// Prints the lineage JSON; exits non-zero on any failure.
+    Push {
+        file: std::path::PathBuf,
+        /// Control id, e.g. CC6.1.
+        #[arg(long)]
+        control: String,
+        /// Framework key, e.g. SOC2 (case-insensitive).
+        #[arg(long)]
+        framework: Option<String>,
+        #[arg(long)]
+        assessment: Option<String>,
+        /// When the evidence became true (YYYY-MM-DD or RFC 3339); default: now.
+        #[arg(long)]
+        effective_date: Option<String>,
+        /// When it stops counting (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// Default: guessed from the extension.
+        #[arg(long)]
+        content_type: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,6 +160,32 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Plugin(PluginCommand::Build { dir }) => {
             println!("{}", crate::plugin_cli::build_plugin(&dir)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence(EvidenceCommand::Push {
+            file,
+            control,
+            framework,
+            assessment,
+            effective_date,
+            expires_at,
+            content_type,
+        }) => {
+            let target = crate::evidence_cli::Target::from_env()?;
+            let lineage = crate::evidence_cli::push(
+                &target,
+                &crate::evidence_cli::PushArgs {
+                    file,
+                    control,
+                    framework,
+                    assessment,
+                    effective_date,
+                    expires_at,
+                    content_type,
+                },
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&lineage)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {

@@ -31,6 +31,31 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest accepted scan upload (JSON or SARIF), in bytes; above it → 413.
     pub max_scan_bytes: usize,
+    /// Evidence object storage: `embedded` (default: an in-process S3 endpoint over
+    /// `<data_dir>/objects`), `s3` (any S3-compatible service; implied by `GRC_S3_ENDPOINT` or
+    /// the R2 variables), or `none` (evidence uploads answer 503). `GRC_OBJECT_STORE`.
+    pub object_store: String,
+    /// S3 endpoint, e.g. `https://<account>.r2.cloudflarestorage.com` (`GRC_S3_ENDPOINT`).
+    pub s3_endpoint: Option<String>,
+    /// Bucket for evidence objects (`GRC_S3_BUCKET`; embedded: `evidence`).
+    pub s3_bucket: Option<String>,
+    /// Region (`GRC_S3_REGION`; default `us-east-1`, R2 uses `auto`).
+    pub s3_region: Option<String>,
+    /// Access key id (`GRC_S3_ACCESS_KEY_ID`).
+    pub s3_access_key_id: Option<String>,
+    /// Secret access key (`GRC_S3_SECRET_ACCESS_KEY`).
+    #[serde(skip_serializing)]
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Path-style addressing (`GRC_S3_FORCE_PATH_STYLE`; default true).
+    pub s3_force_path_style: Option<bool>,
+    /// Where the embedded S3 endpoint listens; presigned URLs point here.
+    pub s3_embedded_listen: String,
+    /// Lifetime of presigned upload URLs, in seconds (default 15 minutes).
+    pub evidence_upload_ttl_secs: u64,
+    /// Lifetime of presigned download URLs, in seconds.
+    pub evidence_download_ttl_secs: u64,
+    /// Largest evidence object, in bytes; larger uploads are refused or deleted at verify.
+    pub evidence_max_size: u64,
     /// Sandbox limits for WebAssembly plugins (`GRC_PLUGINS__DEADLINE_MS=…` etc.).
     #[serde(default)]
     pub plugins: crate::plugins::limits::PluginLimits,
@@ -62,6 +87,17 @@ impl Default for Config {
             trust_forwarded_for: false,
             max_body_bytes: 1024 * 1024,
             max_scan_bytes: 50 * 1024 * 1024,
+            object_store: String::new(),
+            s3_endpoint: None,
+            s3_bucket: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_force_path_style: None,
+            s3_embedded_listen: "127.0.0.1:8081".into(),
+            evidence_upload_ttl_secs: 15 * 60,
+            evidence_download_ttl_secs: 5 * 60,
+            evidence_max_size: 2 * 1024 * 1024 * 1024,
             plugins: Default::default(),
         }
     }
@@ -91,7 +127,28 @@ impl Config {
                 }
             }))
             .extract()?;
-        Ok(config.with_derived_defaults())
+        Ok(config.with_r2_env().with_derived_defaults())
+    }
+
+    /// The seed's Cloudflare R2 variables (`R2_ACCESS_KEY_ID`, `R2_SECRET_ACCESS_KEY`,
+    /// `R2_BUCKET`, `CF_ACCOUNT_ID`) fill any S3 setting not given explicitly.
+    fn with_r2_env(mut self) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(account) = var("CF_ACCOUNT_ID") {
+            self.s3_endpoint
+                .get_or_insert_with(|| format!("https://{account}.r2.cloudflarestorage.com"));
+            self.s3_region.get_or_insert_with(|| "auto".into());
+        }
+        if let Some(bucket) = var("R2_BUCKET") {
+            self.s3_bucket.get_or_insert(bucket);
+        }
+        if let Some(key) = var("R2_ACCESS_KEY_ID") {
+            self.s3_access_key_id.get_or_insert(key);
+        }
+        if let Some(secret) = var("R2_SECRET_ACCESS_KEY") {
+            self.s3_secret_access_key.get_or_insert(secret.into());
+        }
+        self
     }
 
     /// Fills values that depend on other values (the SQLite path depends on the data dir).
@@ -101,6 +158,14 @@ impl Config {
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("grc.db").display()
             );
+        }
+        if self.object_store.trim().is_empty() {
+            self.object_store = if self.s3_endpoint.is_some() {
+                "s3"
+            } else {
+                "embedded"
+            }
+            .into();
         }
         self
     }

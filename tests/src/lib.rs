@@ -103,6 +103,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         database_url: database_url.clone(),
         log: "warn".into(),
         database_max_connections: 4,
+        s3_embedded_listen: "127.0.0.1:0".into(),
         ..Config::default()
     };
     config.jwt.secret = Some(JWT_SECRET.to_owned().into());
@@ -285,6 +286,30 @@ impl TestApp {
                     .await
                     .expect("owner connection");
                 conn.execute(sql).await.expect("owner SQL");
+            }
+        }
+    }
+
+    /// A single number from an owner-level query (e.g. `SELECT COUNT(*) …`).
+    pub async fn owner_count(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .expect("owner connection");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("owner SQL")
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .expect("owner connection");
+                sqlx::query_scalar(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("owner SQL")
             }
         }
     }

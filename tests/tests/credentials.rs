@@ -147,6 +147,37 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
             true,
         ),
         r(Method::DELETE, p("/repos/1"), None, true),
+        r(
+            Method::POST,
+            p("/evidence/upload-url"),
+            Some(json!({ "filename": "a.csv", "content_type": "text/csv" })),
+            true,
+        ),
+        r(
+            Method::POST,
+            p("/evidence/verify"),
+            Some(json!({ "object_key": "k", "expected_hash": "h" })),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/evidence/{some_policy}/link-to-control")),
+            Some(json!({ "control_id": "CC6.1" })),
+            true,
+        ),
+        r(Method::GET, p("/evidence"), None, false),
+        r(
+            Method::GET,
+            p(&format!("/evidence/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/evidence/{some_policy}/download-url")),
+            None,
+            false,
+        ),
         r(Method::GET, p("/repos/1/scans"), None, false),
         r(
             Method::POST,
@@ -379,18 +410,26 @@ async fn key_without_scope_gets_missing_required_scope(app: TestApp) {
     let narrow = app
         .create_key(&app.org_id, "narrow@x.io", Role::Owner, "read:evidence")
         .await;
-    let results = call_each(
-        &app,
-        routes(
-            &app.org_id,
-            &narrow.user_id,
-            &narrow.key_id,
-            &uuid::Uuid::new_v4().to_string(),
-        ),
-        &narrow.key,
+    let (evidence_reads, others): (Vec<Route>, Vec<Route>) = routes(
+        &app.org_id,
+        &narrow.user_id,
+        &narrow.key_id,
+        &uuid::Uuid::new_v4().to_string(),
     )
-    .await;
+    .into_iter()
+    .partition(|r| r.path.contains("/evidence") && !r.mutating);
+    let results = call_each(&app, others, &narrow.key).await;
     assert_all(&results, StatusCode::FORBIDDEN, "missing required scope");
+    // The evidence reads are exactly what read:evidence grants.
+    for (route, resp) in call_each(&app, evidence_reads, &narrow.key).await {
+        assert_ne!(
+            resp.status,
+            StatusCode::FORBIDDEN,
+            "{} {}",
+            route.method,
+            route.path
+        );
+    }
     // With read:* but not admin:org, reads work and key management does not.
     let reader = app
         .create_key(&app.org_id, "reader@x.io", Role::Owner, "read:*,write:*")

@@ -41,6 +41,12 @@ pub enum Action {
     ScanRead,
     ScanCreate,
     ScanRescore,
+    EvidenceUploadUrl,
+    EvidenceVerify,
+    EvidenceLink,
+    EvidenceList,
+    EvidenceRead,
+    EvidenceDownload,
 }
 
 impl Action {
@@ -80,6 +86,12 @@ impl Action {
         Action::ScanRead,
         Action::ScanCreate,
         Action::ScanRescore,
+        Action::EvidenceUploadUrl,
+        Action::EvidenceVerify,
+        Action::EvidenceLink,
+        Action::EvidenceList,
+        Action::EvidenceRead,
+        Action::EvidenceDownload,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -119,6 +131,12 @@ impl Action {
             Action::ScanRead => "scan.read",
             Action::ScanCreate => "scan.create",
             Action::ScanRescore => "scan.rescore",
+            Action::EvidenceUploadUrl => "evidence.upload_url",
+            Action::EvidenceVerify => "evidence.verify",
+            Action::EvidenceLink => "evidence.link",
+            Action::EvidenceList => "evidence.list",
+            Action::EvidenceRead => "evidence.read",
+            Action::EvidenceDownload => "evidence.download",
         }
     }
 }

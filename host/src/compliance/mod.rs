@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod custom;
 pub mod evaluate;
+pub mod evidence;
 pub mod recommend;
 pub mod score;
 pub mod selection;

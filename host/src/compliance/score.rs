@@ -13,8 +13,10 @@
 use super::{
     catalog::{EVIDENCE_CHECK_TYPE, Framework},
     evaluate::Outcomes,
+    evidence::EvidenceIndex,
 };
 use crate::plugins::model::{OutcomeStatus, PluginRef};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -79,24 +81,22 @@ pub struct ExecutiveSummary {
     pub recommendation: String,
 }
 
-/// The outcome an evidence control gets until evidence can be linked to it.
-fn evidence_result() -> (OutcomeStatus, u8, String, Option<PluginRef>) {
-    (
-        OutcomeStatus::NotApplicable,
-        0,
-        "Evidence control: it passes when fresh, verified evidence is linked to it, and no evidence is linked yet.".into(),
-        None,
-    )
+/// What a framework is scored from: the scan's plugin outcomes, and linked evidence as of `at`.
+pub struct Inputs<'a> {
+    pub outcomes: &'a Outcomes,
+    pub evidence: &'a EvidenceIndex,
+    pub at: DateTime<Utc>,
 }
 
-/// One framework's score from the scan's outcomes; `disabled` controls are left out entirely.
-pub fn framework_score(fw: &Framework, disabled: &[String], outcomes: &Outcomes) -> FrameworkScore {
+/// One framework's score; `disabled` controls are left out entirely.
+pub fn framework_score(fw: &Framework, disabled: &[String], inputs: &Inputs) -> FrameworkScore {
+    let outcomes = inputs.outcomes;
     let mut controls = Vec::new();
     for control in fw.controls.iter().filter(|c| !disabled.contains(&c.id)) {
         let (status, score, reason, plugin, finding_count, finding_ids) =
             if control.check_type == EVIDENCE_CHECK_TYPE {
-                let (s, score, reason, plugin) = evidence_result();
-                (s, score, reason, plugin, 0, Vec::new())
+                let (s, score, reason) = inputs.evidence.outcome(&fw.key, control, inputs.at);
+                (s, score, reason, None, 0, Vec::new())
             } else {
                 match outcomes.get(&fw.key, control) {
                     Some(o) => (

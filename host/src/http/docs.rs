@@ -28,6 +28,7 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "audit", description = "Hash-chained audit log"),
         (name = "plugins", description = "Sandboxed WebAssembly check plugins"),
         (name = "repositories", description = "Repositories that scans and scores attach to"),
+        (name = "evidence", description = "Evidence upload (presigned S3), SHA-256 verification and control lineage (seed 000)"),
         (name = "scans", description = "Scan ingestion (our JSON format, SARIF 2.1.0) and rescoring"),
         (name = "compliance", description = "Framework catalog, selection, custom frameworks, scores and trends (seeds 002, 003)"),
         (name = "operations", description = "Health, readiness and metrics"),

@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod custom_frameworks;
 pub mod docs;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod health;
 pub mod members;
@@ -85,6 +86,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(scans::router())
         .merge(scores::router())
         .merge(custom_frameworks::router())
+        .merge(evidence::router())
         .merge(health::router())
 }
 

@@ -16,7 +16,8 @@ use crate::{
     compliance::{
         catalog::{Control, Framework},
         evaluate::{self, Outcomes, Refresh},
-        score::{self, ExecutiveSummary, FrameworkScore},
+        evidence::EvidenceIndex,
+        score::{self, ExecutiveSummary, FrameworkScore, Inputs},
         selection::OrgSelection,
     },
     domain::time,
@@ -149,17 +150,21 @@ fn wanted<'a>(
 fn score_frameworks(
     selection: &OrgSelection,
     frameworks: &[&Framework],
-    outcomes: &Outcomes,
+    inputs: &Inputs,
 ) -> BTreeMap<String, FrameworkScore> {
     frameworks
         .iter()
         .map(|fw| {
             (
                 fw.key.clone(),
-                score::framework_score(fw, selection.disabled_in(&fw.key), outcomes),
+                score::framework_score(fw, selection.disabled_in(&fw.key), inputs),
             )
         })
         .collect()
+}
+
+async fn evidence_index(tx: &mut TenantTx) -> ApiResult<EvidenceIndex> {
+    Ok(EvidenceIndex::new(store::evidence::all_links(tx).await?))
 }
 
 async fn outcomes(
@@ -196,8 +201,14 @@ async fn get_score(
     let repo = repositories::find(&mut tx, path.repo_id).await?;
     let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
     let frameworks = frameworks_for(&state, &selection, query.framework.as_deref())?;
+    let evidence = evidence_index(&mut tx).await?;
     let Some(scan) = store::scans::latest(&mut tx, repo.id).await? else {
-        let scored = score_frameworks(&selection, &[], &Outcomes::default());
+        let inputs = Inputs {
+            outcomes: &Outcomes::default(),
+            evidence: &evidence,
+            at: Utc::now(),
+        };
+        let scored = score_frameworks(&selection, &[], &inputs);
         return Ok(axum::Json(ScoreReport {
             repo_id: repo.id,
             repo_name: repo.name,
@@ -212,7 +223,12 @@ async fn get_score(
     let wanted = wanted(&selection, &frameworks);
     let outcomes = outcomes(&mut tx, &state, (&repo, &scan), &wanted, Refresh::IfStale).await?;
     tx.commit().await?;
-    let scored = score_frameworks(&selection, &frameworks, &outcomes);
+    let inputs = Inputs {
+        outcomes: &outcomes,
+        evidence: &evidence,
+        at: Utc::now(),
+    };
+    let scored = score_frameworks(&selection, &frameworks, &inputs);
     Ok(axum::Json(ScoreReport {
         repo_id: repo.id,
         repo_name: repo.name,
@@ -258,10 +274,19 @@ async fn get_trend(
     let wanted = wanted(&selection, &frameworks);
     let since = time::format(Utc::now() - chrono::Duration::days(days));
     let scans = store::scans::completed_since(&mut tx, repo.id, &since, MAX_TREND_POINTS).await?;
+    let evidence = evidence_index(&mut tx).await?;
     let mut points = Vec::with_capacity(scans.len());
     for scan in scans {
         let outcomes = outcomes(&mut tx, &state, (&repo, &scan), &wanted, Refresh::Missing).await?;
-        let scored = score_frameworks(&selection, &frameworks, &outcomes);
+        // Each point counts the evidence that was in force when its scan completed.
+        let at = chrono::DateTime::parse_from_rfc3339(&scan.completed_at)
+            .map_or_else(|_| Utc::now(), |t| t.with_timezone(&Utc));
+        let inputs = Inputs {
+            outcomes: &outcomes,
+            evidence: &evidence,
+            at,
+        };
+        let scored = score_frameworks(&selection, &frameworks, &inputs);
         let summary = score::summarize(&scored);
         let (score, pass, partial, fail, total) = match query.framework.as_deref() {
             Some(key) => scored

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod compliance;
 pub mod connect;
 pub mod custom_frameworks;
+pub mod evidence;
 pub mod instance;
 pub mod memberships;
 pub mod orgs;

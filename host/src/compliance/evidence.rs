@@ -1,0 +1,145 @@
+//! How `evidence` controls are satisfied: by fresh, verified evidence linked to the control or
+//! to a control it maps to (cross-framework mapping: one artifact satisfies every mapped
+//! requirement). Evaluated by the host from the evidence lineage; no scan is involved.
+//!
+//! At a point in time `at`, a link counts when its object was verified, its `effective_date` is
+//! not after `at`, it is at most `max_age_days` old (control param, default 365) and it has not
+//! expired (`expires_at` after `at`). With such a link the control passes; with only stale,
+//! expired or unverified links it fails (with the reason); with no link at all it is
+//! `not_applicable`, so unautomated controls nobody has collected evidence for do not drag the
+//! score to zero.
+
+use super::catalog::Control;
+use crate::{
+    plugins::model::OutcomeStatus,
+    store::evidence::{Evidence, Lineage},
+};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+
+const DEFAULT_MAX_AGE_DAYS: i64 = 365;
+
+struct Link {
+    framework_id: String,
+    verified: Option<Verified>,
+}
+
+struct Verified {
+    filename: String,
+    sha256: String,
+    effective: DateTime<Utc>,
+    expires: Option<DateTime<Utc>>,
+}
+
+/// The org's evidence links, by control id.
+#[derive(Default)]
+pub struct EvidenceIndex {
+    by_control: HashMap<String, Vec<Link>>,
+}
+
+fn parse(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl EvidenceIndex {
+    pub fn new(links: Vec<(Lineage, Option<Evidence>)>) -> Self {
+        let mut by_control: HashMap<String, Vec<Link>> = HashMap::new();
+        for (lineage, evidence) in links {
+            let verified = evidence.and_then(|e| {
+                Some(Verified {
+                    effective: parse(&e.effective_date)?,
+                    expires: e.expires_at.as_deref().and_then(parse),
+                    filename: e.filename,
+                    sha256: e.sha256,
+                })
+            });
+            by_control
+                .entry(lineage.control_id)
+                .or_default()
+                .push(Link {
+                    framework_id: lineage.framework_id,
+                    verified,
+                });
+        }
+        EvidenceIndex { by_control }
+    }
+
+    /// Links that apply to `framework:control`: linked to it directly, or without a framework
+    /// to its id, or to a control it maps to.
+    fn links_for<'a>(
+        &'a self,
+        framework: &'a str,
+        control: &'a Control,
+    ) -> impl Iterator<Item = &'a Link> + 'a {
+        let direct = std::iter::once((framework, control.id.as_str()));
+        let mapped = control.maps_to.iter().filter_map(|m| m.split_once(':'));
+        direct.chain(mapped).flat_map(move |(fw, id)| {
+            self.by_control
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter(move |l| l.framework_id.is_empty() || l.framework_id == fw)
+        })
+    }
+
+    /// The control's status, score and reason at `at`.
+    pub fn outcome(
+        &self,
+        framework: &str,
+        control: &Control,
+        at: DateTime<Utc>,
+    ) -> (OutcomeStatus, u8, String) {
+        let max_age_days = control
+            .params
+            .get("max_age_days")
+            .and_then(|d| d.parse::<i64>().ok())
+            .unwrap_or(DEFAULT_MAX_AGE_DAYS);
+        let links: Vec<&Link> = self.links_for(framework, control).collect();
+        if links.is_empty() {
+            return (
+                OutcomeStatus::NotApplicable,
+                0,
+                "Evidence control: no evidence is linked yet; it passes when fresh, verified evidence is linked to it.".into(),
+            );
+        }
+        let verified: Vec<&Verified> = links
+            .iter()
+            .filter_map(|l| l.verified.as_ref())
+            .filter(|v| v.effective <= at)
+            .collect();
+        let fresh = verified.iter().find(|v| {
+            at - v.effective <= Duration::days(max_age_days) && v.expires.is_none_or(|x| x > at)
+        });
+        if let Some(v) = fresh {
+            return (
+                OutcomeStatus::Pass,
+                100,
+                format!(
+                    "Verified evidence {} (sha256 {}…) effective {} is within {max_age_days} days",
+                    v.filename,
+                    &v.sha256[..12.min(v.sha256.len())],
+                    v.effective.format("%Y-%m-%d")
+                ),
+            );
+        }
+        let reason = match verified.iter().max_by_key(|v| v.effective) {
+            Some(newest) if newest.expires.is_some_and(|x| x <= at) => format!(
+                "Linked evidence expired (newest: {}, expired {})",
+                newest.filename,
+                newest
+                    .expires
+                    .map(|x| x.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default()
+            ),
+            Some(newest) => format!(
+                "Linked evidence is stale: the newest ({}) is effective {}, more than {max_age_days} days ago",
+                newest.filename,
+                newest.effective.format("%Y-%m-%d")
+            ),
+            None => "Evidence is linked but none of it was verified (SHA-256) yet".into(),
+        };
+        (OutcomeStatus::Fail, 0, reason)
+    }
+}

@@ -1,0 +1,71 @@
+-- Evidence (seed 000). `evidence_uploads`: one row per presigned upload URL issued (what the
+-- uploader declared). `evidence`: verified objects (hash recomputed by the server). `evidence_lineage`:
+-- links of an object to a control; '' means "no framework" / "no assessment" so that the
+-- uniqueness that makes linking idempotent works on both databases.
+CREATE TABLE evidence_uploads (
+    object_key      TEXT PRIMARY KEY,
+    org_id          TEXT NOT NULL REFERENCES orgs(id),
+    filename        TEXT NOT NULL,
+    content_type    TEXT NOT NULL,
+    control_id      TEXT,
+    declared_size   BIGINT,
+    declared_sha256 TEXT,
+    effective_date  TEXT,
+    expires_at      TEXT,
+    issued_by       TEXT NOT NULL,
+    issued_at       TEXT NOT NULL,
+    url_expires_at  TEXT NOT NULL
+);
+CREATE INDEX evidence_uploads_by_org ON evidence_uploads (org_id);
+
+CREATE TABLE evidence (
+    id             TEXT PRIMARY KEY,
+    org_id         TEXT NOT NULL REFERENCES orgs(id),
+    object_key     TEXT NOT NULL,
+    filename       TEXT NOT NULL,
+    content_type   TEXT NOT NULL,
+    size           BIGINT NOT NULL,
+    sha256         TEXT NOT NULL,
+    etag           TEXT,
+    verified_at    TEXT NOT NULL,
+    uploaded_by    TEXT NOT NULL,
+    effective_date TEXT NOT NULL,
+    expires_at     TEXT,
+    UNIQUE (org_id, object_key)
+);
+CREATE INDEX evidence_by_hash ON evidence (org_id, sha256);
+
+CREATE TABLE evidence_lineage (
+    id            TEXT PRIMARY KEY,
+    org_id        TEXT NOT NULL REFERENCES orgs(id),
+    object_key    TEXT NOT NULL,
+    evidence_ref  TEXT NOT NULL,
+    control_id    TEXT NOT NULL,
+    framework_id  TEXT NOT NULL,
+    assessment_id TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    UNIQUE (org_id, object_key, control_id, framework_id, assessment_id)
+);
+CREATE INDEX evidence_lineage_by_control ON evidence_lineage (org_id, control_id);
+
+ALTER TABLE evidence_uploads ENABLE ROW LEVEL SECURITY;
+ALTER TABLE evidence_uploads FORCE ROW LEVEL SECURITY;
+CREATE POLICY evidence_uploads_tenant ON evidence_uploads
+    USING (org_id = current_setting('app.tenant_id', true))
+    WITH CHECK (org_id = current_setting('app.tenant_id', true));
+
+ALTER TABLE evidence ENABLE ROW LEVEL SECURITY;
+ALTER TABLE evidence FORCE ROW LEVEL SECURITY;
+CREATE POLICY evidence_tenant ON evidence
+    USING (org_id = current_setting('app.tenant_id', true))
+    WITH CHECK (org_id = current_setting('app.tenant_id', true));
+
+ALTER TABLE evidence_lineage ENABLE ROW LEVEL SECURITY;
+ALTER TABLE evidence_lineage FORCE ROW LEVEL SECURITY;
+CREATE POLICY evidence_lineage_tenant ON evidence_lineage
+    USING (org_id = current_setting('app.tenant_id', true))
+    WITH CHECK (org_id = current_setting('app.tenant_id', true));
+
+-- Verified evidence and lineage are append-only for the app: no UPDATE or DELETE.
+GRANT SELECT, INSERT ON evidence_uploads, evidence, evidence_lineage TO grc_app;
