@@ -12,3 +12,11 @@ if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; the
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
   fi
 fi
+
+# The seed-sample tests run curl + jq and python3 + requests (and Node when present).
+if ! command -v jq >/dev/null; then
+  (apt-get update -q && apt-get install -y -q jq) >/dev/null
+fi
+if ! python3 -c 'import requests' 2>/dev/null; then
+  python3 -m pip install --quiet requests
+fi

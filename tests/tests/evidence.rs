@@ -522,6 +522,18 @@ async fn evidence_satisfies_controls_while_fresh(app: TestApp) {
     verify(&app, &key, &object_key, &hash).await;
     let passing = cc11(&score().await.body);
     assert_eq!(passing["status"], "pass", "{passing}");
+    // Seed 003's control detail lists the reference (ids and hashes, never the payload).
+    let detail = app
+        .get("/api/v1/compliance/controls/soc2:CC1.1", &key)
+        .await;
+    let refs = detail.body["evidence"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(refs.len(), 1, "{:?}", detail.body);
+    assert_eq!(refs[0]["sha256"], hash.as_str());
+    assert_eq!(refs[0]["linked_control"], "iso27001:A.6.2");
+    assert!(refs[0].get("download_url").is_none() && refs[0].get("upload_url").is_none());
 
     // Stale evidence (effective two years ago) does not satisfy the control.
     let old = b"last year's policy".to_vec();

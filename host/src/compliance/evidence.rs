@@ -31,6 +31,21 @@ struct Verified {
     expires: Option<DateTime<Utc>>,
 }
 
+/// Whether a link to `linked_control` (in `linked_framework`, `""` = any) applies to
+/// `framework:control`: directly, by id without a framework, or through a mapping.
+pub fn applies(
+    linked_control: &str,
+    linked_framework: &str,
+    framework: &str,
+    control: &Control,
+) -> bool {
+    let direct = std::iter::once((framework, control.id.as_str()));
+    let mapped = control.maps_to.iter().filter_map(|m| m.split_once(':'));
+    direct.chain(mapped).any(|(fw, id)| {
+        id == linked_control && (linked_framework.is_empty() || linked_framework == fw)
+    })
+}
+
 /// The org's evidence links, by control id.
 #[derive(Default)]
 pub struct EvidenceIndex {

@@ -124,6 +124,15 @@ async fn tenant_selection(
     caller: &Caller,
     scope: &OrgScope,
 ) -> ApiResult<OrgSelection> {
+    Ok(tenant_view(state, caller, scope).await?.1)
+}
+
+/// The caller's transaction and selection.
+async fn tenant_view(
+    state: &AppState,
+    caller: &Caller,
+    scope: &OrgScope,
+) -> ApiResult<(crate::store::TenantTx, OrgSelection)> {
     let org_id = scope.resolve(caller)?;
     let (mut tx, auth) = authorize(
         state,
@@ -133,7 +142,8 @@ async fn tenant_selection(
         Resource::Org,
     )
     .await?;
-    Ok(OrgSelection::for_org(&mut tx, &auth.org).await?)
+    let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
+    Ok((tx, selection))
 }
 
 fn control_view(fw: &Framework, c: &Control, sel: &OrgSelection) -> CatalogControl {
@@ -234,7 +244,7 @@ async fn catalog_control(
     Path(control_id): Path<String>,
     Query(lookup): Query<ControlLookup>,
 ) -> ApiResult<axum::Json<CatalogControlDetail>> {
-    let sel = tenant_selection(&state, &caller, &scope).await?;
+    let (mut tx, sel) = tenant_view(&state, &caller, &scope).await?;
     let (framework, id) = match control_id.split_once(':') {
         Some((fw, id)) => (Some(fw.to_owned()), id.to_owned()),
         None => (lookup.framework, control_id.clone()),
@@ -286,6 +296,35 @@ async fn catalog_control(
         recommendation: c.recommendation.clone(),
         recommendation_reason: c.recommendation_reason.clone(),
         mappings,
-        evidence: Vec::new(),
+        evidence: linked_evidence(&mut tx, fw, c).await?,
     }))
+}
+
+/// References to the evidence linked to a control (or a control it maps to): ids, hashes and
+/// link metadata, never object bytes or URLs.
+async fn linked_evidence(
+    tx: &mut crate::store::TenantTx,
+    fw: &Framework,
+    c: &Control,
+) -> ApiResult<Vec<serde_json::Value>> {
+    let links = crate::store::evidence::all_links(tx).await?;
+    Ok(links
+        .into_iter()
+        .filter(|(l, _)| {
+            crate::compliance::evidence::applies(&l.control_id, &l.framework_id, &fw.key, c)
+        })
+        .map(|(l, e)| {
+            serde_json::json!({
+                "lineage_id": l.id,
+                "linked_control": if l.framework_id.is_empty() { l.control_id.clone() } else { format!("{}:{}", l.framework_id, l.control_id) },
+                "evidence_id": e.as_ref().map(|e| e.id.clone()),
+                "sha256": e.as_ref().map(|e| e.sha256.clone()),
+                "filename": e.as_ref().map(|e| e.filename.clone()),
+                "effective_date": e.as_ref().map(|e| e.effective_date.clone()),
+                "expires_at": e.as_ref().and_then(|e| e.expires_at.clone()),
+                "verified": e.is_some(),
+                "linked_at": l.created_at,
+            })
+        })
+        .collect())
 }

@@ -15,9 +15,15 @@ use aws_sdk_s3::{
     },
     presigning::PresigningConfig,
 };
+use futures_util::StreamExt;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+
+/// Verification reads objects in ranges of this size…
+const PART_BYTES: u64 = 4 * 1024 * 1024;
+/// …with this many in flight (bounding the memory a verification holds).
+const PARTS_IN_FLIGHT: usize = 4;
 
 /// The embedded store's bucket.
 pub const EMBEDDED_BUCKET: &str = "evidence";
@@ -180,13 +186,52 @@ impl ObjectStore {
         }
     }
 
-    /// Streams the object through SHA-256 in constant memory; `None` when it does not exist.
+    /// Streams the object through SHA-256 in bounded memory; `None` when it does not exist.
+    ///
+    /// The object is read as consecutive ranges of [`PART_BYTES`], up to [`PARTS_IN_FLIGHT`]
+    /// fetched concurrently and hashed in order, so at most `PART_BYTES × PARTS_IN_FLIGHT` is
+    /// buffered whatever the object's size. Concurrent ranges keep a store that serves one
+    /// connection slowly (small read chunks, per-request latency) from bounding verification.
     pub async fn digest(&self, key: &str) -> Result<Option<Digest256>, StorageError> {
+        let Some(head) = self.head(key).await? else {
+            return Ok(None);
+        };
+        let ranges = (0..head.size.div_ceil(PART_BYTES)).map(|i| {
+            let start = i * PART_BYTES;
+            (start, (start + PART_BYTES).min(head.size) - 1)
+        });
+        let mut parts = futures_util::stream::iter(ranges)
+            .map(|(start, end)| self.range(key, start, end))
+            .buffered(PARTS_IN_FLIGHT);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(part) = parts.next().await {
+            let Some(bytes) = part? else {
+                return Ok(None);
+            };
+            size += bytes.len() as u64;
+            hasher.update(&bytes);
+        }
+        Ok(Some(Digest256 {
+            sha256: hex::encode(hasher.finalize()),
+            size,
+            etag: head.etag,
+        }))
+    }
+
+    /// Bytes `start..=end` of the object; `None` when it vanished.
+    async fn range(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<axum::body::Bytes>, StorageError> {
         let object = match self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .range(format!("bytes={start}-{end}"))
             .send()
             .await
         {
@@ -194,19 +239,8 @@ impl ObjectStore {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
             Err(e) => return Err(storage_error(aws_sdk_s3::error::DisplayErrorContext(e))),
         };
-        let etag = object.e_tag().map(str::to_owned);
-        let mut body = object.body;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = body.try_next().await.map_err(storage_error)? {
-            size += chunk.len() as u64;
-            hasher.update(&chunk);
-        }
-        Ok(Some(Digest256 {
-            sha256: hex::encode(hasher.finalize()),
-            size,
-            etag,
-        }))
+        let bytes = object.body.collect().await.map_err(storage_error)?;
+        Ok(Some(bytes.into_bytes()))
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
