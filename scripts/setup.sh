@@ -20,3 +20,7 @@ fi
 if ! python3 -c 'import requests' 2>/dev/null; then
   python3 -m pip install --quiet requests
 fi
+# An independent S3 implementation (moto's server) for the evidence tests' external-S3 run.
+if ! python3 -c 'import moto.server' 2>/dev/null; then
+  python3 -m pip install --quiet 'moto[server]'
+fi

@@ -636,3 +636,114 @@ async fn expired_and_oversized_uploads_are_refused(app: TestApp) {
     assert!(late.status().is_client_error(), "{}", late.status());
     assert_ne!(late.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// A moto S3 server (an independent S3 implementation, from PyPI) on a free port; killed on drop.
+struct Moto(std::process::Child, u16);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_moto() -> Option<Moto> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let child = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let moto = match child {
+        Ok(child) => Moto(child, port),
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but moto cannot start: {e}"
+            );
+            return None;
+        }
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        // Creating the bucket doubles as the readiness probe.
+        if client
+            .put(format!("http://127.0.0.1:{port}/evidence-ext"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Some(moto);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but moto did not start (pip install 'moto[server]')"
+    );
+    None
+}
+
+/// The same code path against an independent S3 implementation, configured only through the
+/// `s3_*` settings: the seed's curl sample, a tampered upload, and a download.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_s3_by_configuration_alone() {
+    let Some(moto) = start_moto().await else {
+        eprintln!("SKIPPED: moto is not installed (pip install 'moto[server]')");
+        return;
+    };
+    let endpoint = format!("http://127.0.0.1:{}", moto.1);
+    let Some(app) = spawn_app_with(grc_tests::Backend::Sqlite, |c| {
+        c.object_store = "s3".into();
+        c.s3_endpoint = Some(endpoint.clone());
+        c.s3_bucket = Some("evidence-ext".into());
+        c.s3_access_key_id = Some("testing".into());
+        c.s3_secret_access_key = Some("testing".to_owned().into());
+    })
+    .await
+    else {
+        return;
+    };
+    let (code, out, csv) = tokio::task::block_in_place(|| run_sample(&app, "bash", "sample.sh"));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&sha256_hex(&csv)), "{out}");
+    assert!(out.contains("\"created\":true"), "{out}");
+
+    let (object_key, _) = upload(&app, &app.owner_key.clone(), "x.txt", b"external".to_vec()).await;
+    let bad = verify(&app, &app.owner_key, &object_key, &sha256_hex(b"other")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = verify(&app, &app.owner_key, &object_key, &sha256_hex(b"external")).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    let id = ok.body["id"].as_str().expect("id");
+    let download = app
+        .post(
+            &app.org_path(&app.org_id, &format!("/evidence/{id}/download-url")),
+            &app.owner_key,
+            json!(null),
+        )
+        .await;
+    assert_eq!(download.status, StatusCode::OK, "{:?}", download.body);
+    assert!(
+        download.body["download_url"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&endpoint)
+    );
+    let got = app
+        .client
+        .get(download.body["download_url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), b"external");
+}
