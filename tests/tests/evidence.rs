@@ -220,6 +220,27 @@ async fn tampered_uploads_are_never_verified(app: TestApp) {
         1
     );
 
+    // The store itself never answers unsigned requests (SigV4 is required).
+    let store_base = url
+        .split("/evidence/")
+        .next()
+        .expect("path-style URL")
+        .to_owned();
+    let anonymous = app
+        .client
+        .get(format!("{store_base}/evidence/{object_key}"))
+        .send()
+        .await
+        .expect("anonymous GET");
+    assert_eq!(anonymous.status(), StatusCode::FORBIDDEN);
+    let listing = app
+        .client
+        .get(format!("{store_base}/evidence"))
+        .send()
+        .await
+        .expect("anonymous list");
+    assert_eq!(listing.status(), StatusCode::FORBIDDEN);
+
     // The right hash verifies; verifying again is a no-op.
     let good = sha256_hex(b"the real report");
     let ok = verify(&app, &key, &object_key, &good).await;
@@ -615,6 +636,34 @@ async fn expired_and_oversized_uploads_are_refused(app: TestApp) {
         .await
         .expect("PUT");
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Without a declared length the store cannot refuse it up front; verify deletes it.
+    let chunks =
+        futures_util::stream::iter((0..4).map(|_| Ok::<_, std::io::Error>(vec![7u8; 600])));
+    let chunked = app
+        .client
+        .put(&url)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("chunked PUT");
+    if chunked.status().is_success() {
+        let object_key = resp.body["object_key"].as_str().expect("key");
+        let hash = sha256_hex(&[7u8; 2400]);
+        let resp = verify(&app, &app.owner_key, object_key, &hash).await;
+        assert_eq!(
+            resp.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{:?}",
+            resp.body
+        );
+        assert!(resp.detail().contains("deleted"));
+        let again = verify(&app, &app.owner_key, object_key, &hash).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND, "the object is gone");
+    } else {
+        // The store refused a body without a length outright: also safe.
+        eprintln!("store refused a chunked upload: {}", chunked.status());
+        assert!(chunked.status().is_client_error(), "{}", chunked.status());
+    }
     // Declared too large up front: 413 from the API.
     let declared = app
         .post(
