@@ -118,6 +118,9 @@ async fn seed_samples_run_verbatim(app: TestApp) {
 
     let all = evidence_list(&app, "?control_id=CC6.1").await;
     assert_eq!(all.len(), if which("node") { 3 } else { 2 });
+    let page = evidence_list(&app, "?control_id=CC6.1&limit=1&offset=1").await;
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0]["id"], all[1]["id"]);
     let actions = app.audit_actions(&app.org_id, "target_type=evidence").await;
     assert!(
         actions.iter().all(|a| a == "EVIDENCE_VERIFIED"),

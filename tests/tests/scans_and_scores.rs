@@ -217,6 +217,24 @@ async fn real_scanner_sarif_is_ingested_and_mapped(app: TestApp) {
         .await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.body["scans"].as_array().map(Vec::len), Some(4));
+    let page = app
+        .get(
+            &app.org_path(
+                &app.org_id,
+                &format!("/repos/{repo}/scans?limit=3&offset=2"),
+            ),
+            &app.owner_key,
+        )
+        .await;
+    assert_eq!(page.body["scans"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page.body["scans"][0]["id"], list.body["scans"][2]["id"]);
+    let bad_page = app
+        .get(
+            &app.org_path(&app.org_id, &format!("/repos/{repo}/scans?limit=0")),
+            &app.owner_key,
+        )
+        .await;
+    assert_eq!(bad_page.status, StatusCode::UNPROCESSABLE_ENTITY);
     let one = app
         .get(
             &app.org_path(
