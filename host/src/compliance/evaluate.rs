@@ -21,7 +21,7 @@ use crate::{
     plugins::{
         PluginHost,
         model::{
-            ControlSpec, Finding, OutcomeStatus, PluginRef, PrReviews, QualityGate, RepositoryInfo,
+            ControlSpec, Finding, OutcomeStatus, PluginRef, QualityGate, RepositoryInfo,
             ScanContext, ScanInfo,
         },
     },
@@ -65,9 +65,7 @@ impl Outcomes {
     }
 
     fn as_of(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.as_of)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
+        time::parse(&self.as_of)
     }
 }
 
@@ -202,11 +200,6 @@ fn context(
     findings: Vec<Finding>,
     now: DateTime<Utc>,
 ) -> ScanContext {
-    let parse_time = |s: &str| {
-        DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    };
     ScanContext {
         repository: RepositoryInfo {
             id: repo.id.to_string(),
@@ -217,17 +210,11 @@ fn context(
             tools: scan.tools.clone(),
             commit: scan.commit.clone(),
             branch: scan.branch.clone(),
-            completed_at: parse_time(&scan.completed_at),
+            completed_at: time::parse(&scan.completed_at),
             now: Some(now),
         },
         findings,
-        pr_reviews: match (scan.pr_total, scan.pr_reviewed) {
-            (Some(total), Some(reviewed)) => Some(PrReviews {
-                total_prs: u32::try_from(total).unwrap_or(u32::MAX),
-                reviewed_prs: u32::try_from(reviewed).unwrap_or(u32::MAX),
-            }),
-            _ => None,
-        },
+        pr_reviews: scan.pr_reviews(),
         quality_gate: serde_json::from_value(serde_json::Value::String(scan.quality_gate.clone()))
             .unwrap_or(QualityGate::Unknown),
     }

@@ -11,6 +11,7 @@
 
 use super::catalog::Control;
 use crate::{
+    domain::time,
     plugins::model::OutcomeStatus,
     store::evidence::{Evidence, Lineage},
 };
@@ -52,20 +53,14 @@ pub struct EvidenceIndex {
     by_control: HashMap<String, Vec<Link>>,
 }
 
-fn parse(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 impl EvidenceIndex {
     pub fn new(links: Vec<(Lineage, Option<Evidence>)>) -> Self {
         let mut by_control: HashMap<String, Vec<Link>> = HashMap::new();
         for (lineage, evidence) in links {
             let verified = evidence.and_then(|e| {
                 Some(Verified {
-                    effective: parse(&e.effective_date)?,
-                    expires: e.expires_at.as_deref().and_then(parse),
+                    effective: time::parse(&e.effective_date)?,
+                    expires: e.expires_at.as_deref().and_then(time::parse),
                     filename: e.filename,
                     sha256: e.sha256,
                 })
@@ -88,14 +83,20 @@ impl EvidenceIndex {
         framework: &'a str,
         control: &'a Control,
     ) -> impl Iterator<Item = &'a Link> + 'a {
-        let direct = std::iter::once((framework, control.id.as_str()));
-        let mapped = control.maps_to.iter().filter_map(|m| m.split_once(':'));
-        direct.chain(mapped).flat_map(move |(fw, id)| {
+        // Each candidate id once (a mapped control may share the control's id), filtered by the
+        // one rule in `applies`.
+        let mapped = control
+            .maps_to
+            .iter()
+            .filter_map(|m| m.split_once(':').map(|(_, id)| id));
+        let ids: std::collections::BTreeSet<&str> =
+            std::iter::once(control.id.as_str()).chain(mapped).collect();
+        ids.into_iter().flat_map(move |id| {
             self.by_control
                 .get(id)
                 .into_iter()
                 .flatten()
-                .filter(move |l| l.framework_id.is_empty() || l.framework_id == fw)
+                .filter(move |l| applies(id, &l.framework_id, framework, control))
         })
     }
 

@@ -472,7 +472,7 @@ async fn verify_evidence(
         )
         .await;
     }
-    let Some(digest) = objects.digest(&object_key).await? else {
+    let Some(digest) = objects.digest(&object_key, head).await? else {
         return Err(ApiError::NotFound(
             "Evidence object not found in storage".into(),
         ));

@@ -134,13 +134,7 @@ pub struct Rescored {
 
 impl From<ScanRecord> for ScanView {
     fn from(s: ScanRecord) -> Self {
-        let pr_reviews = match (s.pr_total, s.pr_reviewed) {
-            (Some(total), Some(reviewed)) => Some(PrReviews {
-                total_prs: u32::try_from(total).unwrap_or(u32::MAX),
-                reviewed_prs: u32::try_from(reviewed).unwrap_or(u32::MAX),
-            }),
-            _ => None,
-        };
+        let pr_reviews = s.pr_reviews();
         ScanView {
             summary: serde_json::from_str(&s.summary).unwrap_or_default(),
             id: s.id,
@@ -291,10 +285,12 @@ async fn ingest_scan(
         },
     )
     .await?;
-    let stored = store::scans::find(&mut tx, repo.id, &record.id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("scan vanished inside its own transaction"))?;
     tx.commit().await?;
+    // A full evaluation stores its `as_of` as the scan's evaluated_at: no need to read it back.
+    let stored = ScanRecord {
+        evaluated_at: Some(outcomes.as_of.clone()),
+        ..record
+    };
     Ok((
         StatusCode::CREATED,
         axum::Json(IngestedScan {

@@ -279,8 +279,7 @@ async fn get_trend(
     for scan in scans {
         let outcomes = outcomes(&mut tx, &state, (&repo, &scan), &wanted, Refresh::Missing).await?;
         // Each point counts the evidence that was in force when its scan completed.
-        let at = chrono::DateTime::parse_from_rfc3339(&scan.completed_at)
-            .map_or_else(|_| Utc::now(), |t| t.with_timezone(&Utc));
+        let at = time::parse(&scan.completed_at).unwrap_or_else(Utc::now);
         let inputs = Inputs {
             outcomes: &outcomes,
             evidence: &evidence,

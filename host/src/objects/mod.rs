@@ -192,10 +192,8 @@ impl ObjectStore {
     /// fetched concurrently and hashed in order, so at most `PART_BYTES × PARTS_IN_FLIGHT` is
     /// buffered whatever the object's size. Concurrent ranges keep a store that serves one
     /// connection slowly (small read chunks, per-request latency) from bounding verification.
-    pub async fn digest(&self, key: &str) -> Result<Option<Digest256>, StorageError> {
-        let Some(head) = self.head(key).await? else {
-            return Ok(None);
-        };
+    /// `head` is the caller's HeadObject answer for `key` (its size bounds the ranges).
+    pub async fn digest(&self, key: &str, head: Head) -> Result<Option<Digest256>, StorageError> {
         let ranges = (0..head.size.div_ceil(PART_BYTES)).map(|i| {
             let start = i * PART_BYTES;
             (start, (start + PART_BYTES).min(head.size) - 1)

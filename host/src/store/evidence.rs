@@ -283,36 +283,29 @@ pub async fn lineage_of(tx: &mut TenantTx, object_key: &str) -> StoreResult<Vec<
 /// Every link of the org with its verified record, if the object was verified (for scoring).
 pub async fn all_links(tx: &mut TenantTx) -> StoreResult<Vec<(Lineage, Option<Evidence>)>> {
     let org_id = tx.org_id().to_owned();
-    let rows = sqlx::query(
-        "SELECT l.id, l.object_key, l.evidence_ref, l.control_id, l.framework_id, l.assessment_id, \
-         l.created_at, l.created_by, e.id AS e_id, e.filename, e.content_type, e.size, e.sha256, \
-         e.etag, e.verified_at, e.uploaded_by, e.effective_date, e.expires_at \
-         FROM evidence_lineage l LEFT JOIN evidence e \
-         ON e.org_id = l.org_id AND e.object_key = l.object_key WHERE l.org_id = $1",
-    )
-    .bind(org_id)
+    let links = sqlx::query(&format!(
+        "SELECT {LINEAGE_COLUMNS} FROM evidence_lineage WHERE org_id = $1"
+    ))
+    .bind(&org_id)
     .fetch_all(tx.conn())
     .await?;
-    rows.iter()
+    let verified = sqlx::query(&format!(
+        "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE org_id = $1 AND object_key IN \
+         (SELECT object_key FROM evidence_lineage WHERE org_id = $1)"
+    ))
+    .bind(&org_id)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut by_key = std::collections::HashMap::new();
+    for row in &verified {
+        let e = evidence_from_row(row)?;
+        by_key.insert(e.object_key.clone(), e);
+    }
+    links
+        .iter()
         .map(|r| {
             let lineage = lineage_from_row(r)?;
-            let evidence_id: Option<String> = r.try_get("e_id")?;
-            let evidence = match evidence_id {
-                Some(id) => Some(Evidence {
-                    id,
-                    object_key: lineage.object_key.clone(),
-                    filename: r.try_get("filename")?,
-                    content_type: r.try_get("content_type")?,
-                    size: r.try_get("size")?,
-                    sha256: r.try_get("sha256")?,
-                    etag: r.try_get("etag")?,
-                    verified_at: r.try_get("verified_at")?,
-                    uploaded_by: r.try_get("uploaded_by")?,
-                    effective_date: r.try_get("effective_date")?,
-                    expires_at: r.try_get("expires_at")?,
-                }),
-                None => None,
-            };
+            let evidence = by_key.get(&lineage.object_key).cloned();
             Ok((lineage, evidence))
         })
         .collect()

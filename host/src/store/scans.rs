@@ -27,6 +27,19 @@ pub struct ScanRecord {
     pub evaluated_at: Option<String>,
 }
 
+impl ScanRecord {
+    /// The stored PR review statistics, when both counts were given.
+    pub fn pr_reviews(&self) -> Option<crate::plugins::model::PrReviews> {
+        match (self.pr_total, self.pr_reviewed) {
+            (Some(total), Some(reviewed)) => Some(crate::plugins::model::PrReviews {
+                total_prs: u32::try_from(total).unwrap_or(u32::MAX),
+                reviewed_prs: u32::try_from(reviewed).unwrap_or(u32::MAX),
+            }),
+            _ => None,
+        }
+    }
+}
+
 const COLUMNS: &str = "id, repo_id, source, content_sha256, tools, commit_sha, branch, completed_at, \
     received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, outcomes, evaluated_at";
 
