@@ -24,3 +24,11 @@ fi
 if ! python3 -c 'import moto.server' 2>/dev/null; then
   python3 -m pip install --quiet 'moto[server]'
 fi
+# The contract checks: an independent OpenAPI validator and schemathesis (property-based API
+# tests against a spawned server, run by tests/tests/contract.rs).
+if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
+  python3 -m pip install --quiet openapi-spec-validator
+fi
+if [ "$(python3 -c 'import schemathesis; print(schemathesis.__version__)' 2>/dev/null)" != 4.32.5 ]; then
+  python3 -m pip install --quiet 'schemathesis==4.32.5'
+fi

@@ -44,7 +44,12 @@ impl AppState {
     /// Connects, migrates and loads policies. Fails (and the server refuses to start) when the
     /// database is unreachable or any baseline policy is invalid.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = store::connect(&config.database_url, config.database_max_connections).await?;
+        let db = store::connect(
+            &config.database_url,
+            config.database_app_url.as_deref(),
+            config.database_max_connections,
+        )
+        .await?;
         let authz = Authz::load().context("loading Cedar schema and baseline policies")?;
         let public_key = match &config.jwt.public_key_file {
             Some(path) => Some(
@@ -87,7 +92,7 @@ impl AppState {
 /// not in the data dir next to the artifacts, so a file dropped into the cache is never loaded.
 async fn plugin_cache_key(db: &Db) -> anyhow::Result<Vec<u8>> {
     const KEY: &str = "plugin_cache_hmac_key";
-    let mut tx = db.global_tx().await?;
+    let mut tx = db.global_write_tx().await?;
     if let Some(existing) = store::instance::get(&mut tx, KEY).await? {
         return Ok(hex::decode(existing)?);
     }

@@ -92,7 +92,8 @@ struct Draft<'a> {
 
 async fn append(tx: &mut TenantTx, d: Draft<'_>) -> Result<AuditRow, sqlx::Error> {
     // Serialize writers of this org's chain; the UNIQUE (org_id, seq) constraint backs this up.
-    store::orgs::lock(tx).await?;
+    // Write transactions already hold the lock from their first statement (`Db::write_tx`).
+    tx.lock_org().await?;
     let (prev_seq, prev_hash) = store::audit::head(tx)
         .await?
         .unwrap_or((0, GENESIS_HASH.to_owned()));

@@ -26,7 +26,7 @@ pub struct Bootstrap {
 
 /// Runs once per database. Returns the credentials it created, if it ran.
 pub async fn first_start(state: &AppState) -> anyhow::Result<Option<Bootstrap>> {
-    let mut tx = state.db.global_tx().await?;
+    let mut tx = state.db.global_write_tx().await?;
     if store::instance::get(&mut tx, MARKER).await?.is_some() {
         return Ok(None);
     }

@@ -108,6 +108,13 @@ pub enum AdminCommand {
         #[arg(long, default_value = "cli key")]
         name: String,
     },
+    /// Change an organization's plan (audited). Prints {"org_id", "plan"}.
+    SetPlan {
+        #[arg(long)]
+        org: uuid::Uuid,
+        #[arg(long)]
+        plan: Plan,
+    },
 }
 
 #[derive(Subcommand)]
@@ -193,7 +200,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Admin(AdminCommand::CreateOrg { name, plan }) => {
-            let db = store::connect(&config.database_url, 2).await?;
+            let db =
+                store::open_existing(&config.database_url, config.database_app_url.as_deref(), 2)
+                    .await?;
             let org = provision::create_org(&db, &name, plan, "system:cli").await?;
             println!(
                 "{}",
@@ -210,7 +219,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             name,
         }) => {
             let scopes = ScopeSet::parse_list(&scopes).map_err(anyhow::Error::msg)?;
-            let db = store::connect(&config.database_url, 2).await?;
+            let db =
+                store::open_existing(&config.database_url, config.database_app_url.as_deref(), 2)
+                    .await?;
             let org_id = org.to_string();
             let issued = provision::create_member_key(
                 &db,
@@ -238,9 +249,26 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Admin(AdminCommand::SetPlan { org, plan }) => {
+            let db =
+                store::open_existing(&config.database_url, config.database_app_url.as_deref(), 2)
+                    .await?;
+            let org = provision::set_plan(&db, &org.to_string(), plan, "system:cli").await?;
+            println!("{}", json!({ "org_id": org.id, "plan": org.plan }));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit(AuditCommand::Verify { org }) => {
-            let db = store::connect(&config.database_url, 2).await?;
+            let db =
+                store::open_existing(&config.database_url, config.database_app_url.as_deref(), 2)
+                    .await?;
             let mut tx = db.tenant_tx(&org.to_string()).await?;
+            // Never report "valid" about a chain that was not there to check.
+            if store::orgs::current(&mut tx).await?.is_none() {
+                anyhow::bail!(
+                    "no organization with id {org} in {}; check --org and the database setting",
+                    config.database_url
+                );
+            }
             let report = audit::verify(&mut tx).await?;
             println!("{}", serde_json::to_string(&report)?);
             Ok(if report.valid {

@@ -15,8 +15,12 @@ pub struct Config {
     pub listen: String,
     /// Directory for the embedded database, bootstrap credentials and other local state.
     pub data_dir: PathBuf,
-    /// `sqlite://…` or `postgres://…`. Empty means `sqlite://<data_dir>/grc.db`.
+    /// `sqlite://…` or `postgres://…`. Empty means `sqlite://<data_dir>/grc.db`. On PostgreSQL
+    /// this is the owner login, used for migrations only.
     pub database_url: String,
+    /// PostgreSQL login of the app pool (`GRC_DATABASE_APP_URL`), user `grc_app`. Default: the
+    /// owner URL with user `grc_app` and no password.
+    pub database_app_url: Option<String>,
     /// `tracing` filter directive, e.g. `info` or `grc=debug,tower_http=info`.
     pub log: String,
     /// Log format: `text` or `json`.
@@ -31,6 +35,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest accepted scan upload (JSON or SARIF), in bytes; above it → 413.
     pub max_scan_bytes: usize,
+    /// A request body that sends no data for this many seconds is abandoned with a 408.
+    pub body_idle_timeout_secs: u64,
     /// Evidence object storage: `embedded` (default: an in-process S3 endpoint over
     /// `<data_dir>/objects`), `s3` (any S3-compatible service; implied by `GRC_S3_ENDPOINT` or
     /// the R2 variables), or `none` (evidence uploads answer 503). `GRC_OBJECT_STORE`.
@@ -80,6 +86,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
+            database_app_url: None,
             log: "info".into(),
             log_format: "text".into(),
             database_max_connections: 10,
@@ -87,6 +94,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             max_body_bytes: 1024 * 1024,
             max_scan_bytes: 50 * 1024 * 1024,
+            body_idle_timeout_secs: 30,
             object_store: String::new(),
             s3_endpoint: None,
             s3_bucket: None,
@@ -104,6 +112,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// How long a request body may send nothing before it is abandoned (at least a second).
+    pub fn body_idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_idle_timeout_secs.max(1))
+    }
+
     /// Loads defaults → `grc.toml` (or `GRC_CONFIG`) → `GRC_*` env vars.
     ///
     /// Flat env names map to nested keys: `GRC_JWT_SECRET` → `jwt.secret`,

@@ -45,7 +45,7 @@ pub async fn issue_key(
 /// Creates an org (audited as a system action).
 pub async fn create_org(db: &Db, name: &str, plan: Plan, actor: &str) -> anyhow::Result<Org> {
     let org_id = uuid::Uuid::new_v4().to_string();
-    let mut tx = db.tenant_tx(&org_id).await?;
+    let mut tx = db.write_tx(&org_id).await?;
     let org = store::orgs::insert(&mut tx, name, plan.as_str()).await?;
     crate::audit::record_system(
         &mut tx,
@@ -57,6 +57,29 @@ pub async fn create_org(db: &Db, name: &str, plan: Plan, actor: &str) -> anyhow:
     .await?;
     tx.commit().await?;
     Ok(org)
+}
+
+/// Changes an org's plan (system action, audited). Frameworks above the new plan lock again;
+/// nothing already stored is deleted.
+pub async fn set_plan(db: &Db, org_id: &str, plan: Plan, actor: &str) -> anyhow::Result<Org> {
+    let mut tx = db.write_tx(org_id).await?;
+    let before = store::orgs::current(&mut tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no organization with id {org_id} in this database"))?;
+    store::orgs::set_plan(&mut tx, plan.as_str()).await?;
+    crate::audit::record_system(
+        &mut tx,
+        "ORG_PLAN_CHANGED",
+        actor,
+        ("org", org_id),
+        serde_json::json!({ "from": before.plan, "to": plan.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Org {
+        plan: plan.as_str().to_owned(),
+        ..before
+    })
 }
 
 /// Ensures the user exists and is a member with `role`, then mints a key (system action).
@@ -71,7 +94,7 @@ pub struct KeyRequest<'a> {
 }
 
 pub async fn create_member_key(db: &Db, req: KeyRequest<'_>) -> anyhow::Result<IssuedKey> {
-    let mut tx = db.tenant_tx(req.org_id).await?;
+    let mut tx = db.write_tx(req.org_id).await?;
     anyhow::ensure!(
         store::orgs::current(&mut tx).await?.is_some(),
         "organization {} does not exist",

@@ -447,6 +447,27 @@ async fn key_without_scope_gets_missing_required_scope(app: TestApp) {
         (resp.status, resp.detail()),
         (StatusCode::FORBIDDEN, "missing required scope")
     );
+    // The 403 says which scope would allow the request.
+    assert_eq!(
+        resp.body["required_scopes"],
+        json!(["admin:org"]),
+        "{:?}",
+        resp.body
+    );
+    let resp = app
+        .post(
+            &app.org_path(&app.org_id, "/evidence/upload-url"),
+            &narrow.key,
+            json!({ "filename": "a.txt", "content_type": "text/plain" }),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN, "{:?}", resp.body);
+    assert_eq!(
+        resp.body["required_scopes"],
+        json!(["write:evidence"]),
+        "{:?}",
+        resp.body
+    );
 }
 
 async fn key_of_another_org_is_not_a_member(app: TestApp) {

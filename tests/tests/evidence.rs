@@ -11,6 +11,7 @@ use std::path::Path;
 
 both_backends!(
     seed_samples_run_verbatim,
+    seed_samples_are_safe_to_retry,
     tampered_uploads_are_never_verified,
     linking_is_idempotent_and_validated,
     scopes_roles_and_tenants_are_enforced,
@@ -29,15 +30,25 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// Runs `program args…` in a fresh directory holding `access_logs_2024.csv`, with the seed's
-/// three variables set; returns (exit code, stdout, the file's bytes).
+/// Runs `program args…` in a fresh directory holding `access_logs_2024.csv` (unique content),
+/// with the seed's three variables set; returns (exit code, stdout, the file's bytes).
 fn run_sample(app: &TestApp, program: &str, script: &str) -> (i32, String, Vec<u8>) {
-    let dir = std::env::temp_dir().join(format!("grc-seed000-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
     let csv = format!(
         "timestamp,user,action\n2024-01-01T00:00:00Z,alice,login\n{}\n",
         uuid::Uuid::new_v4()
     );
+    run_sample_with(app, program, script, &csv)
+}
+
+/// [`run_sample`] with the file's content given.
+fn run_sample_with(
+    app: &TestApp,
+    program: &str,
+    script: &str,
+    csv: &str,
+) -> (i32, String, Vec<u8>) {
+    let dir = std::env::temp_dir().join(format!("grc-seed000-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join("access_logs_2024.csv"), &csv).expect("csv");
     let out = std::process::Command::new(program)
         .arg(fixture(script))
@@ -55,7 +66,7 @@ fn run_sample(app: &TestApp, program: &str, script: &str) -> (i32, String, Vec<u
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ),
-        csv.into_bytes(),
+        csv.as_bytes().to_vec(),
     )
 }
 
@@ -71,6 +82,48 @@ async fn evidence_list(app: &TestApp, query: &str) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// A CI retry runs a sample again with the same file: a new upload of the same bytes. The
+/// evidence is content-addressed, so the second run links the same evidence (`created: false`)
+/// and only records a new collection of it.
+async fn seed_samples_are_safe_to_retry(app: TestApp) {
+    let mut samples = vec![
+        ("bash", "sample.sh", "\"created\":true", "\"created\":false"),
+        (
+            "python3",
+            "sample.py",
+            "'created': True",
+            "'created': False",
+        ),
+    ];
+    if which("node") {
+        samples.push(("node", "sample.mjs", "created: true", "created: false"));
+    }
+    for (program, script, first, second) in samples {
+        let csv = format!("timestamp,user,action\n{}\n", uuid::Uuid::new_v4());
+        let (code, out, _) =
+            tokio::task::block_in_place(|| run_sample_with(&app, program, script, &csv));
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(first), "{script} first run: {out}");
+        let (code, out, _) =
+            tokio::task::block_in_place(|| run_sample_with(&app, program, script, &csv));
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(second), "{script} second run: {out}");
+        let hash = sha256_hex(csv.as_bytes());
+        let same: Vec<Value> = evidence_list(&app, "")
+            .await
+            .into_iter()
+            .filter(|e| e["sha256"] == hash.as_str())
+            .collect();
+        assert_eq!(same.len(), 1, "one evidence record per content: {same:?}");
+    }
+    let actions = app.audit_actions(&app.org_id, "target_type=evidence").await;
+    let collected = actions
+        .iter()
+        .filter(|a| *a == "EVIDENCE_COLLECTED")
+        .count();
+    assert_eq!(collected, if which("node") { 3 } else { 2 }, "{actions:?}");
 }
 
 async fn seed_samples_run_verbatim(app: TestApp) {

@@ -5,8 +5,77 @@ use reqwest::{Method, StatusCode};
 
 both_backends!(
     bad_input_gets_json_4xx_never_plain_text,
+    control_characters_are_422_everywhere,
+    limits_are_named_in_413s,
     health_readiness_and_metrics
 );
+
+/// NUL and other control characters in a body, a path id, a query filter or a JWT `sub` are
+/// refused with a 4xx naming where they were; nothing reaches the database (PostgreSQL would
+/// answer 500 on a NUL in TEXT).
+async fn control_characters_are_422_everywhere(app: TestApp) {
+    let key = app.owner_key.clone();
+    let repos = app.org_path(&app.org_id, "/repos");
+    for name in ["nul\\u0000inside", "bell\\u0007", "escape\\u001b[31m"] {
+        let resp = app
+            .client
+            .post(app.url(&repos))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(format!("{{\"name\": \"{name}\"}}"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        let body: serde_json::Value = resp.json().await.expect("JSON body");
+        assert_eq!(body["detail"][0]["loc"], grc_tests::json!(["body", "name"]), "{body}");
+    }
+    // Newlines and tabs are text, not control characters to refuse.
+    let ok = app
+        .post(&repos, &key, grc_tests::json!({ "name": "multi\tword", "url": null }))
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{:?}", ok.body);
+    for path in [
+        app.org_path(&app.org_id, "/audit-log?action=%00"),
+        app.org_path(&app.org_id, "/audit-log?actor=a%07b"),
+        app.org_path(&app.org_id, "/evidence/abc%00def"),
+        format!("/api/v1/compliance/controls/soc2:CC6.1%00"),
+    ] {
+        let resp = app.get(&path, &key).await;
+        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {:?}", resp.body);
+    }
+    let jwt = app.jwt("owner@localhost\u{0}", grc_tests::json!({}));
+    let resp = app.get("/api/v1/orgs", &jwt).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{:?}", resp.body);
+    let valid = app.jwt("owner@localhost", grc_tests::json!({}));
+    assert_eq!(app.get("/api/v1/orgs", &valid).await.status, StatusCode::OK);
+    // A token that is not valid yet (`nbf` an hour ahead) is refused.
+    let early = app.jwt(
+        "owner@localhost",
+        grc_tests::json!({ "nbf": chrono::Utc::now().timestamp() + 3600 }),
+    );
+    let resp = app.get("/api/v1/orgs", &early).await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{:?}", resp.body);
+}
+
+/// A 413 names the limit and the setting that raises it.
+async fn limits_are_named_in_413s(app: TestApp) {
+    let members = app.url(&app.org_path(&app.org_id, "/members"));
+    let resp = app
+        .client
+        .post(&members)
+        .bearer_auth(&app.owner_key)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = resp.json().await.expect("JSON body");
+    assert_eq!(body["limit_bytes"], 1024 * 1024, "{body}");
+    assert_eq!(body["setting"], "GRC_MAX_BODY_BYTES", "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("GRC_MAX_BODY_BYTES")), "{body}");
+}
 
 async fn bad_input_gets_json_4xx_never_plain_text(app: TestApp) {
     let members = app.url(&app.org_path(&app.org_id, "/members"));

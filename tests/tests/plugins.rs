@@ -189,21 +189,21 @@ async fn tenants_never_see_resolve_or_run_each_others_plugins(app: TestApp) {
         control("CC6.1", "secrets", "no_critical_secrets", json!({})),
     ]))
     .expect("controls");
+    let plugins = &app.state.plugins;
     let mut tx_a = app.state.db.tenant_tx(&app.org_id).await.expect("tx");
-    let in_a = app
-        .state
-        .plugins
-        .evaluate_controls(&mut tx_a, &ctx, &controls)
+    let providers_a = plugins.providers(&mut tx_a, &controls).await.expect("read");
+    drop(tx_a);
+    let in_a = plugins
+        .evaluate_controls(&app.org_id, &providers_a, &ctx, &controls)
         .await;
     assert_eq!(in_a[0].status, OutcomeStatus::Fail);
     assert_eq!(in_a[0].plugin.id, id);
     assert_eq!(in_a[1].plugin.id, "builtin");
-    drop(tx_a);
     let mut tx_b = app.state.db.tenant_tx(&org_b).await.expect("tx");
-    let in_b = app
-        .state
-        .plugins
-        .evaluate_controls(&mut tx_b, &ctx, &controls)
+    let providers_b = plugins.providers(&mut tx_b, &controls).await.expect("read");
+    drop(tx_b);
+    let in_b = plugins
+        .evaluate_controls(&org_b, &providers_b, &ctx, &controls)
         .await;
     assert_eq!(in_b[0].status, OutcomeStatus::Error);
     assert!(

@@ -173,3 +173,26 @@ async fn postgres_rls_backstop_hides_other_tenants_rows() {
         .await
         .expect("rollback");
 }
+
+/// The app pool logs in as `grc_app` itself: there is no owner session to `RESET ROLE` back to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_app_pool_logs_in_as_the_app_role() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let mut conn = app.state.db.pool().acquire().await.expect("app connection");
+    sqlx::query("RESET ROLE")
+        .execute(&mut *conn)
+        .await
+        .expect("reset role");
+    let (session, current): (String, String) =
+        sqlx::query_as("SELECT session_user::text, current_user::text")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("whoami");
+    assert_eq!((session.as_str(), current.as_str()), ("grc_app", "grc_app"));
+    let tamper = sqlx::query("UPDATE audit_log SET action = 'X'")
+        .execute(&mut *conn)
+        .await;
+    assert!(tamper.is_err(), "grc_app must not UPDATE audit_log");
+}

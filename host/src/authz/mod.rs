@@ -271,7 +271,7 @@ fn deny_message(policy_ids: &[String], errors: &[String]) -> String {
     if !errors.is_empty() {
         "authorization failed (policy evaluation error)".into()
     } else if has("guard.scope.") {
-        "missing required scope".into()
+        crate::http::error::MISSING_SCOPE.into()
     } else if has("guard.tenant_boundary") {
         "not a member of this organization".into()
     } else if has("guard.manage_requires_admin") {

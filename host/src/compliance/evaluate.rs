@@ -19,7 +19,7 @@ use crate::{
     compliance::catalog::Catalog,
     domain::time,
     plugins::{
-        PluginHost,
+        PluginHost, Providers,
         model::{
             ControlSpec, Finding, OutcomeStatus, PluginRef, QualityGate, RepositoryInfo,
             ScanContext, ScanInfo,
@@ -106,22 +106,47 @@ pub fn evaluable<'a>(
         .collect()
 }
 
-/// The scan's outcomes for `wanted`, evaluating (and persisting) what is missing or stale.
-/// `findings` saves reading them back when the caller has them (at ingestion).
-pub async fn outcomes_for(
+/// A scan's evaluation, read from the database and ready to run without it: the outcomes kept,
+/// the controls still to evaluate, what the plugins will see, and the org's plugins.
+pub struct Pending {
+    scan_id: String,
+    /// When the evaluation started (stored as the scan's `evaluated_at`).
+    started: String,
+    outcomes: Outcomes,
+    /// Outcome key and spec of each control to evaluate.
+    missing: Vec<(String, String, ControlSpec)>,
+    context: Option<ScanContext>,
+    providers: Providers,
+}
+
+/// Evaluated outcomes; [`Evaluated::save`] persists them when anything was evaluated.
+pub struct Evaluated {
+    scan_id: String,
+    started: String,
+    pub outcomes: Outcomes,
+    changed: bool,
+}
+
+/// Reads what evaluating `wanted` on the scan needs: the stored outcomes (kept unless `refresh`
+/// discards them), and, when some control is missing or stale, the findings (unless the caller
+/// has them, as at ingestion) and the org's plugins for those controls. Call it in a short
+/// transaction, then [`run`] with none.
+pub async fn prepare(
     tx: &mut TenantTx,
     plugins: &PluginHost,
     (repo, scan): (&Repository, &ScanRecord),
     findings: Option<Vec<Finding>>,
     wanted: &[(&Framework, &Control)],
     refresh: Refresh,
-) -> anyhow::Result<Outcomes> {
+) -> anyhow::Result<Pending> {
     let stored: Option<Outcomes> = scan
         .outcomes
         .as_deref()
-        .and_then(|raw| serde_json::from_str(raw).ok());
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("scan {} has unreadable stored outcomes: {e}", scan.id))?;
     let now = Utc::now();
-    let mut outcomes = match (stored, refresh) {
+    let outcomes = match (stored, refresh) {
         (Some(stored), Refresh::Missing) => stored,
         (Some(stored), Refresh::IfStale)
             if stored.as_of().is_some_and(|t| now - t <= LIVE_MAX_AGE) =>
@@ -133,36 +158,74 @@ pub async fn outcomes_for(
             controls: BTreeMap::new(),
         },
     };
-    let missing: Vec<(&Framework, &Control)> = wanted
+    let missing: Vec<(String, String, ControlSpec)> = wanted
         .iter()
         .filter(|(fw, c)| c.check_type != EVIDENCE_CHECK_TYPE && outcomes.get(&fw.key, c).is_none())
-        .copied()
-        .collect();
-    if missing.is_empty() {
-        return Ok(outcomes);
-    }
-    let as_of = outcomes.as_of().unwrap_or(now);
-    let findings = match findings {
-        Some(findings) => findings,
-        None => stored_findings(tx, scan).await?,
-    };
-    let context = context(repo, scan, findings, as_of);
-    let specs: Vec<ControlSpec> = missing
-        .iter()
-        .map(|(fw, c)| ControlSpec {
-            id: c.id.clone(),
-            framework: fw.key.clone(),
-            check_type: c.check_type.clone(),
-            pass_condition: c.pass_condition.clone(),
-            params: c.params.clone(),
+        .map(|(fw, c)| {
+            (
+                control_key(&fw.key, &c.id),
+                spec_of(c),
+                ControlSpec {
+                    id: c.id.clone(),
+                    framework: fw.key.clone(),
+                    check_type: c.check_type.clone(),
+                    pass_condition: c.pass_condition.clone(),
+                    params: c.params.clone(),
+                },
+            )
         })
         .collect();
-    let results = plugins.evaluate_controls(tx, &context, &specs).await;
-    for ((fw, control), outcome) in missing.iter().zip(results) {
+    let (context, providers) = if missing.is_empty() {
+        (None, Providers::default())
+    } else {
+        let findings = match findings {
+            Some(findings) => findings,
+            None => stored_findings(tx, scan).await?,
+        };
+        let as_of = outcomes.as_of().unwrap_or(now);
+        let specs: Vec<ControlSpec> = missing.iter().map(|(_, _, spec)| spec.clone()).collect();
+        (
+            Some(context(repo, scan, findings, as_of)),
+            plugins.providers(tx, &specs).await?,
+        )
+    };
+    Ok(Pending {
+        scan_id: scan.id.clone(),
+        started: time::format(now),
+        outcomes,
+        missing,
+        context,
+        providers,
+    })
+}
+
+/// Runs the plugins on what [`prepare`] read. Holds no transaction and no connection.
+pub async fn run(plugins: &PluginHost, org_id: &str, pending: Pending) -> Evaluated {
+    let Pending {
+        scan_id,
+        started,
+        mut outcomes,
+        missing,
+        context,
+        providers,
+    } = pending;
+    let Some(context) = context.filter(|_| !missing.is_empty()) else {
+        return Evaluated {
+            scan_id,
+            started,
+            outcomes,
+            changed: false,
+        };
+    };
+    let specs: Vec<ControlSpec> = missing.iter().map(|(_, _, spec)| spec.clone()).collect();
+    let results = plugins
+        .evaluate_controls(org_id, &providers, &context, &specs)
+        .await;
+    for ((key, spec, _), outcome) in missing.into_iter().zip(results) {
         outcomes.controls.insert(
-            control_key(&fw.key, &control.id),
+            key,
             StoredOutcome {
-                spec: spec_of(control),
+                spec,
                 status: outcome.status,
                 score: outcome.score,
                 reason: outcome.reason,
@@ -176,14 +239,31 @@ pub async fn outcomes_for(
             },
         );
     }
-    store::scans::save_outcomes(
-        tx,
-        &scan.id,
-        &serde_json::to_string(&outcomes)?,
-        &time::format(now),
-    )
-    .await?;
-    Ok(outcomes)
+    Evaluated {
+        scan_id,
+        started,
+        outcomes,
+        changed: true,
+    }
+}
+
+impl Evaluated {
+    /// The stored form (JSON) of the outcomes.
+    pub fn to_json(&self) -> anyhow::Result<String> {
+        Ok(serde_json::to_string(&self.outcomes)?)
+    }
+
+    /// Persists the outcomes on the scan when anything was evaluated.
+    pub async fn save(&self, tx: &mut TenantTx) -> anyhow::Result<()> {
+        if self.changed {
+            store::scans::save_outcomes(tx, &self.scan_id, &self.to_json()?, &self.started).await?;
+        }
+        Ok(())
+    }
+
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
 }
 
 async fn stored_findings(tx: &mut TenantTx, scan: &ScanRecord) -> anyhow::Result<Vec<Finding>> {

@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod role;
 pub mod scope;
+pub mod text;
 pub mod time;
 
 pub use api_key::ApiKeySecret;

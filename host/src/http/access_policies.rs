@@ -8,6 +8,7 @@ use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path},
+    write,
 };
 use crate::{
     app::AppState,
@@ -150,42 +151,48 @@ async fn create_policy(
     Path(org_id): Path<Uuid>,
     Json(body): Json<WritePolicy>,
 ) -> ApiResult<(StatusCode, axum::Json<AccessPolicyView>)> {
-    let (mut tx, auth) = authorize(
-        &state,
+    let (state, body) = (&state, &body);
+    let policy = write(
+        state,
         &caller,
         &org_id.to_string(),
         Action::PolicyCreate,
         Resource::Org,
-    )
-    .await?;
-    check_name(&body.name)?;
-    check_policy_text(&state, &body.policy)?;
-    let now = time::now();
-    let policy = AccessPolicy {
-        id: Uuid::new_v4().to_string(),
-        name: body.name.trim().to_owned(),
-        description: body.description,
-        policy: body.policy,
-        created_by: Some(caller.user_id.clone()),
-        created_at: now.clone(),
-        updated_at: now,
-    };
-    store::access_policies::insert(&mut tx, &policy)
-        .await
-        .map_err(|e| conflict_on_name(e, &policy.name))?;
-    store::orgs::bump_policy_revision(&mut tx).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "ACCESS_POLICY_CREATED",
-            target_type: "access_policy",
-            target_id: &policy.id,
-            metadata: json!({ "name": policy.name, "policy": policy.policy }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                check_name(&body.name)?;
+                check_policy_text(state, &body.policy)?;
+                let now = time::now();
+                let policy = AccessPolicy {
+                    id: Uuid::new_v4().to_string(),
+                    name: body.name.trim().to_owned(),
+                    description: body.description.clone(),
+                    policy: body.policy.clone(),
+                    created_by: Some(auth.actor.user_id.clone()),
+                    created_at: now.clone(),
+                    updated_at: now,
+                };
+                store::access_policies::insert(tx, &policy)
+                    .await
+                    .map_err(|e| conflict_on_name(e, &policy.name))?;
+                store::orgs::bump_policy_revision(tx).await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "ACCESS_POLICY_CREATED",
+                        target_type: "access_policy",
+                        target_id: &policy.id,
+                        metadata: json!({ "name": policy.name, "policy": policy.policy }),
+                    },
+                )
+                .await?;
+                Ok(policy)
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(policy.into())))
 }
 
@@ -225,36 +232,41 @@ async fn update_policy(
     Json(body): Json<WritePolicy>,
 ) -> ApiResult<axum::Json<AccessPolicyView>> {
     let policy_id = policy_id.to_string();
-    let (mut tx, auth) = authorize(
-        &state,
+    let (state, body, policy_id) = (&state, &body, &policy_id);
+    let policy = write(
+        state,
         &caller,
         &org_id.to_string(),
         Action::PolicyUpdate,
         Resource::AccessPolicy(policy_id.clone()),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let mut policy = store::access_policies::find(tx, policy_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("access policy"))?;
+                check_name(&body.name)?;
+                check_policy_text(state, &body.policy)?;
+                let previous = std::mem::replace(&mut policy.policy, body.policy.clone());
+                policy.name = body.name.trim().to_owned();
+                policy.description = body.description.clone();
+                policy.updated_at = time::now();
+                store::access_policies::update(tx, &policy)
+                    .await
+                    .map_err(|e| conflict_on_name(e, &policy.name))?;
+                store::orgs::bump_policy_revision(tx).await?;
+                audit::record(tx, auth, AuditEvent {
+                    action: "ACCESS_POLICY_UPDATED",
+                    target_type: "access_policy",
+                    target_id: &policy.id,
+                    metadata: json!({ "name": policy.name, "policy": policy.policy, "previous_policy": previous }),
+                })
+                .await?;
+                Ok(policy)
+            })
+        },
     )
     .await?;
-    let mut policy = store::access_policies::find(&mut tx, &policy_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("access policy"))?;
-    check_name(&body.name)?;
-    check_policy_text(&state, &body.policy)?;
-    let previous = policy.policy.clone();
-    policy.name = body.name.trim().to_owned();
-    policy.description = body.description;
-    policy.policy = body.policy;
-    policy.updated_at = time::now();
-    store::access_policies::update(&mut tx, &policy)
-        .await
-        .map_err(|e| conflict_on_name(e, &policy.name))?;
-    store::orgs::bump_policy_revision(&mut tx).await?;
-    audit::record(&mut tx, &auth, AuditEvent {
-        action: "ACCESS_POLICY_UPDATED",
-        target_type: "access_policy",
-        target_id: &policy.id,
-        metadata: json!({ "name": policy.name, "policy": policy.policy, "previous_policy": previous }),
-    })
-    .await?;
-    tx.commit().await?;
     Ok(axum::Json(policy.into()))
 }
 
@@ -268,31 +280,37 @@ async fn delete_policy(
     Path((org_id, policy_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let policy_id = policy_id.to_string();
-    let (mut tx, auth) = authorize(
+    let policy_id = &policy_id;
+    write(
         &state,
         &caller,
         &org_id.to_string(),
         Action::PolicyDelete,
         Resource::AccessPolicy(policy_id.clone()),
-    )
-    .await?;
-    let policy = store::access_policies::find(&mut tx, &policy_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("access policy"))?;
-    store::access_policies::delete(&mut tx, &policy_id).await?;
-    store::orgs::bump_policy_revision(&mut tx).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "ACCESS_POLICY_DELETED",
-            target_type: "access_policy",
-            target_id: &policy_id,
-            metadata: json!({ "name": policy.name, "policy": policy.policy }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let policy = store::access_policies::find(tx, policy_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("access policy"))?;
+                store::access_policies::delete(tx, policy_id).await?;
+                store::orgs::bump_policy_revision(tx).await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "ACCESS_POLICY_DELETED",
+                        target_type: "access_policy",
+                        target_id: policy_id,
+                        metadata: json!({ "name": policy.name, "policy": policy.policy }),
+                    },
+                )
+                .await?;
+                Ok(())
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

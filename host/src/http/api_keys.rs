@@ -3,9 +3,10 @@
 //! scopes it does not hold itself (Cedar `guard.no_scope_escalation`).
 
 use super::{
-    authorize, authorize_with,
+    authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path},
+    write, write_with,
 };
 use crate::{
     app::AppState,
@@ -142,50 +143,56 @@ async fn create_key(
         requested_scopes: Some(scopes.effective().into_iter().map(str::to_owned).collect()),
         ..Default::default()
     };
-    let (mut tx, auth) = authorize_with(
+    let user_id = &body
+        .user_id
+        .map_or_else(|| caller.user_id.clone(), |u| u.to_string());
+    let (scopes, expires_in_days, caller_id) = (&scopes, body.expires_in_days, &caller.user_id);
+    let issued = write_with(
         &state,
         &caller,
         &org_id.to_string(),
         Action::ApiKeyCreate,
         Resource::Org,
         extras,
-    )
-    .await?;
-    let user_id = body
-        .user_id
-        .map_or_else(|| caller.user_id.clone(), |u| u.to_string());
-    if store::memberships::find(&mut tx, &user_id).await?.is_none() {
-        return Err(ApiError::invalid_field(
-            &["user_id"],
-            "not a member of this organization",
-        ));
-    }
-    let issued = provision::issue_key(
-        &mut tx,
-        &user_id,
-        name,
-        &scopes,
-        body.expires_in_days,
-        Some(&caller.user_id),
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "API_KEY_CREATED",
-            target_type: "api_key",
-            target_id: &issued.record.id,
-            metadata: json!({
-                "name": name,
-                "user_id": user_id,
-                "scopes": scopes.to_vec(),
-                "expires_at": issued.record.expires_at,
-            }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                if store::memberships::find(tx, user_id).await?.is_none() {
+                    return Err(ApiError::invalid_field(
+                        &["user_id"],
+                        "not a member of this organization",
+                    ));
+                }
+                let issued = provision::issue_key(
+                    tx,
+                    user_id,
+                    name,
+                    scopes,
+                    expires_in_days,
+                    Some(caller_id),
+                )
+                .await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "API_KEY_CREATED",
+                        target_type: "api_key",
+                        target_id: &issued.record.id,
+                        metadata: json!({
+                            "name": name,
+                            "user_id": user_id,
+                            "scopes": scopes.to_vec(),
+                            "expires_at": issued.record.expires_at,
+                        }),
+                    },
+                )
+                .await?;
+                Ok(issued)
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedApiKey {
@@ -205,29 +212,35 @@ async fn revoke_key(
     Path((org_id, key_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<ApiKeyView>> {
     let key_id = key_id.to_string();
-    let (mut tx, auth) = authorize(
+    let key_id = &key_id;
+    let key = write(
         &state,
         &caller,
         &org_id.to_string(),
         Action::ApiKeyRevoke,
         Resource::ApiKey(key_id.clone()),
-    )
-    .await?;
-    let newly_revoked = store::api_keys::revoke(&mut tx, &key_id).await?;
-    let key = store::api_keys::find(&mut tx, &key_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("API key"))?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "API_KEY_REVOKED",
-            target_type: "api_key",
-            target_id: &key_id,
-            metadata: json!({ "name": key.name, "already_revoked": !newly_revoked }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let newly_revoked = store::api_keys::revoke(tx, key_id).await?;
+                let key = store::api_keys::find(tx, key_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("API key"))?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "API_KEY_REVOKED",
+                        target_type: "api_key",
+                        target_id: key_id,
+                        metadata: json!({ "name": key.name, "already_revoked": !newly_revoked }),
+                    },
+                )
+                .await?;
+                Ok(key)
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(axum::Json(key.into()))
 }

@@ -111,9 +111,11 @@ async fn list_entries(
 ) -> ApiResult<axum::Json<AuditPage>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::Unprocessable(serde_json::json!([
-            { "loc": ["query", "limit"], "msg": "must be between 1 and 500", "type": "value_error" }
-        ])));
+        return Err(ApiError::unprocessable(
+            serde_json::json!(["query", "limit"]),
+            "must be between 1 and 500",
+            "value_error",
+        ));
     }
     let since = q
         .since
@@ -182,8 +184,10 @@ fn normalize_time(raw: &str, field: &str) -> ApiResult<String> {
     chrono::DateTime::parse_from_rfc3339(raw)
         .map(|t| crate::domain::time::format(t.with_timezone(&chrono::Utc)))
         .map_err(|_| {
-            ApiError::Unprocessable(serde_json::json!([
-                { "loc": ["query", field], "msg": "expected an RFC 3339 timestamp", "type": "value_error" }
-            ]))
+            ApiError::unprocessable(
+                serde_json::json!(["query", field]),
+                "expected an RFC 3339 timestamp",
+                "value_error",
+            )
         })
 }

@@ -204,9 +204,11 @@ async fn catalog_controls(
 ) -> ApiResult<axum::Json<CatalogControls>> {
     let limit = filter.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::Unprocessable(serde_json::json!([
-            { "loc": ["query", "limit"], "msg": "must be between 1 and 1000", "type": "value_error" }
-        ])));
+        return Err(ApiError::unprocessable(
+            serde_json::json!(["query", "limit"]),
+            "must be between 1 and 1000",
+            "value_error",
+        ));
     }
     let sel = tenant_selection(&state, &caller, &scope).await?;
     let matches = |want: &Option<String>, have: &str| {

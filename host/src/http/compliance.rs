@@ -9,6 +9,7 @@ use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, OrgScope, Path, Query},
+    write,
 };
 use crate::{
     app::AppState,
@@ -22,10 +23,7 @@ use crate::{
     },
     store::{self, TenantTx},
 };
-use axum::{
-    extract::State,
-    routing::{get, put},
-};
+use axum::extract::State;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -37,18 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_frameworks))
         .routes(routes!(set_enabled_frameworks))
         .routes(routes!(list_framework_controls, set_disabled_controls))
-        .route(
-            "/api/v1/orgs/{org_id}/compliance/frameworks",
-            get(list_frameworks),
-        )
-        .route(
-            "/api/v1/orgs/{org_id}/compliance/frameworks/enabled",
-            put(set_enabled_frameworks),
-        )
-        .route(
-            "/api/v1/orgs/{org_id}/compliance/frameworks/{framework_key}/controls",
-            get(list_framework_controls).put(set_disabled_controls),
-        )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -176,7 +162,7 @@ async fn repo_signals(tx: &mut TenantTx, repo_id: i64) -> ApiResult<RepoSignals>
 }
 
 /// Every framework available to the org, with enabled and plan-lock state.
-#[utoipa::path(get, path = "/api/compliance/frameworks", tag = "compliance",
+#[utoipa::path(get, path = "/frameworks", tag = "compliance",
     responses((status = 200, body = FrameworkSelection), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_frameworks(
     State(state): State<AppState>,
@@ -224,7 +210,7 @@ async fn list_frameworks(
 }
 
 /// Set the enabled frameworks. Org admin/owner only; a framework above the plan is a 402.
-#[utoipa::path(put, path = "/api/compliance/frameworks/enabled", tag = "compliance",
+#[utoipa::path(put, path = "/frameworks/enabled", tag = "compliance",
     request_body = SetEnabled,
     responses((status = 200, body = EnabledUpdated), (status = 400, body = ErrorBody),
         (status = 402, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -240,42 +226,49 @@ async fn set_enabled_frameworks(
             "field required (a list, [] or null)",
         ));
     };
-    let org_id = scope.resolve(&caller)?;
-    let (mut tx, auth) = authorize(
-        &state,
-        &caller,
-        &org_id,
-        Action::ComplianceConfigure,
-        Resource::Org,
-    )
-    .await?;
-    let sel = selection(&mut tx, &auth).await?;
-    let keys = keys.map(|k| {
+    let org_id = &scope.resolve(&caller)?;
+    let keys = &keys.map(|k| {
         let mut seen = std::collections::HashSet::new();
         k.into_iter()
             .filter(|key| seen.insert(key.clone()))
             .collect::<Vec<_>>()
     });
-    for key in keys.iter().flatten() {
-        let fw = sel
-            .framework(&state.catalog, key)
-            .ok_or_else(|| ApiError::BadRequest(json!(format!("Unknown framework: {key}"))))?;
-        sel.check_plan(fw)
-            .map_err(|upgrade| ApiError::PaymentRequired(json!(upgrade)))?;
-    }
-    store::compliance::set_enabled_keys(&mut tx, keys.as_deref()).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "COMPLIANCE_FRAMEWORKS_UPDATED",
-            target_type: "compliance_frameworks",
-            target_id: &org_id,
-            metadata: json!({ "from": sel.enabled_keys, "to": keys }),
+    let state_ref = &state;
+    write(
+        &state,
+        &caller,
+        org_id,
+        Action::ComplianceConfigure,
+        Resource::Org,
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let sel = selection(tx, auth).await?;
+                for key in keys.iter().flatten() {
+                    let fw = sel.framework(&state_ref.catalog, key).ok_or_else(|| {
+                        ApiError::BadRequest(json!(format!("Unknown framework: {key}")))
+                    })?;
+                    sel.check_plan(fw)
+                        .map_err(|upgrade| ApiError::PaymentRequired(json!(upgrade)))?;
+                }
+                store::compliance::set_enabled_keys(tx, keys.as_deref()).await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "COMPLIANCE_FRAMEWORKS_UPDATED",
+                        target_type: "compliance_frameworks",
+                        target_id: org_id,
+                        metadata: json!({ "from": sel.enabled_keys, "to": keys }),
+                    },
+                )
+                .await?;
+                Ok(())
+            })
         },
     )
     .await?;
-    tx.commit().await?;
+    let keys = keys.clone();
     Ok(axum::Json(EnabledUpdated {
         message: "Enabled frameworks updated",
         default_all_enabled: keys.is_none(),
@@ -284,7 +277,7 @@ async fn set_enabled_frameworks(
 }
 
 /// A framework's controls with the org's disabled state and recommendation badges.
-#[utoipa::path(get, path = "/api/compliance/frameworks/{framework_key}/controls", tag = "compliance",
+#[utoipa::path(get, path = "/frameworks/{framework_key}/controls", tag = "compliance",
     params(("framework_key" = String, Path), ControlsQuery),
     responses((status = 200, body = FrameworkControls), (status = 404, body = ErrorBody)))]
 async fn list_framework_controls(
@@ -337,7 +330,7 @@ async fn list_framework_controls(
 }
 
 /// Replace the framework's disabled (Not Applicable) controls. Org admin/owner only.
-#[utoipa::path(put, path = "/api/compliance/frameworks/{framework_key}/controls", tag = "compliance",
+#[utoipa::path(put, path = "/frameworks/{framework_key}/controls", tag = "compliance",
     params(("framework_key" = String, Path)), request_body = SetDisabled,
     responses((status = 200, body = ControlsUpdated), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -349,40 +342,47 @@ async fn set_disabled_controls(
     Json(body): Json<SetDisabled>,
 ) -> ApiResult<axum::Json<ControlsUpdated>> {
     let org_id = scope.resolve(&caller)?;
-    let (mut tx, auth) = authorize(
+    // Keep the caller's order (the seed echoes it), dropping repeats.
+    let mut seen = std::collections::HashSet::new();
+    let disabled: &Vec<String> = &body
+        .disabled
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
+    let (state_ref, framework_key) = (&state, &path.framework_key);
+    let framework_key = write(
         &state,
         &caller,
         &org_id,
         Action::ComplianceConfigure,
         Resource::Org,
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let sel = selection(tx, auth).await?;
+                let fw = framework(state_ref, &sel, framework_key)?;
+                if let Some(unknown) = disabled.iter().find(|id| fw.control(id).is_none()) {
+                    return Err(ApiError::BadRequest(json!(format!(
+                        "Unknown control: {unknown}"
+                    ))));
+                }
+                store::compliance::set_disabled_controls(tx, &fw.key, disabled).await?;
+                audit::record(tx, auth, AuditEvent {
+                    action: "COMPLIANCE_CONTROLS_UPDATED",
+                    target_type: "compliance_framework",
+                    target_id: &fw.key,
+                    metadata: json!({ "framework_key": fw.key, "from": sel.disabled_in(&fw.key), "to": disabled }),
+                })
+                .await?;
+                Ok(fw.key.clone())
+            })
+        },
     )
     .await?;
-    let sel = selection(&mut tx, &auth).await?;
-    let fw = framework(&state, &sel, &path.framework_key)?;
-    if let Some(unknown) = body.disabled.iter().find(|id| fw.control(id).is_none()) {
-        return Err(ApiError::BadRequest(json!(format!(
-            "Unknown control: {unknown}"
-        ))));
-    }
-    // Keep the caller's order (the seed echoes it), dropping repeats.
-    let mut seen = std::collections::HashSet::new();
-    let disabled: Vec<String> = body
-        .disabled
-        .into_iter()
-        .filter(|id| seen.insert(id.clone()))
-        .collect();
-    store::compliance::set_disabled_controls(&mut tx, &fw.key, &disabled).await?;
-    audit::record(&mut tx, &auth, AuditEvent {
-        action: "COMPLIANCE_CONTROLS_UPDATED",
-        target_type: "compliance_framework",
-        target_id: &fw.key,
-        metadata: json!({ "framework_key": fw.key, "from": sel.disabled_in(&fw.key), "to": disabled }),
-    })
-    .await?;
-    tx.commit().await?;
+    let disabled = disabled.clone();
     Ok(axum::Json(ControlsUpdated {
         message: "Control selection updated",
-        framework_key: fw.key.clone(),
+        framework_key,
         disabled,
     }))
 }

@@ -9,12 +9,13 @@ use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, OrgScope, Path},
+    write,
 };
 use crate::{
     app::AppState,
     audit::{self, AuditEvent},
     authn::Caller,
-    authz::{Action, Resource},
+    authz::{Action, Authorized, Resource},
     compliance::custom::{self, Providers},
     domain::time,
     plugins::description::PluginDescription,
@@ -23,10 +24,7 @@ use crate::{
         custom_frameworks::{CustomControl, CustomFrameworkRecord},
     },
 };
-use axum::{
-    extract::State,
-    routing::{delete, get},
-};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -36,14 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_custom_frameworks, save_custom_framework))
         .routes(routes!(delete_custom_framework))
-        .route(
-            "/api/v1/orgs/{org_id}/compliance/custom-frameworks",
-            get(list_custom_frameworks).post(save_custom_framework),
-        )
-        .route(
-            "/api/v1/orgs/{org_id}/compliance/custom-frameworks/{framework_key}",
-            delete(delete_custom_framework),
-        )
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -118,7 +108,7 @@ async fn tenant_providers(tx: &mut TenantTx) -> ApiResult<Vec<(String, PluginDes
 }
 
 /// Create (or replace) a custom framework. It is added to an explicit `enabled_keys` selection.
-#[utoipa::path(post, path = "/api/compliance/custom-frameworks", tag = "compliance",
+#[utoipa::path(post, path = "/custom-frameworks", tag = "compliance",
     request_body = SaveCustomFramework,
     responses((status = 200, body = FrameworkSaved), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn save_custom_framework(
@@ -128,14 +118,80 @@ async fn save_custom_framework(
     Json(body): Json<SaveCustomFramework>,
 ) -> ApiResult<axum::Json<FrameworkSaved>> {
     let org_id = scope.resolve(&caller)?;
-    let (mut tx, auth) = authorize(
+    let (state_ref, body) = (&state, &body);
+    let saved = write(
         &state,
         &caller,
         &org_id,
         Action::ComplianceConfigure,
         Resource::Org,
+        |w| Box::pin(save_in(&mut w.tx, &w.auth, state_ref, body)),
     )
     .await?;
+    Ok(axum::Json(FrameworkSaved {
+        message: "Framework saved",
+        key: saved.key,
+        name: saved.name,
+    }))
+}
+
+/// The org's custom frameworks with their controls.
+#[utoipa::path(get, path = "/custom-frameworks", tag = "compliance",
+    responses((status = 200, body = CustomFrameworkList), (status = 403, body = ErrorBody)))]
+async fn list_custom_frameworks(
+    State(state): State<AppState>,
+    caller: Caller,
+    scope: OrgScope,
+) -> ApiResult<axum::Json<CustomFrameworkList>> {
+    let org_id = scope.resolve(&caller)?;
+    let (mut tx, _) = authorize(
+        &state,
+        &caller,
+        &org_id,
+        Action::ComplianceRead,
+        Resource::Org,
+    )
+    .await?;
+    let frameworks = store::custom_frameworks::list(&mut tx).await?;
+    Ok(axum::Json(CustomFrameworkList {
+        frameworks: frameworks.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Delete a custom framework; its key leaves `enabled_keys` and its disabled-control list goes.
+#[utoipa::path(delete, path = "/custom-frameworks/{framework_key}", tag = "compliance",
+    params(("framework_key" = String, Path)),
+    responses((status = 200, body = FrameworkDeleted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_custom_framework(
+    State(state): State<AppState>,
+    caller: Caller,
+    scope: OrgScope,
+    Path(path): Path<KeyPath>,
+) -> ApiResult<axum::Json<FrameworkDeleted>> {
+    let org_id = scope.resolve(&caller)?;
+    let key = &path.framework_key;
+    write(
+        &state,
+        &caller,
+        &org_id,
+        Action::ComplianceConfigure,
+        Resource::Org,
+        |w| Box::pin(delete_in(&mut w.tx, &w.auth, key)),
+    )
+    .await?;
+    Ok(axum::Json(FrameworkDeleted {
+        message: "Framework deleted",
+    }))
+}
+
+/// The write of [`save_custom_framework`]: validate against the org's plugins, upsert, keep an
+/// explicit `enabled_keys` selection in step, audit.
+async fn save_in(
+    tx: &mut TenantTx,
+    auth: &Authorized,
+    state: &AppState,
+    body: &SaveCustomFramework,
+) -> ApiResult<CustomFrameworkRecord> {
     if !custom::valid_key(&body.key) {
         return Err(ApiError::invalid_field(
             &["key"],
@@ -163,40 +219,38 @@ async fn save_custom_framework(
     }
     let providers = Providers {
         builtin: &state.plugins.builtin().description,
-        tenant: tenant_providers(&mut tx).await?,
+        tenant: tenant_providers(tx).await?,
     };
     custom::validate(&body.controls, &providers).map_err(|invalid| {
-        ApiError::Unprocessable(
-            json!([{ "loc": invalid.loc, "msg": invalid.msg, "type": "value_error" }]),
-        )
+        ApiError::unprocessable(json!(invalid.loc), invalid.msg, "value_error")
     })?;
 
-    let previous = store::custom_frameworks::find(&mut tx, &body.key).await?;
+    let previous = store::custom_frameworks::find(tx, &body.key).await?;
     let now = time::now();
     let saved = store::custom_frameworks::upsert(
-        &mut tx,
+        tx,
         &CustomFrameworkRecord {
             id: 0,
             key: body.key.clone(),
             name,
-            description: body.description,
-            controls: body.controls,
+            description: body.description.clone(),
+            controls: body.controls.clone(),
             created_at: now.clone(),
             updated_at: now,
         },
     )
     .await?;
     let mut added_to_enabled_keys = false;
-    if let Some(mut keys) = store::compliance::enabled_keys(&mut tx).await?
+    if let Some(mut keys) = store::compliance::enabled_keys(tx).await?
         && !keys.contains(&saved.key)
     {
         keys.push(saved.key.clone());
-        store::compliance::set_enabled_keys(&mut tx, Some(&keys)).await?;
+        store::compliance::set_enabled_keys(tx, Some(&keys)).await?;
         added_to_enabled_keys = true;
     }
     audit::record(
-        &mut tx,
-        &auth,
+        tx,
+        auth,
         AuditEvent {
             action: "COMPLIANCE_CUSTOM_FRAMEWORK_CREATED",
             target_type: "compliance_framework",
@@ -208,77 +262,27 @@ async fn save_custom_framework(
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(axum::Json(FrameworkSaved {
-        message: "Framework saved",
-        key: saved.key,
-        name: saved.name,
-    }))
+    Ok(saved)
 }
 
-/// The org's custom frameworks with their controls.
-#[utoipa::path(get, path = "/api/compliance/custom-frameworks", tag = "compliance",
-    responses((status = 200, body = CustomFrameworkList), (status = 403, body = ErrorBody)))]
-async fn list_custom_frameworks(
-    State(state): State<AppState>,
-    caller: Caller,
-    scope: OrgScope,
-) -> ApiResult<axum::Json<CustomFrameworkList>> {
-    let org_id = scope.resolve(&caller)?;
-    let (mut tx, _) = authorize(
-        &state,
-        &caller,
-        &org_id,
-        Action::ComplianceRead,
-        Resource::Org,
-    )
-    .await?;
-    let frameworks = store::custom_frameworks::list(&mut tx).await?;
-    Ok(axum::Json(CustomFrameworkList {
-        frameworks: frameworks.into_iter().map(Into::into).collect(),
-    }))
-}
-
-/// Delete a custom framework; its key leaves `enabled_keys` and its disabled-control list goes.
-#[utoipa::path(delete, path = "/api/compliance/custom-frameworks/{framework_key}", tag = "compliance",
-    params(("framework_key" = String, Path)),
-    responses((status = 200, body = FrameworkDeleted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete_custom_framework(
-    State(state): State<AppState>,
-    caller: Caller,
-    scope: OrgScope,
-    Path(path): Path<KeyPath>,
-) -> ApiResult<axum::Json<FrameworkDeleted>> {
-    let org_id = scope.resolve(&caller)?;
-    let (mut tx, auth) = authorize(
-        &state,
-        &caller,
-        &org_id,
-        Action::ComplianceConfigure,
-        Resource::Org,
-    )
-    .await?;
-    let existing = store::custom_frameworks::find(&mut tx, &path.framework_key)
+/// The write of [`delete_custom_framework`].
+async fn delete_in(tx: &mut TenantTx, auth: &Authorized, key: &str) -> ApiResult<()> {
+    let existing = store::custom_frameworks::find(tx, key)
         .await?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "Custom framework not found: {}",
-                path.framework_key
-            ))
-        })?;
-    store::custom_frameworks::delete(&mut tx, &existing.key).await?;
-    store::compliance::clear_disabled_controls(&mut tx, &existing.key).await?;
+        .ok_or_else(|| ApiError::NotFound(format!("Custom framework not found: {key}")))?;
+    store::custom_frameworks::delete(tx, &existing.key).await?;
+    store::compliance::clear_disabled_controls(tx, &existing.key).await?;
     let mut removed_from_enabled_keys = false;
-    if let Some(keys) = store::compliance::enabled_keys(&mut tx).await?
+    if let Some(keys) = store::compliance::enabled_keys(tx).await?
         && keys.contains(&existing.key)
     {
         let kept: Vec<String> = keys.into_iter().filter(|k| k != &existing.key).collect();
-        store::compliance::set_enabled_keys(&mut tx, Some(&kept)).await?;
+        store::compliance::set_enabled_keys(tx, Some(&kept)).await?;
         removed_from_enabled_keys = true;
     }
     audit::record(
-        &mut tx,
-        &auth,
+        tx,
+        auth,
         AuditEvent {
             action: "COMPLIANCE_CUSTOM_FRAMEWORK_DELETED",
             target_type: "compliance_framework",
@@ -290,8 +294,5 @@ async fn delete_custom_framework(
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(axum::Json(FrameworkDeleted {
-        message: "Framework deleted",
-    }))
+    Ok(())
 }

@@ -109,6 +109,89 @@ pub fn base_spec() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
+/// Documents the answers every operation can give besides its own: 401 and 403 on every
+/// authenticated one (the gate), 503 on every authenticated write (storage unavailable, or the
+/// database too busy after retries), 413, 415 and 422 on every JSON body, 408 on every body, and
+/// 422 wherever a path or query parameter is parsed.
+pub fn with_common_responses(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{
+        ContentBuilder, Ref, RefOr, ResponseBuilder, security::SecurityRequirement,
+    };
+    let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+            .into()
+    };
+    for item in spec.paths.paths.values_mut() {
+        let writes = [
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        let ops =
+            std::iter::once((&mut item.get, false)).chain(writes.into_iter().map(|op| (op, true)));
+        for (op, is_write) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let public = op
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
+            let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let body_types: Vec<String> = op
+                .request_body
+                .as_ref()
+                .map(|b| b.content.keys().cloned().collect())
+                .unwrap_or_default();
+            let json_body = body_types.iter().any(|t| t.contains("json"));
+            let responses = &mut op.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description));
+            };
+            if !public {
+                add("401", "Missing, malformed, revoked or expired credentials");
+                add(
+                    "403",
+                    "Not allowed: not a member, a missing scope, or a Cedar policy",
+                );
+            }
+            if !public && is_write {
+                add(
+                    "503",
+                    "Storage unavailable, or the database too busy; retry after Retry-After",
+                );
+            }
+            if has_params {
+                add("422", "A path or query parameter is invalid");
+            }
+            if !body_types.is_empty() {
+                add(
+                    "408",
+                    "The request body stopped arriving (GRC_BODY_IDLE_TIMEOUT_SECS)",
+                );
+                add(
+                    "413",
+                    "The request body is over its limit; the body names the setting",
+                );
+            }
+            if json_body {
+                add("415", "The body is not sent as application/json");
+                add("422", "The body is not valid JSON for this operation");
+            }
+        }
+    }
+    spec
+}
+
 /// Renders the spec as YAML, exactly as committed in `specs/openapi.yaml`.
 pub fn to_yaml(spec: &utoipa::openapi::OpenApi) -> String {
     spec.to_yaml().unwrap_or_default()

@@ -18,6 +18,9 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A 403 because the credential lacks a scope; the body names the scopes that would allow it.
+    #[error("{MISSING_SCOPE}")]
+    MissingScope(Vec<String>),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -28,12 +31,24 @@ pub enum ApiError {
     PaymentRequired(Value),
     #[error("unprocessable: {0}")]
     Unprocessable(Value),
-    #[error("{0}")]
-    PayloadTooLarge(String),
+    /// A 413 that names the limit and the setting that raises it.
+    #[error("{what} is over the {limit} byte limit (raise {setting} to allow more)")]
+    PayloadTooLarge {
+        what: String,
+        limit: u64,
+        setting: &'static str,
+    },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
+    RequestTimeout(String),
+    #[error("{0}")]
     ServiceUnavailable(String),
+    /// PostgreSQL aborted the transaction over concurrency alone (serialization failure,
+    /// deadlock). [`super::write`] runs the whole transaction again; a client only sees this
+    /// (as a 503 with `Retry-After`) once its bounded retries are spent.
+    #[error("too many concurrent changes to this organization; retry shortly")]
+    Contention(#[source] sqlx::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -41,17 +56,57 @@ pub enum ApiError {
 /// The error body, as documented in the OpenAPI spec.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// A message, or a structured object / list of field errors.
-    #[schema(value_type = Object)]
+    /// A message, a list of field errors (`[{"loc", "msg", "type"}]`), or a structured object.
+    #[schema(schema_with = detail_schema)]
     pub detail: Value,
+    /// On a `missing required scope` 403: the scope(s) the credential needs for this request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_scopes: Option<Vec<String>>,
+    /// On a 413: the limit in bytes and the setting (environment variable) that raises it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
+}
+
+/// `detail` is a string, a list of field errors, or an object.
+fn detail_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Object)))
+            .item(ObjectBuilder::new().schema_type(Type::Object))
+            .build(),
+    )
 }
 
 impl ApiError {
-    /// A 422 for one field, in FastAPI's `{"detail": [{"loc", "msg", "type"}]}` shape.
+    /// The one 422 body, FastAPI's `{"detail": [{"loc", "msg", "type"}]}`: `loc` is the path
+    /// to the problem (`["body", "name"]`, `["query", "limit"]`), `kind` its FastAPI type
+    /// (`value_error`, `missing`, `json_invalid`).
+    pub fn unprocessable(loc: Value, msg: impl Into<String>, kind: &str) -> Self {
+        ApiError::Unprocessable(json!([{ "loc": loc, "msg": msg.into(), "type": kind }]))
+    }
+
+    /// A 422 for one body field.
     pub fn invalid_field(loc: &[&str], msg: impl Into<String>) -> Self {
         let mut full = vec!["body"];
         full.extend_from_slice(loc);
-        ApiError::Unprocessable(json!([{ "loc": full, "msg": msg.into(), "type": "value_error" }]))
+        Self::unprocessable(json!(full), msg, "value_error")
+    }
+
+    /// A 413 for `what` (e.g. "scan") over `limit` bytes, raised by the setting `setting`.
+    pub fn too_large(
+        what: impl Into<String>,
+        limit: impl TryInto<u64>,
+        setting: &'static str,
+    ) -> Self {
+        ApiError::PayloadTooLarge {
+            what: what.into(),
+            limit: limit.try_into().unwrap_or(u64::MAX),
+            setting,
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -61,15 +116,18 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::MissingScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::ServiceUnavailable(_) | ApiError::Contention(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +136,16 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let required_scopes = match &self {
+            ApiError::MissingScope(scopes) => Some(scopes.clone()),
+            _ => None,
+        };
+        let (limit_bytes, setting) = match &self {
+            ApiError::PayloadTooLarge { limit, setting, .. } => {
+                (Some(*limit), Some((*setting).to_owned()))
+            }
+            _ => (None, None),
+        };
         let detail = match self {
             ApiError::BadRequest(v) | ApiError::Unprocessable(v) | ApiError::PaymentRequired(v) => {
                 v
@@ -86,9 +154,27 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?e, "internal error");
                 Value::String("Internal server error".into())
             }
+            ApiError::Contention(ref e) => {
+                tracing::warn!(error = %e, "write gave up after repeated contention");
+                Value::String(self.to_string())
+            }
             other => Value::String(other.to_string()),
         };
-        let mut response = (status, Json(ErrorBody { detail })).into_response();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                detail,
+                required_scopes,
+                limit_bytes,
+                setting,
+            }),
+        )
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -100,6 +186,9 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        if store::is_retryable(&e) {
+            return ApiError::Contention(e);
+        }
         if store::is_unique_violation(&e) {
             return ApiError::Conflict("resource already exists".into());
         }
@@ -120,10 +209,30 @@ impl From<AuthzError> for ApiError {
     fn from(e: AuthzError) -> Self {
         match e {
             AuthzError::Store(e) => e.into(),
+            AuthzError::Denied {
+                message,
+                policy_ids,
+            } if message == MISSING_SCOPE => {
+                // `guard.scope.write_evidence` forbids for lack of `write:evidence`.
+                let mut scopes: Vec<String> = policy_ids
+                    .iter()
+                    .filter_map(|id| id.strip_prefix(SCOPE_GUARD_PREFIX))
+                    .map(|s| s.replacen('_', ":", 1))
+                    .collect();
+                scopes.sort();
+                scopes.dedup();
+                ApiError::MissingScope(scopes)
+            }
             other => ApiError::Forbidden(other.to_string()),
         }
     }
 }
+
+/// The seed's text for a 403 caused by a credential's scopes.
+pub const MISSING_SCOPE: &str = "missing required scope";
+
+/// Id prefix of the baseline forbids that enforce API-key scopes (policies/scopes.cedar).
+const SCOPE_GUARD_PREFIX: &str = "guard.scope.";
 
 /// Shorthand for handler results.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -11,6 +11,7 @@ use super::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path, Query, parse_json},
     repositories::Page,
+    write,
 };
 use crate::{
     app::AppState,
@@ -22,7 +23,7 @@ use crate::{
     objects::{ObjectStore, StorageError},
     store::{
         self, TenantTx,
-        evidence::{Evidence, Lineage, Upload},
+        evidence::{Collection, Evidence, Lineage, Upload},
     },
 };
 use axum::{body::Bytes, extract::State};
@@ -117,8 +118,14 @@ pub struct EvidenceView {
 pub struct Verified {
     #[serde(flatten)]
     pub evidence: EvidenceView,
-    /// True when this object had been verified before (nothing changed).
+    /// True when these bytes were already verified evidence in this org: the answer is that
+    /// evidence (same `evidence_id`).
     pub already_verified: bool,
+    /// True when the bytes came as another object (a new upload of the same file) and this
+    /// verification was recorded as a new collection of the evidence, with its own effective
+    /// date: freshness in scoring counts from the newest collection. False on a retry of the
+    /// same object, which changes nothing.
+    pub collected_again: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -212,6 +219,9 @@ fn link_view(l: Lineage, evidence: Option<&Evidence>, created: bool) -> LinkView
     }
 }
 
+/// The setting that raises the evidence size limit.
+const MAX_SIZE_SETTING: &str = "GRC_EVIDENCE_MAX_SIZE";
+
 fn storage(state: &AppState) -> ApiResult<&ObjectStore> {
     state
         .objects
@@ -292,7 +302,8 @@ async fn issue_upload_url(
     Path(path): Path<OrgPath>,
     Json(body): Json<UploadUrlRequest>,
 ) -> ApiResult<axum::Json<UploadUrl>> {
-    let (mut tx, auth) = authorize(
+    // Decide, presign with nothing held, then write.
+    authorize(
         &state,
         &caller,
         &path.org_id.to_string(),
@@ -316,10 +327,11 @@ async fn issue_upload_url(
     if let Some(size) = body.size
         && size > objects.max_size
     {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "size {size} is over the {} byte evidence limit",
-            objects.max_size
-        )));
+        return Err(ApiError::too_large(
+            format!("evidence of {size} bytes"),
+            objects.max_size,
+            MAX_SIZE_SETTING,
+        ));
     }
     if let Some(hash) = &body.sha256
         && !is_sha256(hash)
@@ -337,7 +349,7 @@ async fn issue_upload_url(
     );
     let upload_url = objects.presign_put(&object_key).await?;
     let now = Utc::now();
-    let upload = Upload {
+    let upload = &Upload {
         object_key: object_key.clone(),
         filename: body.filename.trim().to_owned(),
         content_type: body.content_type.trim().to_owned(),
@@ -346,26 +358,44 @@ async fn issue_upload_url(
         declared_sha256: body.sha256.map(|h| h.to_ascii_lowercase()),
         effective_date: optional_when("effective_date", body.effective_date.as_deref())?,
         expires_at: optional_when("expires_at", body.expires_at.as_deref())?,
-        issued_by: auth.actor.email.clone(),
+        issued_by: String::new(),
         issued_at: time::format(now),
         url_expires_at: time::format(now + objects.upload_ttl),
     };
-    store::evidence::insert_upload(&mut tx, &upload).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "EVIDENCE_UPLOAD_URL_ISSUED",
-            target_type: "evidence_object",
-            target_id: &object_key,
-            metadata: json!({
-                "filename": upload.filename, "content_type": upload.content_type,
-                "control_id": upload.control_id, "expires_in": objects.upload_ttl.as_secs(),
-            }),
+    let expires_in = objects.upload_ttl.as_secs();
+    write(
+        &state,
+        &caller,
+        &path.org_id.to_string(),
+        Action::EvidenceUploadUrl,
+        Resource::Org,
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let upload = Upload {
+                    issued_by: auth.actor.email.clone(),
+                    ..upload.clone()
+                };
+                store::evidence::insert_upload(tx, &upload).await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "EVIDENCE_UPLOAD_URL_ISSUED",
+                        target_type: "evidence_object",
+                        target_id: &upload.object_key,
+                        metadata: json!({
+                            "filename": upload.filename, "content_type": upload.content_type,
+                            "control_id": upload.control_id, "expires_in": expires_in,
+                        }),
+                    },
+                )
+                .await?;
+                Ok(())
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(axum::Json(UploadUrl {
         upload_url,
         object_key,
@@ -374,26 +404,41 @@ async fn issue_upload_url(
     }))
 }
 
-/// Records a failed verification in the audit log (committed), then returns `error`.
+/// Records a failed verification in the audit log in its own write, then returns `error`.
 async fn verify_failed(
-    mut tx: TenantTx,
-    auth: &Authorized,
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
     object_key: &str,
     metadata: serde_json::Value,
     error: ApiError,
 ) -> ApiResult<axum::Json<Verified>> {
-    audit::record(
-        &mut tx,
-        auth,
-        AuditEvent {
-            action: "EVIDENCE_VERIFY_FAILED",
-            target_type: "evidence_object",
-            target_id: object_key,
-            metadata,
+    let metadata = &metadata;
+    write(
+        state,
+        caller,
+        org_id,
+        Action::EvidenceVerify,
+        Resource::Org,
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "EVIDENCE_VERIFY_FAILED",
+                        target_type: "evidence_object",
+                        target_id: object_key,
+                        metadata: metadata.clone(),
+                    },
+                )
+                .await?;
+                Ok(())
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Err(error)
 }
 
@@ -411,7 +456,7 @@ async fn verify_evidence(
     Query(query): Query<VerifyRequest>,
     body: Bytes,
 ) -> ApiResult<axum::Json<Verified>> {
-    let (mut tx, auth) = authorize(
+    let (mut tx, _) = authorize(
         &state,
         &caller,
         &path.org_id.to_string(),
@@ -430,6 +475,9 @@ async fn verify_evidence(
         .or(from_body.object_key)
         .ok_or_else(|| ApiError::invalid_field(&["object_key"], "field required"))?;
     let upload = issued_upload(&mut tx, &object_key).await?;
+    // The decision is made; streaming the object must not hold a database connection.
+    drop(tx);
+    let org_id = path.org_id.to_string();
     let expected = query
         .expected_hash
         .or(from_body.expected_hash)
@@ -459,13 +507,15 @@ async fn verify_evidence(
     let size = head.size;
     if size > objects.max_size {
         objects.delete(&object_key).await?;
-        let error = ApiError::PayloadTooLarge(format!(
-            "object is {size} bytes, over the {} byte evidence limit; it was deleted",
-            objects.max_size
-        ));
+        let error = ApiError::too_large(
+            format!("the stored object ({size} bytes, now deleted)"),
+            objects.max_size,
+            MAX_SIZE_SETTING,
+        );
         return verify_failed(
-            tx,
-            &auth,
+            &state,
+            &caller,
+            &org_id,
             &object_key,
             json!({ "reason": "too_large", "size": size }),
             error,
@@ -484,39 +534,117 @@ async fn verify_evidence(
         });
         let metadata = json!({ "reason": "hash_mismatch", "expected_hash": expected, "actual_hash": digest.sha256 });
         return verify_failed(
-            tx,
-            &auth,
+            &state,
+            &caller,
+            &org_id,
             &object_key,
             metadata,
             ApiError::Unprocessable(detail),
         )
         .await;
     }
-    if let Some(existing) = store::evidence::by_object_key(&mut tx, &object_key).await? {
-        // Re-verifying the same bytes is a no-op; the record never changes.
-        return Ok(axum::Json(Verified {
-            evidence: existing.into(),
-            already_verified: true,
-        }));
-    }
-    let now = time::now();
-    let evidence = Evidence {
-        id: Uuid::new_v4().to_string(),
-        object_key: object_key.clone(),
-        filename: upload.filename,
-        content_type: upload.content_type,
-        size: i64::try_from(digest.size).unwrap_or(i64::MAX),
+    let checked = &Checked {
+        object_key,
         sha256: digest.sha256,
         etag: digest.etag,
-        verified_at: now.clone(),
-        uploaded_by: upload.issued_by,
-        effective_date: effective_date.or(upload.effective_date).unwrap_or(now),
-        expires_at: expires_at.or(upload.expires_at),
+        size: i64::try_from(digest.size).unwrap_or(i64::MAX),
+        effective_date,
+        expires_at,
     };
-    store::evidence::insert_evidence(&mut tx, &evidence).await?;
+    let verified = write(
+        &state,
+        &caller,
+        &org_id,
+        Action::EvidenceVerify,
+        Resource::Org,
+        |w| Box::pin(record_verified(&mut w.tx, &w.auth, checked)),
+    )
+    .await?;
+    Ok(axum::Json(verified))
+}
+
+/// What verification found in storage, ready to be recorded.
+struct Checked {
+    object_key: String,
+    sha256: String,
+    etag: Option<String>,
+    size: i64,
+    effective_date: Option<String>,
+    expires_at: Option<String>,
+}
+
+/// The write of [`verify_evidence`]. The upload must still be issued. Evidence is
+/// content-addressed per org: a retry on the same object changes nothing; another object with
+/// bytes already verified becomes a new collection of that evidence; only new bytes make a new
+/// record (docs/decisions/0013).
+async fn record_verified(
+    tx: &mut TenantTx,
+    auth: &Authorized,
+    checked: &Checked,
+) -> ApiResult<Verified> {
+    let upload = issued_upload(tx, &checked.object_key).await?;
+    if let Some(existing) = store::evidence::for_object(tx, &checked.object_key).await? {
+        return Ok(Verified {
+            evidence: existing.into(),
+            already_verified: true,
+            collected_again: false,
+        });
+    }
+    let now = time::now();
+    let effective_date = checked
+        .effective_date
+        .clone()
+        .or(upload.effective_date)
+        .unwrap_or_else(|| now.clone());
+    let expires_at = checked.expires_at.clone().or(upload.expires_at);
+    if let Some(existing) = store::evidence::by_id_or_hash(tx, &checked.sha256).await? {
+        let collection = Collection {
+            id: Uuid::new_v4().to_string(),
+            evidence_id: existing.id.clone(),
+            object_key: checked.object_key.clone(),
+            collected_at: now,
+            collected_by: auth.actor.email.clone(),
+            effective_date,
+            expires_at,
+        };
+        store::evidence::insert_collection(tx, &collection).await?;
+        audit::record(
+            tx,
+            auth,
+            AuditEvent {
+                action: "EVIDENCE_COLLECTED",
+                target_type: "evidence",
+                target_id: &existing.id,
+                metadata: json!({
+                    "object_key": collection.object_key, "sha256": existing.sha256,
+                    "effective_date": collection.effective_date, "expires_at": collection.expires_at,
+                }),
+            },
+        )
+        .await?;
+        return Ok(Verified {
+            evidence: existing.into(),
+            already_verified: true,
+            collected_again: true,
+        });
+    }
+    let evidence = Evidence {
+        id: Uuid::new_v4().to_string(),
+        object_key: checked.object_key.clone(),
+        filename: upload.filename,
+        content_type: upload.content_type,
+        size: checked.size,
+        sha256: checked.sha256.clone(),
+        etag: checked.etag.clone(),
+        verified_at: now,
+        uploaded_by: upload.issued_by,
+        effective_date,
+        expires_at,
+    };
+    store::evidence::insert_evidence(tx, &evidence).await?;
     audit::record(
-        &mut tx,
-        &auth,
+        tx,
+        auth,
         AuditEvent {
             action: "EVIDENCE_VERIFIED",
             target_type: "evidence",
@@ -528,11 +656,11 @@ async fn verify_evidence(
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(axum::Json(Verified {
+    Ok(Verified {
         evidence: evidence.into(),
         already_verified: false,
-    }))
+        collected_again: false,
+    })
 }
 
 /// Link an object to a control. Idempotent: the same object, control, framework and assessment
@@ -547,15 +675,29 @@ async fn link_to_control(
     Path(path): Path<EvidencePath>,
     Json(body): Json<LinkRequest>,
 ) -> ApiResult<axum::Json<LinkView>> {
-    let (mut tx, auth) = authorize(
+    let (state_ref, path_ref, body) = (&state, &path, &body);
+    let link = write(
         &state,
         &caller,
         &path.org_id.to_string(),
         Action::EvidenceLink,
         Resource::Org,
+        |w| Box::pin(link_in(&mut w.tx, &w.auth, state_ref, path_ref, body)),
     )
     .await?;
-    let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
+    Ok(axum::Json(link))
+}
+
+/// The write of [`link_to_control`]: the same object, control, framework and assessment answer
+/// the existing link with `created: false`.
+async fn link_in(
+    tx: &mut TenantTx,
+    auth: &Authorized,
+    state: &AppState,
+    path: &EvidencePath,
+    body: &LinkRequest,
+) -> ApiResult<LinkView> {
+    let selection = OrgSelection::for_org(tx, &auth.org).await?;
     let framework_id = match body.framework_id.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(given) => Some(
@@ -587,10 +729,10 @@ async fn link_to_control(
     // The object: the one named in the body, else the verified record the path names.
     let object_key = match body.object_key.clone() {
         Some(key) => key,
-        None => find_verified(&mut tx, &path.evidence_id).await?.object_key,
+        None => find_verified(tx, &path.evidence_id).await?.object_key,
     };
-    issued_upload(&mut tx, &object_key).await?;
-    let evidence = store::evidence::by_object_key(&mut tx, &object_key).await?;
+    issued_upload(tx, &object_key).await?;
+    let evidence = store::evidence::for_object(tx, &object_key).await?;
     if let Some(e) = &evidence
         && path.evidence_id != e.id
         && !path.evidence_id.eq_ignore_ascii_case(&e.sha256)
@@ -602,16 +744,32 @@ async fn link_to_control(
     }
     let framework_key = framework_id.map(|f| f.key.clone()).unwrap_or_default();
     let assessment_id = body.assessment_id.clone().unwrap_or_default();
-    if let Some(existing) = store::evidence::find_lineage(
-        &mut tx,
-        &object_key,
-        &control_id,
-        &framework_key,
-        &assessment_id,
-    )
-    .await?
-    {
-        return Ok(axum::Json(link_view(existing, evidence.as_ref(), false)));
+    // The same bytes linked to the same control before (under this object or another one
+    // holding them) is the same link.
+    let existing = match &evidence {
+        Some(e) => {
+            store::evidence::find_evidence_lineage(
+                tx,
+                e,
+                &control_id,
+                &framework_key,
+                &assessment_id,
+            )
+            .await?
+        }
+        None => {
+            store::evidence::find_lineage(
+                tx,
+                &object_key,
+                &control_id,
+                &framework_key,
+                &assessment_id,
+            )
+            .await?
+        }
+    };
+    if let Some(existing) = existing {
+        return Ok(link_view(existing, evidence.as_ref(), false));
     }
     let lineage = Lineage {
         id: Uuid::new_v4().to_string(),
@@ -623,10 +781,10 @@ async fn link_to_control(
         created_at: time::now(),
         created_by: auth.actor.email.clone(),
     };
-    store::evidence::insert_lineage(&mut tx, &lineage).await?;
+    store::evidence::insert_lineage(tx, &lineage).await?;
     audit::record(
-        &mut tx,
-        &auth,
+        tx,
+        auth,
         AuditEvent {
             action: "EVIDENCE_LINKED",
             target_type: "evidence_lineage",
@@ -639,8 +797,7 @@ async fn link_to_control(
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(axum::Json(link_view(lineage, evidence.as_ref(), true)))
+    Ok(link_view(lineage, evidence.as_ref(), true))
 }
 
 /// Verified evidence, newest first (`read:evidence`).
@@ -718,7 +875,7 @@ async fn issue_download_url(
     caller: Caller,
     Path(path): Path<EvidencePath>,
 ) -> ApiResult<axum::Json<DownloadUrl>> {
-    let (mut tx, auth) = authorize(
+    let (mut tx, _) = authorize(
         &state,
         &caller,
         &path.org_id.to_string(),
@@ -728,6 +885,8 @@ async fn issue_download_url(
     .await?;
     let objects = storage(&state)?;
     let evidence = find_verified(&mut tx, &path.evidence_id).await?;
+    // Decided; the storage round trips below hold no database connection.
+    drop(tx);
     // The object must still be what was verified (a replayed upload URL could have replaced it).
     let current = objects.head(&evidence.object_key).await?;
     let unchanged = current.is_some_and(|h| {
@@ -743,18 +902,32 @@ async fn issue_download_url(
     let download_url = objects
         .presign_get(&evidence.object_key, &sanitize_filename(&evidence.filename))
         .await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "EVIDENCE_DOWNLOAD_URL_ISSUED",
-            target_type: "evidence",
-            target_id: &evidence.id,
-            metadata: json!({ "object_key": evidence.object_key, "expires_in": objects.download_ttl.as_secs() }),
+    let (evidence_ref, expires_in) = (&evidence, objects.download_ttl.as_secs());
+    write(
+        &state,
+        &caller,
+        &path.org_id.to_string(),
+        Action::EvidenceDownload,
+        Resource::Org,
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "EVIDENCE_DOWNLOAD_URL_ISSUED",
+                        target_type: "evidence",
+                        target_id: &evidence_ref.id,
+                        metadata: json!({ "object_key": evidence_ref.object_key, "expires_in": expires_in }),
+                    },
+                )
+                .await?;
+                Ok(())
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(axum::Json(DownloadUrl {
         download_url,
         expires_in: objects.download_ttl.as_secs(),

@@ -2,13 +2,16 @@
 //! a malformed body is a 422 naming the field path, a wrong content type a 415, an oversized body
 //! a 413. [`Caller`] authenticates the request.
 
-use super::error::ApiError;
+use super::{
+    body::{self, BodyLimit},
+    error::ApiError,
+};
 use crate::{
     app::AppState,
     authn::{self, Caller, ClientMeta, PresentedCredential},
+    domain::text,
 };
 use axum::{
-    body::Bytes,
     extract::{ConnectInfo, FromRequest, FromRequestParts, Request},
     http::{HeaderMap, header, request::Parts},
 };
@@ -26,7 +29,7 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -41,21 +44,33 @@ where
                 "expected a JSON body with Content-Type: application/json".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge("request body too large".into())
-            } else {
-                ApiError::BadRequest(json!(e.body_text()))
-            }
-        })?;
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .copied()
+            .unwrap_or(BodyLimit {
+                max_bytes: DEFAULT_MAX_BODY_BYTES,
+                idle: DEFAULT_BODY_IDLE,
+            });
+        let cap = body::Cap {
+            what: "request body",
+            max_bytes: limit.max_bytes,
+            setting: "GRC_MAX_BODY_BYTES",
+        };
+        let bytes = body::read(req.into_body(), &cap, limit.idle).await?;
         parse_json(&bytes).map(Json)
     }
 }
 
-/// Deserializes JSON, turning errors into a 422 with the field path.
+/// Limits for a request that reached a handler without the router's [`BodyLimit`] (tests).
+const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+const DEFAULT_BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Deserializes JSON, turning errors into a 422 with the field path. Control characters in any
+/// string (see `domain::text`) are a 422 too.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let parsed = serde_path_to_error::deserialize(de).map_err(|err| {
         let loc = json_loc(err.path());
         let inner = err.into_inner();
         let kind = if inner.is_syntax() || inner.is_eof() {
@@ -63,8 +78,42 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             "value_error"
         };
-        ApiError::Unprocessable(json!([{ "loc": loc, "msg": inner.to_string(), "type": kind }]))
-    })
+        ApiError::unprocessable(json!(loc), inner.to_string(), kind)
+    })?;
+    // Raw control characters cannot appear inside JSON strings; escaped ones can (`\u0000`,
+    // `\b`, `\f`). Only then is the body walked to name the field.
+    let may_hold_controls = bytes
+        .windows(2)
+        .any(|w| w[0] == b'\\' && matches!(w[1], b'u' | b'b' | b'f'));
+    if may_hold_controls
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(loc) = text::first_forbidden_in_json(&value, "body")
+    {
+        return Err(control_character(loc));
+    }
+    Ok(parsed)
+}
+
+/// The 422 for a control character at `loc`.
+fn control_character(loc: Vec<serde_json::Value>) -> ApiError {
+    ApiError::unprocessable(
+        json!(loc),
+        "control characters (such as NUL) are not allowed in text",
+        "value_error",
+    )
+}
+
+/// Refuses control characters in `(name, value)` pairs of the path or the query string.
+fn check_params<'a>(
+    kind: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), ApiError> {
+    for (name, value) in params {
+        if text::forbidden_control(name).is_some() || text::forbidden_control(value).is_some() {
+            return Err(control_character(vec![json!(kind), json!(name)]));
+        }
+    }
+    Ok(())
 }
 
 /// A FastAPI-style location: `["body", "runs", 0, "results", 3, "message"]`.
@@ -91,14 +140,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await {
+            check_params("path", raw.iter())?;
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
-            .map_err(|e| {
-                ApiError::Unprocessable(
-                    json!([{ "loc": ["path"], "msg": e.body_text(), "type": "value_error" }]),
-                )
-            })
+            .map_err(|e| ApiError::unprocessable(json!(["path"]), e.body_text(), "value_error"))
     }
 }
 
@@ -113,14 +161,15 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(axum::extract::Query(pairs)) =
+            axum::extract::Query::<Vec<(String, String)>>::from_request_parts(parts, state).await
+        {
+            check_params("query", pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|e| {
-                ApiError::Unprocessable(
-                    json!([{ "loc": ["query"], "msg": e.body_text(), "type": "value_error" }]),
-                )
-            })
+            .map_err(|e| ApiError::unprocessable(json!(["query"]), e.body_text(), "value_error"))
     }
 }
 
@@ -180,20 +229,22 @@ impl<S: Send + Sync> FromRequestParts<S> for OrgScope {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let params = axum::extract::RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|e| {
-                ApiError::Unprocessable(
-                    json!([{ "loc": ["path"], "msg": e.body_text(), "type": "value_error" }]),
-                )
-            })?;
+            .map_err(|e| ApiError::unprocessable(json!(["path"]), e.body_text(), "value_error"))?;
         let org = params
             .iter()
             .find(|(name, _)| *name == "org_id")
             .map(|(_, v)| v.to_owned());
         match org {
             None => Ok(OrgScope(None)),
-            Some(raw) => uuid::Uuid::parse_str(&raw).map(|u| OrgScope(Some(u))).map_err(|_| {
-                ApiError::Unprocessable(json!([{ "loc": ["path", "org_id"], "msg": "not a valid UUID", "type": "value_error" }]))
-            }),
+            Some(raw) => uuid::Uuid::parse_str(&raw)
+                .map(|u| OrgScope(Some(u)))
+                .map_err(|_| {
+                    ApiError::unprocessable(
+                        json!(["path", "org_id"]),
+                        "not a valid UUID",
+                        "value_error",
+                    )
+                }),
         }
     }
 }

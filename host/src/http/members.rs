@@ -1,9 +1,10 @@
 //! Members CRUD under `/api/v1/orgs/{org_id}/members`.
 
 use super::{
-    authorize, authorize_with,
+    authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path},
+    write, write_with,
 };
 use crate::{
     app::AppState,
@@ -109,32 +110,38 @@ async fn add_member(
         grants_role: Some(body.role.as_str().into()),
         ..Default::default()
     };
-    let (mut tx, auth) = authorize_with(
+    let (email, role) = (&email, body.role);
+    let (user, created_at) = write_with(
         &state,
         &caller,
         &org_id.to_string(),
         Action::MemberCreate,
         Resource::Org,
         extras,
-    )
-    .await?;
-    let user = store::users::find_or_create(tx.conn(), &email).await?;
-    if store::memberships::find(&mut tx, &user.id).await?.is_some() {
-        return Err(ApiError::Conflict(format!("{email} is already a member")));
-    }
-    let created_at = store::memberships::insert(&mut tx, &user.id, body.role.as_str()).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "MEMBER_ADDED",
-            target_type: "member",
-            target_id: &user.id,
-            metadata: json!({ "email": email, "role": body.role }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let user = store::users::find_or_create(tx.conn(), email).await?;
+                if store::memberships::find(tx, &user.id).await?.is_some() {
+                    return Err(ApiError::Conflict(format!("{email} is already a member")));
+                }
+                let created_at = store::memberships::insert(tx, &user.id, role.as_str()).await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "MEMBER_ADDED",
+                        target_type: "member",
+                        target_id: &user.id,
+                        metadata: json!({ "email": email, "role": role }),
+                    },
+                )
+                .await?;
+                Ok((user, created_at))
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(MemberView {
@@ -183,32 +190,38 @@ async fn update_member(
         grants_role: Some(body.role.as_str().into()),
         ..Default::default()
     };
-    let (mut tx, auth) = authorize_with(
+    let (user_id, role) = (&user_id, body.role);
+    let mut member = write_with(
         &state,
         &caller,
         &org_id.to_string(),
         Action::MemberUpdate,
         Resource::Member(user_id.clone()),
         extras,
-    )
-    .await?;
-    let mut member = find_member(&mut tx, &user_id).await?;
-    if member.role == "owner" && body.role != Role::Owner {
-        ensure_not_last_owner(&mut tx).await?;
-    }
-    store::memberships::update_role(&mut tx, &user_id, body.role.as_str()).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "MEMBER_ROLE_CHANGED",
-            target_type: "member",
-            target_id: &user_id,
-            metadata: json!({ "email": member.email, "from": member.role, "to": body.role }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let member = find_member(tx, user_id).await?;
+                if member.role == "owner" && role != Role::Owner {
+                    ensure_not_last_owner(tx).await?;
+                }
+                store::memberships::update_role(tx, user_id, role.as_str()).await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "MEMBER_ROLE_CHANGED",
+                        target_type: "member",
+                        target_id: user_id,
+                        metadata: json!({ "email": member.email, "from": member.role, "to": role }),
+                    },
+                )
+                .await?;
+                Ok(member)
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     member.role = body.role.as_str().into();
     Ok(axum::Json(member.into()))
 }
@@ -223,28 +236,34 @@ async fn remove_member(
     Path((org_id, user_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let user_id = user_id.to_string();
-    let (mut tx, auth) = authorize(
+    let user_id = &user_id;
+    write(
         &state,
         &caller,
         &org_id.to_string(),
         Action::MemberDelete,
         Resource::Member(user_id.clone()),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let member = find_member(tx, user_id).await?;
+                if member.role == "owner" {
+                    ensure_not_last_owner(tx).await?;
+                }
+                let revoked = store::api_keys::revoke_all_for_user(tx, user_id).await?;
+                store::memberships::delete(tx, user_id).await?;
+                audit::record(tx, auth, AuditEvent {
+                    action: "MEMBER_REMOVED",
+                    target_type: "member",
+                    target_id: user_id,
+                    metadata: json!({ "email": member.email, "role": member.role, "keys_revoked": revoked }),
+                })
+                .await?;
+                Ok(())
+            })
+        },
     )
     .await?;
-    let member = find_member(&mut tx, &user_id).await?;
-    if member.role == "owner" {
-        ensure_not_last_owner(&mut tx).await?;
-    }
-    let revoked = store::api_keys::revoke_all_for_user(&mut tx, &user_id).await?;
-    store::memberships::delete(&mut tx, &user_id).await?;
-    audit::record(&mut tx, &auth, AuditEvent {
-        action: "MEMBER_REMOVED",
-        target_type: "member",
-        target_id: &user_id,
-        metadata: json!({ "email": member.email, "role": member.role, "keys_revoked": revoked }),
-    })
-    .await?;
-    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

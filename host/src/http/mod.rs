@@ -6,6 +6,7 @@ pub mod access_policies;
 pub mod api_keys;
 pub mod audit_log;
 pub mod authz;
+pub mod body;
 pub mod catalog;
 pub mod compliance;
 pub mod custom_frameworks;
@@ -30,6 +31,7 @@ use crate::{
 };
 use axum::{Router, extract::DefaultBodyLimit, http::StatusCode, response::IntoResponse};
 use error::{ApiError, ApiResult};
+use std::marker::PhantomData;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -70,6 +72,106 @@ pub async fn authorize_with(
     Ok((tx, auth))
 }
 
+/// What the closure of [`write`] works with: the write transaction and the authorization it
+/// runs under. `'s` is the handler's scope: the closure's future may borrow the handler's
+/// locals (the validated input), because they outlive every attempt.
+pub struct Write<'s> {
+    pub tx: TenantTx,
+    pub auth: Authorized,
+    _handler: PhantomData<&'s ()>,
+}
+
+/// How many times [`write`] runs a transaction that PostgreSQL aborted over concurrency alone.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// The one way a route changes state: a short transaction in `org_id` that takes the org's write
+/// lock first (`Db::write_tx`), asks Cedar, runs `work`, and commits. Validation, parsing and any
+/// slow work belong before the call; `work` only reads what the write depends on and writes.
+///
+/// A serialization failure or deadlock rolls the whole transaction back and runs it again
+/// (authorization included), up to [`WRITE_ATTEMPTS`] times with a short jittered pause; only
+/// then does the client see a 503 with `Retry-After`. `work` may therefore run more than once and
+/// must not have effects outside the transaction.
+pub async fn write<'s, T, F>(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    action: Action,
+    resource: Resource,
+    work: F,
+) -> ApiResult<T>
+where
+    F: for<'a> FnMut(&'a mut Write<'s>) -> futures_util::future::BoxFuture<'a, ApiResult<T>>,
+{
+    write_with(
+        state,
+        caller,
+        org_id,
+        action,
+        resource,
+        ContextExtras::default(),
+        work,
+    )
+    .await
+}
+
+/// [`write`] with action-specific context for Cedar.
+pub async fn write_with<'s, T, F>(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    action: Action,
+    resource: Resource,
+    extras: ContextExtras,
+    mut work: F,
+) -> ApiResult<T>
+where
+    F: for<'a> FnMut(&'a mut Write<'s>) -> futures_util::future::BoxFuture<'a, ApiResult<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let mut tx = state.db.write_tx(org_id).await?;
+            let auth = state
+                .authz
+                .authorize(&mut tx, caller, action, resource.clone(), extras.clone())
+                .await?;
+            let mut write = Write {
+                tx,
+                auth,
+                _handler: PhantomData,
+            };
+            let value = work(&mut write).await?;
+            write.tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        match result {
+            Err(ApiError::Contention(e)) if attempt < WRITE_ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "retrying a write after contention");
+                let pause = rand::random_range(5..=25) * u64::from(attempt);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Where seed 002 serves its compliance routes (the org is the caller's own)…
+const SEED_002_PREFIX: &str = "/api/compliance";
+/// …and where the same routes are served for an org named in the path.
+const ORG_SCOPED_SEED_002_PREFIX: &str = "/api/v1/orgs/{org_id}/compliance";
+
+/// The seed-002 compliance routes, relative to their prefix. They are registered once and
+/// nested under both prefixes, so every route has its org-scoped twin.
+fn seed_002_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(compliance::router())
+        .merge(scores::router())
+        .merge(custom_frameworks::router())
+}
+
 /// Every API route with its OpenAPI description.
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(docs::base_spec())
@@ -80,19 +182,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(authz::router())
         .merge(audit_log::router())
         .merge(plugins::router())
-        .merge(compliance::router())
+        .nest(SEED_002_PREFIX, seed_002_routes())
         .merge(catalog::router())
         .merge(repositories::router())
         .merge(scans::router())
-        .merge(scores::router())
-        .merge(custom_frameworks::router())
         .merge(evidence::router())
         .merge(health::router())
 }
 
 /// The OpenAPI document generated from the code (what `specs/openapi.yaml` must equal).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    docs::with_org_scoped_twins(api_routes().split_for_parts().1)
+    docs::with_common_responses(docs::with_org_scoped_twins(
+        api_routes().split_for_parts().1,
+    ))
 }
 
 /// An error answer to a request that carried a body may leave that body unread (a 401 or 413
@@ -122,7 +224,8 @@ async fn close_after_rejected_body(
 
 pub fn router(state: AppState) -> Router {
     let (api, spec) = api_routes().split_for_parts();
-    let spec = docs::with_org_scoped_twins(spec);
+    let spec = docs::with_common_responses(docs::with_org_scoped_twins(spec));
+    let api = api.nest(ORG_SCOPED_SEED_002_PREFIX, seed_002_routes().into());
     let max_body = state.config.max_body_bytes;
     api.merge(docs::router(spec))
         .fallback(|| async { ApiError::NotFound("Not Found".into()) })
@@ -134,6 +237,10 @@ pub fn router(state: AppState) -> Router {
                 .into_response()
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::Extension(body::BodyLimit {
+            max_bytes: max_body,
+            idle: state.config.body_idle_timeout(),
+        }))
         .layer(axum::middleware::from_fn(close_after_rejected_body))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -57,7 +57,7 @@ async fn list_orgs(State(state): State<AppState>, caller: Caller) -> ApiResult<J
         // Each org is listed only if Cedar lets the caller read it there.
         match authorize(&state, &caller, &org_id, Action::OrgRead, Resource::Org).await {
             Ok((_tx, auth)) => orgs.push(view(auth.org, auth.role)),
-            Err(ApiError::Forbidden(_)) => continue,
+            Err(ApiError::Forbidden(_) | ApiError::MissingScope(_)) => continue,
             Err(e) => return Err(e),
         }
     }

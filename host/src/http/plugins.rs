@@ -10,6 +10,7 @@ use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path},
+    write,
 };
 use crate::{
     app::AppState,
@@ -150,7 +151,9 @@ async fn upload_plugin(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, axum::Json<PluginView>)> {
-    let (mut tx, auth) = authorize(
+    // Decide first (the transaction ends here), then read and compile with nothing held, then
+    // write in a short transaction that authorizes again.
+    authorize(
         &state,
         &caller,
         &org_id.to_string(),
@@ -168,9 +171,12 @@ async fn upload_plugin(
         ));
     }
     let max = state.plugins.runtime().limits().max_component_bytes;
-    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
-        ApiError::PayloadTooLarge(format!("component is over the {max} byte limit"))
-    })?;
+    let cap = super::body::Cap {
+        what: "component",
+        max_bytes: max,
+        setting: MAX_COMPONENT_SETTING,
+    };
+    let bytes = super::body::read(body, &cap, state.config.body_idle_timeout()).await?;
     let bytes = Arc::new(bytes.to_vec());
     let compiled = state
         .plugins
@@ -193,9 +199,8 @@ async fn upload_plugin(
             description_json.len()
         ))));
     }
-    check_check_types(&state, &mut tx, &description, None).await?;
     let now = time::now();
-    let record = PluginRecord {
+    let record = &PluginRecord {
         id: Uuid::new_v4().to_string(),
         name: description.name.clone(),
         version: description.version.clone(),
@@ -208,31 +213,46 @@ async fn upload_plugin(
         created_at: now.clone(),
         updated_at: now,
     };
-    store::plugins::insert(&mut tx, &record, &bytes)
-        .await
-        .map_err(|e| {
-            if store::is_unique_violation(&e) {
-                ApiError::Conflict("this exact component is already uploaded".into())
-            } else {
-                e.into()
-            }
-        })?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "PLUGIN_UPLOADED",
-            target_type: "plugin",
-            target_id: &record.id,
-            metadata: json!({
-                "name": record.name, "version": record.version, "sha256": record.sha256,
-                "size_bytes": record.size_bytes, "check_types": record.check_types,
-            }),
+    let (state_ref, description, bytes) = (&state, &description, &bytes);
+    write(
+        &state,
+        &caller,
+        &org_id.to_string(),
+        Action::PluginUpload,
+        Resource::Org,
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                check_check_types(state_ref, tx, description, None).await?;
+                store::plugins::insert(tx, record, bytes)
+                    .await
+                    .map_err(|e| {
+                        if store::is_unique_violation(&e) {
+                            ApiError::Conflict("this exact component is already uploaded".into())
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "PLUGIN_UPLOADED",
+                        target_type: "plugin",
+                        target_id: &record.id,
+                        metadata: json!({
+                            "name": record.name, "version": record.version, "sha256": record.sha256,
+                            "size_bytes": record.size_bytes, "check_types": record.check_types,
+                        }),
+                    },
+                )
+                .await?;
+                Ok(())
+            })
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, axum::Json(record.into())))
+    Ok((StatusCode::CREATED, axum::Json(record.clone().into())))
 }
 
 /// One plugin: describe() output, hash, size, uploader.
@@ -267,30 +287,35 @@ async fn update_plugin(
     Json(body): Json<UpdatePlugin>,
 ) -> ApiResult<axum::Json<PluginView>> {
     let id = plugin_id.to_string();
-    let (mut tx, auth) = authorize(
+    let (state_ref, id, enabled) = (&state, &id, body.enabled);
+    let updated = write(
         &state,
         &caller,
         &org_id.to_string(),
         Action::PluginUpdate,
         Resource::Plugin(id.clone()),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let plugin = find(tx, id).await?;
+                if enabled && !plugin.enabled {
+                    let description: PluginDescription = serde_json::from_str(&plugin.description)
+                        .map_err(|e| ApiError::Internal(e.into()))?;
+                    check_check_types(state_ref, tx, &description, Some(id)).await?;
+                }
+                store::plugins::set_enabled(tx, id, enabled).await?;
+                audit::record(tx, auth, AuditEvent {
+                    action: if enabled { "PLUGIN_ENABLED" } else { "PLUGIN_DISABLED" },
+                    target_type: "plugin",
+                    target_id: id,
+                    metadata: json!({ "name": plugin.name, "version": plugin.version, "was_enabled": plugin.enabled }),
+                })
+                .await?;
+                find(tx, id).await
+            })
+        },
     )
     .await?;
-    let plugin = find(&mut tx, &id).await?;
-    if body.enabled && !plugin.enabled {
-        let description: PluginDescription =
-            serde_json::from_str(&plugin.description).map_err(|e| ApiError::Internal(e.into()))?;
-        check_check_types(&state, &mut tx, &description, Some(&id)).await?;
-    }
-    store::plugins::set_enabled(&mut tx, &id, body.enabled).await?;
-    audit::record(&mut tx, &auth, AuditEvent {
-        action: if body.enabled { "PLUGIN_ENABLED" } else { "PLUGIN_DISABLED" },
-        target_type: "plugin",
-        target_id: &id,
-        metadata: json!({ "name": plugin.name, "version": plugin.version, "was_enabled": plugin.enabled }),
-    })
-    .await?;
-    let updated = find(&mut tx, &id).await?;
-    tx.commit().await?;
     Ok(axum::Json(updated.into()))
 }
 
@@ -304,24 +329,30 @@ async fn delete_plugin(
     Path((org_id, plugin_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let id = plugin_id.to_string();
-    let (mut tx, auth) = authorize(
+    let id = &id;
+    write(
         &state,
         &caller,
         &org_id.to_string(),
         Action::PluginDelete,
         Resource::Plugin(id.clone()),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let plugin = find(tx, id).await?;
+                store::plugins::delete(tx, id).await?;
+                audit::record(tx, auth, AuditEvent {
+                    action: "PLUGIN_DELETED",
+                    target_type: "plugin",
+                    target_id: id,
+                    metadata: json!({ "name": plugin.name, "version": plugin.version, "sha256": plugin.sha256 }),
+                })
+                .await?;
+                Ok(())
+            })
+        },
     )
     .await?;
-    let plugin = find(&mut tx, &id).await?;
-    store::plugins::delete(&mut tx, &id).await?;
-    audit::record(&mut tx, &auth, AuditEvent {
-        action: "PLUGIN_DELETED",
-        target_type: "plugin",
-        target_id: &id,
-        metadata: json!({ "name": plugin.name, "version": plugin.version, "sha256": plugin.sha256 }),
-    })
-    .await?;
-    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -355,17 +386,22 @@ async fn dry_run(
         Resource::Plugin(plugin_id.clone()),
     )
     .await?;
-    let resolved: Resolved = if is_builtin {
-        state.plugins.builtin().clone()
+    let fetched = if is_builtin {
+        None
     } else {
         let record = find(&mut tx, &plugin_id).await?;
-        state
-            .plugins
-            .load_tenant(&mut tx, &record)
-            .await
-            .map_err(load_error)?
+        Some(state.plugins.fetch(&mut tx, record).await?)
     };
+    // Decided and read; compiling and running need no database.
     drop(tx);
+    let resolved: Resolved = match &fetched {
+        None => state.plugins.builtin().clone(),
+        Some(fetched) => state
+            .plugins
+            .load_tenant(fetched)
+            .await
+            .map_err(load_error)?,
+    };
     let started = Instant::now();
     let outcomes = state
         .plugins
@@ -439,9 +475,14 @@ fn is_namespaced(name: &str) -> bool {
     matches!(name.split_once('.'), Some((ns, rest)) if valid(ns) && valid(rest))
 }
 
+/// The setting that raises the component size limit.
+const MAX_COMPONENT_SETTING: &str = "GRC_PLUGINS__MAX_COMPONENT_BYTES";
+
 fn load_error(e: LoadError) -> ApiError {
     match e {
-        LoadError::TooLarge { .. } => ApiError::PayloadTooLarge(e.to_string()),
+        LoadError::TooLarge { max, .. } => {
+            ApiError::too_large("component", max, MAX_COMPONENT_SETTING)
+        }
         LoadError::NotAComponent(_) => ApiError::BadRequest(json!(e.to_string())),
         LoadError::WrongWorld(_) | LoadError::DescribeFailed(_) => {
             ApiError::Unprocessable(json!(e.to_string()))

@@ -5,6 +5,7 @@ use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path, Query},
+    write,
 };
 use crate::{
     app::AppState,
@@ -59,7 +60,7 @@ pub struct RepositoryList {
     pub repositories: Vec<RepositoryView>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WriteRepository {
     /// Unique in the org, e.g. `checkout-service` or `acme/checkout-service`.
@@ -84,9 +85,11 @@ impl Page {
     pub fn bounds(&self) -> ApiResult<(i64, i64)> {
         let limit = self.limit.unwrap_or(100);
         if !(1..=500).contains(&limit) || self.offset.is_some_and(|o| o < 0) {
-            return Err(ApiError::Unprocessable(json!([
-                { "loc": ["query", "limit"], "msg": "limit must be 1–500 and offset ≥ 0", "type": "value_error" }
-            ])));
+            return Err(ApiError::unprocessable(
+                json!(["query", "limit"]),
+                "limit must be 1–500 and offset ≥ 0",
+                "value_error",
+            ));
         }
         Ok((limit, self.offset.unwrap_or(0)))
     }
@@ -127,31 +130,37 @@ async fn create_repo(
     Path(org_id): Path<Uuid>,
     Json(body): Json<WriteRepository>,
 ) -> ApiResult<(StatusCode, axum::Json<RepositoryView>)> {
-    let (mut tx, auth) = authorize(
+    let now = time::now();
+    let repo = &validated(body, 0, now.clone(), now)?;
+    let repo = write(
         &state,
         &caller,
         &org_id.to_string(),
         Action::RepoCreate,
         Resource::Org,
-    )
-    .await?;
-    let now = time::now();
-    let mut repo = validated(body, 0, now.clone(), now)?;
-    repo.id = store::repositories::insert(&mut tx, &repo)
-        .await
-        .map_err(|e| conflict(e, &repo.name))?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "REPOSITORY_CREATED",
-            target_type: "repository",
-            target_id: &repo.id.to_string(),
-            metadata: json!({ "name": repo.name, "url": repo.url, "languages": repo.languages }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let mut repo = repo.clone();
+                repo.id = store::repositories::insert(tx, &repo)
+                    .await
+                    .map_err(|e| conflict(e, &repo.name))?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "REPOSITORY_CREATED",
+                        target_type: "repository",
+                        target_id: &repo.id.to_string(),
+                        metadata: json!({ "name": repo.name, "url": repo.url, "languages": repo.languages }),
+                    },
+                )
+                .await?;
+                Ok(repo)
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(repo.into())))
 }
 
@@ -185,34 +194,40 @@ async fn update_repo(
     Path((org_id, repo_id)): Path<(Uuid, i64)>,
     Json(body): Json<WriteRepository>,
 ) -> ApiResult<axum::Json<RepositoryView>> {
-    let (mut tx, auth) = authorize(
+    let body = &body;
+    let repo = write(
         &state,
         &caller,
         &org_id.to_string(),
         Action::RepoUpdate,
         Resource::Repository(repo_id),
-    )
-    .await?;
-    let before = find(&mut tx, repo_id).await?;
-    let repo = validated(body, repo_id, before.created_at.clone(), time::now())?;
-    store::repositories::update(&mut tx, &repo)
-        .await
-        .map_err(|e| conflict(e, &repo.name))?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "REPOSITORY_UPDATED",
-            target_type: "repository",
-            target_id: &repo_id.to_string(),
-            metadata: json!({
-                "from": { "name": before.name, "url": before.url, "languages": before.languages },
-                "to": { "name": repo.name, "url": repo.url, "languages": repo.languages },
-            }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let before = find(tx, repo_id).await?;
+                let repo = validated(body.clone(), repo_id, before.created_at.clone(), time::now())?;
+                store::repositories::update(tx, &repo)
+                    .await
+                    .map_err(|e| conflict(e, &repo.name))?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "REPOSITORY_UPDATED",
+                        target_type: "repository",
+                        target_id: &repo_id.to_string(),
+                        metadata: json!({
+                            "from": { "name": before.name, "url": before.url, "languages": before.languages },
+                            "to": { "name": repo.name, "url": repo.url, "languages": repo.languages },
+                        }),
+                    },
+                )
+                .await?;
+                Ok(repo)
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(axum::Json(repo.into()))
 }
 
@@ -225,28 +240,33 @@ async fn delete_repo(
     caller: Caller,
     Path((org_id, repo_id)): Path<(Uuid, i64)>,
 ) -> ApiResult<StatusCode> {
-    let (mut tx, auth) = authorize(
+    write(
         &state,
         &caller,
         &org_id.to_string(),
         Action::RepoDelete,
         Resource::Repository(repo_id),
-    )
-    .await?;
-    let repo = find(&mut tx, repo_id).await?;
-    store::repositories::delete(&mut tx, repo_id).await?;
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "REPOSITORY_DELETED",
-            target_type: "repository",
-            target_id: &repo_id.to_string(),
-            metadata: json!({ "name": repo.name }),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let repo = find(tx, repo_id).await?;
+                store::repositories::delete(tx, repo_id).await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "REPOSITORY_DELETED",
+                        target_type: "repository",
+                        target_id: &repo_id.to_string(),
+                        metadata: json!({ "name": repo.name }),
+                    },
+                )
+                .await?;
+                Ok(())
+            })
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,12 +7,13 @@ use super::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Path, Query},
     repositories::{self, Page},
+    write,
 };
 use crate::{
     app::AppState,
     audit::{self, AuditEvent},
     authn::Caller,
-    authz::{Action, Resource},
+    authz::{Action, Authorized, Resource},
     compliance::{
         evaluate::{self, Outcomes, Refresh},
         selection::OrgSelection,
@@ -67,6 +68,7 @@ pub enum FormatParam {
 #[into_params(parameter_in = Query)]
 pub struct IngestQuery {
     /// `grc` or `sarif`; default: `application/sarif+json` or a top-level `runs` array → SARIF.
+    #[param(inline)]
     pub format: Option<FormatParam>,
     pub commit: Option<String>,
     pub branch: Option<String>,
@@ -109,7 +111,7 @@ pub struct IngestedScan {
 }
 
 /// What one evaluation produced, over every control the plan allows (selection ignored).
-#[derive(Serialize, ToSchema, Default)]
+#[derive(Serialize, ToSchema, Default, Clone)]
 pub struct EvaluationSummary {
     pub controls_evaluated: usize,
     pub pass: usize,
@@ -190,34 +192,26 @@ async fn ingest_scan(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, axum::Json<IngestedScan>)> {
-    let (mut tx, auth) = authorize(
+    // Decide (the transaction ends here), then read and parse with nothing held.
+    let org_id = path.org_id.to_string();
+    let (mut tx, _) = authorize(
         &state,
         &caller,
-        &path.org_id.to_string(),
+        &org_id,
         Action::ScanCreate,
         Resource::Repository(path.repo_id),
     )
     .await?;
-    let repo = repositories::find(&mut tx, path.repo_id).await?;
-    let bytes = read_capped(&headers, body, state.config.max_scan_bytes).await?;
+    repositories::find(&mut tx, path.repo_id).await?;
+    drop(tx);
+    let bytes = read_capped(
+        &headers,
+        body,
+        state.config.max_scan_bytes,
+        state.config.body_idle_timeout(),
+    )
+    .await?;
     let content_sha256 = hex::encode(Sha256::digest(&bytes));
-    if let Some(existing) = store::scans::find_by_content(&mut tx, repo.id, &content_sha256).await?
-    {
-        let evaluation = existing
-            .outcomes
-            .as_deref()
-            .and_then(|o| serde_json::from_str(o).ok())
-            .map(|o| EvaluationSummary::of(&o))
-            .unwrap_or_default();
-        return Ok((
-            StatusCode::OK,
-            axum::Json(IngestedScan {
-                scan: existing.into(),
-                duplicate: true,
-                evaluation,
-            }),
-        ));
-    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -226,53 +220,100 @@ async fn ingest_scan(
         FormatParam::Sarif => ScanFormat::Sarif,
     });
     let format = scans::detect_format(explicit, content_type, &bytes);
-    let parsed = scans::parse(format, &bytes).map_err(|e| {
-        ApiError::Unprocessable(json!([{ "loc": e.loc, "msg": e.msg, "type": "value_error" }]))
-    })?;
+    let parsed = scans::parse(format, &bytes)
+        .map_err(|e| ApiError::unprocessable(json!(e.loc), e.msg, "value_error"))?;
     drop(bytes);
     let parsed = with_query_metadata(parsed, &query)?;
 
-    let record = ScanRecord {
-        id: Uuid::new_v4().to_string(),
-        repo_id: repo.id,
-        source: format.as_str().into(),
-        content_sha256,
-        tools: parsed.tools.clone(),
-        commit: parsed.commit.clone(),
-        branch: parsed.branch.clone(),
-        completed_at: time::format(parsed.completed_at.unwrap_or_else(Utc::now)),
-        received_at: time::now(),
-        finding_count: i64::try_from(parsed.findings.len()).unwrap_or(i64::MAX),
-        summary: serde_json::to_string(&ScanSummary::of(&parsed.findings))
-            .map_err(anyhow::Error::from)?,
-        pr_total: parsed.pr_reviews.map(|p| i64::from(p.total_prs)),
-        pr_reviewed: parsed.pr_reviews.map(|p| i64::from(p.reviewed_prs)),
-        quality_gate: serde_json::to_value(parsed.quality_gate)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "unknown".into()),
-        outcomes: None,
-        evaluated_at: None,
-    };
-    let findings_json = serde_json::to_string(&parsed.findings).map_err(anyhow::Error::from)?;
-    store::scans::insert(&mut tx, &record, &findings_json).await?;
-    drop(findings_json);
-
-    let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
+    // Read what scoring needs (bytes seen before end here), then run the plugins with no
+    // transaction open.
+    let mut tx = state.db.tenant_tx(&org_id).await?;
+    let repo = repositories::find(&mut tx, path.repo_id).await?;
+    if let Some(existing) = store::scans::find_by_content(&mut tx, repo.id, &content_sha256).await?
+    {
+        return Ok((StatusCode::OK, axum::Json(duplicate(existing))));
+    }
+    let record = scans::ingest::new_record(repo.id, format, content_sha256, &parsed, time::now())?;
+    let org = store::orgs::current(&mut tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))?;
+    let selection = OrgSelection::for_org(&mut tx, &org).await?;
     let evaluable = evaluate::evaluable(&selection, &state.catalog);
-    let outcomes = evaluate::outcomes_for(
+    let pending = evaluate::prepare(
         &mut tx,
         &state.plugins,
         (&repo, &record),
-        Some(parsed.findings),
+        Some(parsed.findings.clone()),
         &evaluable,
         Refresh::All,
     )
     .await?;
-    let evaluation = EvaluationSummary::of(&outcomes);
+    drop(tx);
+    let evaluated = evaluate::run(&state.plugins, &org_id, pending).await;
+    let evaluation = &EvaluationSummary::of(&evaluated.outcomes);
+    let record = &ScanRecord {
+        outcomes: Some(evaluated.to_json()?),
+        evaluated_at: Some(evaluated.outcomes.as_of.clone()),
+        ..record
+    };
+    let findings_json = &serde_json::to_string(&parsed.findings).map_err(anyhow::Error::from)?;
+    drop(parsed);
+
+    let (status, ingested) = write(
+        &state,
+        &caller,
+        &org_id,
+        Action::ScanCreate,
+        Resource::Repository(path.repo_id),
+        |w| {
+            Box::pin(ingest_in(
+                &mut w.tx,
+                &w.auth,
+                record,
+                findings_json,
+                evaluation,
+            ))
+        },
+    )
+    .await?;
+    Ok((status, axum::Json(ingested)))
+}
+
+/// The answer to bytes that were ingested before.
+fn duplicate(existing: ScanRecord) -> IngestedScan {
+    let evaluation = existing
+        .outcomes
+        .as_deref()
+        .and_then(|o| serde_json::from_str(o).ok())
+        .map(|o| EvaluationSummary::of(&o))
+        .unwrap_or_default();
+    IngestedScan {
+        scan: existing.into(),
+        duplicate: true,
+        evaluation,
+    }
+}
+
+/// The write of [`ingest_scan`]: the repository must still exist, and the same bytes ingested
+/// meanwhile (a concurrent retry) answer the existing scan (`duplicate: true`); otherwise insert
+/// the evaluated scan and audit.
+async fn ingest_in(
+    tx: &mut store::TenantTx,
+    auth: &Authorized,
+    record: &ScanRecord,
+    findings_json: &str,
+    evaluation: &EvaluationSummary,
+) -> ApiResult<(StatusCode, IngestedScan)> {
+    let repo = repositories::find(tx, record.repo_id).await?;
+    if let Some(existing) =
+        store::scans::find_by_content(tx, repo.id, &record.content_sha256).await?
+    {
+        return Ok((StatusCode::OK, duplicate(existing)));
+    }
+    store::scans::insert(tx, record, findings_json).await?;
     audit::record(
-        &mut tx,
-        &auth,
+        tx,
+        auth,
         AuditEvent {
             action: "SCAN_INGESTED",
             target_type: "scan",
@@ -285,39 +326,42 @@ async fn ingest_scan(
         },
     )
     .await?;
-    tx.commit().await?;
-    // A full evaluation stores its `as_of` as the scan's evaluated_at: no need to read it back.
-    let stored = ScanRecord {
-        evaluated_at: Some(outcomes.as_of.clone()),
-        ..record
-    };
     Ok((
         StatusCode::CREATED,
-        axum::Json(IngestedScan {
-            scan: stored.into(),
+        IngestedScan {
+            scan: record.clone().into(),
             duplicate: false,
-            evaluation,
-        }),
+            evaluation: evaluation.clone(),
+        },
     ))
 }
 
 /// Reads the body up to `max` bytes; a declared or actual larger body is a 413.
-async fn read_capped(headers: &HeaderMap, body: Body, max: usize) -> ApiResult<axum::body::Bytes> {
-    let too_large = || ApiError::PayloadTooLarge(format!("scan is over the {max} byte limit"));
+async fn read_capped(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+    idle: std::time::Duration,
+) -> ApiResult<axum::body::Bytes> {
+    let cap = super::body::Cap {
+        what: "scan",
+        max_bytes: max,
+        setting: "GRC_MAX_SCAN_BYTES",
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
+        return Err(ApiError::too_large(cap.what, max, cap.setting));
     }
-    let bytes = axum::body::to_bytes(body, max)
-        .await
-        .map_err(|_| too_large())?;
+    let bytes = super::body::read(body, &cap, idle).await?;
     if bytes.is_empty() {
-        return Err(ApiError::Unprocessable(json!([
-            { "loc": ["body"], "msg": "empty body: send a scan in our JSON format or SARIF 2.1.0", "type": "missing" }
-        ])));
+        return Err(ApiError::unprocessable(
+            json!(["body"]),
+            "empty body: send a scan in our JSON format or SARIF 2.1.0",
+            "missing",
+        ));
     }
     Ok(bytes)
 }
@@ -345,17 +389,21 @@ fn with_query_metadata(mut scan: ParsedScan, q: &IngestQuery) -> ApiResult<Parse
         }
         (None, None) => {}
         _ => {
-            return Err(ApiError::Unprocessable(json!([
-                { "loc": ["query", "pr_total"], "msg": "pr_total and pr_reviewed go together", "type": "value_error" }
-            ])));
+            return Err(ApiError::unprocessable(
+                json!(["query", "pr_total"]),
+                "pr_total and pr_reviewed go together",
+                "value_error",
+            ));
         }
     }
     if let Some(pr) = scan.pr_reviews
         && pr.reviewed_prs > pr.total_prs
     {
-        return Err(ApiError::Unprocessable(json!([
-            { "loc": ["body", "pr_reviews", "reviewed_prs"], "msg": "reviewed_prs cannot exceed total_prs", "type": "value_error" }
-        ])));
+        return Err(ApiError::unprocessable(
+            json!(["body", "pr_reviews", "reviewed_prs"]),
+            "reviewed_prs cannot exceed total_prs",
+            "value_error",
+        ));
     }
     Ok(scan)
 }
@@ -423,10 +471,11 @@ async fn rescore_scan(
     caller: Caller,
     Path(path): Path<ScanPath>,
 ) -> ApiResult<axum::Json<Rescored>> {
+    let org_id = path.org_id.to_string();
     let (mut tx, auth) = authorize(
         &state,
         &caller,
-        &path.org_id.to_string(),
+        &org_id,
         Action::ScanRescore,
         Resource::Repository(path.repo_id),
     )
@@ -435,7 +484,7 @@ async fn rescore_scan(
     let scan = find_scan(&mut tx, &path).await?;
     let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
     let evaluable = evaluate::evaluable(&selection, &state.catalog);
-    let outcomes = evaluate::outcomes_for(
+    let pending = evaluate::prepare(
         &mut tx,
         &state.plugins,
         (&repo, &scan),
@@ -444,21 +493,41 @@ async fn rescore_scan(
         Refresh::All,
     )
     .await?;
-    let evaluation = EvaluationSummary::of(&outcomes);
-    audit::record(
-        &mut tx,
-        &auth,
-        AuditEvent {
-            action: "SCAN_RESCORED",
-            target_type: "scan",
-            target_id: &scan.id,
-            metadata: json!({ "repo_id": repo.id, "controls_evaluated": evaluation.controls_evaluated, "errors": evaluation.errors }),
+    // Decided and read; the plugins run with no transaction open.
+    drop(tx);
+    let evaluated = &evaluate::run(&state.plugins, &org_id, pending).await;
+    let evaluation = EvaluationSummary::of(&evaluated.outcomes);
+    let (path_ref, summary) = (&path, &evaluation);
+    write(
+        &state,
+        &caller,
+        &org_id,
+        Action::ScanRescore,
+        Resource::Repository(path.repo_id),
+        |w| {
+            Box::pin(async move {
+                let (tx, auth) = (&mut w.tx, &w.auth);
+                let scan = find_scan(tx, path_ref).await?;
+                evaluated.save(tx).await?;
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCAN_RESCORED",
+                        target_type: "scan",
+                        target_id: &scan.id,
+                        metadata: json!({ "repo_id": scan.repo_id, "controls_evaluated": summary.controls_evaluated, "errors": summary.errors }),
+                    },
+                )
+                .await?;
+                Ok(())
+            })
         },
     )
     .await?;
-    tx.commit().await?;
+    let (scan_id, outcomes) = (scan.id, evaluated.outcomes.clone());
     Ok(axum::Json(Rescored {
-        scan_id: scan.id,
+        scan_id,
         evaluated_at: outcomes.as_of,
         evaluation,
     }))

@@ -21,9 +21,9 @@ use crate::{
         selection::OrgSelection,
     },
     domain::time,
-    store::{self, TenantTx, repositories::Repository, scans::ScanRecord},
+    store::{self, TenantTx},
 };
-use axum::{extract::State, routing::get};
+use axum::extract::State;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -38,14 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_score))
         .routes(routes!(get_trend))
-        .route(
-            "/api/v1/orgs/{org_id}/compliance/score/{repo_id}",
-            get(get_score),
-        )
-        .route(
-            "/api/v1/orgs/{org_id}/compliance/trend/{repo_id}",
-            get(get_trend),
-        )
 }
 
 #[derive(Deserialize)]
@@ -167,19 +159,31 @@ async fn evidence_index(tx: &mut TenantTx) -> ApiResult<EvidenceIndex> {
     Ok(EvidenceIndex::new(store::evidence::all_links(tx).await?))
 }
 
-async fn outcomes(
-    tx: &mut TenantTx,
+/// Evaluates what [`evaluate::prepare`] read (no transaction open), then stores whatever was
+/// evaluated in one short write, so the next read finds it. Storing is a cache fill, not a change
+/// anyone made: it is not audited.
+async fn run_and_store(
     state: &AppState,
-    (repo, scan): (&Repository, &ScanRecord),
-    wanted: &[(&Framework, &Control)],
-    refresh: Refresh,
-) -> ApiResult<Outcomes> {
-    Ok(evaluate::outcomes_for(tx, &state.plugins, (repo, scan), None, wanted, refresh).await?)
+    org_id: &str,
+    pending: Vec<evaluate::Pending>,
+) -> ApiResult<Vec<Outcomes>> {
+    let mut evaluated = Vec::with_capacity(pending.len());
+    for p in pending {
+        evaluated.push(evaluate::run(&state.plugins, org_id, p).await);
+    }
+    if evaluated.iter().any(evaluate::Evaluated::changed) {
+        let mut tx = state.db.write_tx(org_id).await?;
+        for e in &evaluated {
+            e.save(&mut tx).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(evaluated.into_iter().map(|e| e.outcomes).collect())
 }
 
 /// Scores for every enabled framework (or one), from the repository's latest scan. Disabled
 /// controls are excluded. Without any scan the score is 0 and the posture "Not assessed".
-#[utoipa::path(get, path = "/api/compliance/score/{repo_id}", tag = "compliance",
+#[utoipa::path(get, path = "/score/{repo_id}", tag = "compliance",
     params(("repo_id" = i64, Path), ScoreQuery),
     responses((status = 200, body = ScoreReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_score(
@@ -221,8 +225,20 @@ async fn get_score(
         }));
     };
     let wanted = wanted(&selection, &frameworks);
-    let outcomes = outcomes(&mut tx, &state, (&repo, &scan), &wanted, Refresh::IfStale).await?;
-    tx.commit().await?;
+    let pending = evaluate::prepare(
+        &mut tx,
+        &state.plugins,
+        (&repo, &scan),
+        None,
+        &wanted,
+        Refresh::IfStale,
+    )
+    .await?;
+    drop(tx);
+    let outcomes = run_and_store(&state, &org_id, vec![pending])
+        .await?
+        .pop()
+        .unwrap_or_default();
     let inputs = Inputs {
         outcomes: &outcomes,
         evidence: &evidence,
@@ -243,7 +259,7 @@ async fn get_score(
 
 /// The score at each completed scan in the window, oldest first. A framework that is not
 /// enabled is a 400.
-#[utoipa::path(get, path = "/api/compliance/trend/{repo_id}", tag = "compliance",
+#[utoipa::path(get, path = "/trend/{repo_id}", tag = "compliance",
     params(("repo_id" = i64, Path), TrendQuery),
     responses((status = 200, body = Trend), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_trend(
@@ -255,9 +271,11 @@ async fn get_trend(
 ) -> ApiResult<axum::Json<Trend>> {
     let days = query.days.unwrap_or(90);
     if !(1..=365).contains(&days) {
-        return Err(ApiError::Unprocessable(json!([
-            { "loc": ["query", "days"], "msg": "days must be 1–365", "type": "value_error" }
-        ])));
+        return Err(ApiError::unprocessable(
+            json!(["query", "days"]),
+            "days must be 1–365",
+            "value_error",
+        ));
     }
     let org_id = scope.resolve(&caller)?;
     let (mut tx, auth) = authorize(
@@ -275,9 +293,24 @@ async fn get_trend(
     let since = time::format(Utc::now() - chrono::Duration::days(days));
     let scans = store::scans::completed_since(&mut tx, repo.id, &since, MAX_TREND_POINTS).await?;
     let evidence = evidence_index(&mut tx).await?;
+    let mut pending = Vec::with_capacity(scans.len());
+    for scan in &scans {
+        pending.push(
+            evaluate::prepare(
+                &mut tx,
+                &state.plugins,
+                (&repo, scan),
+                None,
+                &wanted,
+                Refresh::Missing,
+            )
+            .await?,
+        );
+    }
+    drop(tx);
+    let all_outcomes = run_and_store(&state, &org_id, pending).await?;
     let mut points = Vec::with_capacity(scans.len());
-    for scan in scans {
-        let outcomes = outcomes(&mut tx, &state, (&repo, &scan), &wanted, Refresh::Missing).await?;
+    for (scan, outcomes) in scans.into_iter().zip(all_outcomes) {
         // Each point counts the evidence that was in force when its scan completed.
         let at = time::parse(&scan.completed_at).unwrap_or_else(Utc::now);
         let inputs = Inputs {
@@ -313,7 +346,6 @@ async fn get_trend(
             posture: score::posture(score, total),
         });
     }
-    tx.commit().await?;
     Ok(axum::Json(Trend {
         repo_id: repo.id,
         framework: query.framework,

@@ -76,22 +76,34 @@ impl PluginHost {
             || self.builtin.description.check_type(check_type).is_some()
     }
 
-    /// Loads a stored tenant plugin by id (compiled once per content hash).
-    pub async fn load_tenant(
+    /// Reads what loading `record` needs: nothing when it is compiled in this process already,
+    /// else its component bytes. Compiling happens later, in [`Self::load_tenant`], with no
+    /// transaction held.
+    pub async fn fetch(
         &self,
         tx: &mut TenantTx,
-        record: &store::plugins::PluginRecord,
-    ) -> Result<Resolved, LoadError> {
-        // Already compiled in this process: skip reading the component bytes from the database.
-        let compiled = match self.runtime.compiled(&record.sha256) {
-            Some(hit) => hit,
-            None => {
-                let bytes = store::plugins::component(tx, &record.id)
-                    .await
-                    .map_err(|e| LoadError::Internal(e.into()))?
-                    .ok_or_else(|| LoadError::Internal(anyhow::anyhow!("plugin bytes missing")))?;
-                self.runtime.load_untrusted(Arc::new(bytes)).await?
-            }
+        record: store::plugins::PluginRecord,
+    ) -> Result<Fetched, sqlx::Error> {
+        let component = match self.runtime.compiled(&record.sha256) {
+            Some(hit) => Component::Compiled(hit),
+            None => Component::Bytes(Arc::new(
+                store::plugins::component(tx, &record.id)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?,
+            )),
+        };
+        Ok(Fetched { record, component })
+    }
+
+    /// Loads (compiling once per content hash) a fetched tenant plugin. Needs no database.
+    pub async fn load_tenant(&self, fetched: &Fetched) -> Result<Resolved, LoadError> {
+        let record = &fetched.record;
+        let compiled = match &fetched.component {
+            Component::Compiled(hit) => hit.clone(),
+            Component::Bytes(bytes) => match self.runtime.compiled(&record.sha256) {
+                Some(hit) => hit,
+                None => self.runtime.load_untrusted(bytes.clone()).await?,
+            },
         };
         let description =
             serde_json::from_str(&record.description).map_err(|e| LoadError::Internal(e.into()))?;
@@ -106,45 +118,59 @@ impl PluginHost {
         })
     }
 
-    /// The tenant's own enabled plugin for `check_type`, else the built-in, else `None`.
-    pub async fn resolve(
+    /// Reads the org's providers of every check_type in `controls` that the built-in does not
+    /// provide: one lookup per distinct check_type, one component read per plugin.
+    pub async fn providers(
         &self,
         tx: &mut TenantTx,
-        check_type: &str,
-    ) -> Result<Option<Resolved>, LoadError> {
-        if self.builtin.description.check_type(check_type).is_some() {
-            return Ok(Some(self.builtin.clone()));
+        controls: &[ControlSpec],
+    ) -> Result<Providers, sqlx::Error> {
+        let mut providers = Providers::default();
+        for control in controls {
+            let check_type = &control.check_type;
+            if self.builtin.description.check_type(check_type).is_some()
+                || providers.by_check_type.contains_key(check_type)
+            {
+                continue;
+            }
+            let provider = match store::plugins::enabled_for_check_type(tx, check_type).await? {
+                Some(record) if providers.plugins.contains_key(&record.id) => Some(record.id),
+                Some(record) => {
+                    let id = record.id.clone();
+                    let fetched = self.fetch(tx, record).await?;
+                    providers.plugins.insert(id.clone(), fetched);
+                    Some(id)
+                }
+                None => None,
+            };
+            providers.by_check_type.insert(check_type.clone(), provider);
         }
-        let record = store::plugins::enabled_for_check_type(tx, check_type)
-            .await
-            .map_err(|e| LoadError::Internal(e.into()))?;
-        match record {
-            Some(record) => self.load_tenant(tx, &record).await.map(Some),
-            None => Ok(None),
-        }
+        Ok(providers)
     }
 
     /// Evaluates controls, one batch per resolved plugin, returning outcomes in input order.
     /// A check_type nobody provides, or a plugin that fails to load, yields `error` outcomes.
+    /// Runs with no database access: `providers` was read beforehand.
     pub async fn evaluate_controls(
         &self,
-        tx: &mut TenantTx,
+        org_id: &str,
+        providers: &Providers,
         context: &ScanContext,
         controls: &[ControlSpec],
     ) -> Vec<ControlOutcome> {
-        let mut batches: BTreeMap<String, (Option<Resolved>, Vec<usize>)> = BTreeMap::new();
+        let mut batches: BTreeMap<String, (Resolved, Vec<usize>)> = BTreeMap::new();
         let mut failures: BTreeMap<usize, ControlOutcome> = BTreeMap::new();
         for (i, control) in controls.iter().enumerate() {
-            if let Some((_, idx)) = batches.values_mut().find(|(r, _)| {
-                r.as_ref()
-                    .is_some_and(|r| r.description.check_type(&control.check_type).is_some())
-            }) {
+            if let Some((_, idx)) = batches
+                .values_mut()
+                .find(|(r, _)| r.description.check_type(&control.check_type).is_some())
+            {
                 idx.push(i);
                 continue;
             }
-            match self.resolve(tx, &control.check_type).await {
+            match self.resolve(providers, &control.check_type).await {
                 Ok(Some(resolved)) => {
-                    batches.insert(resolved.who.id.clone(), (Some(resolved), vec![i]));
+                    batches.insert(resolved.who.id.clone(), (resolved, vec![i]));
                 }
                 Ok(None) => {
                     failures.insert(
@@ -173,17 +199,10 @@ impl PluginHost {
             outcomes[i] = Some(outcome);
         }
         for (_, (resolved, indices)) in batches {
-            let Some(resolved) = resolved else { continue };
             let batch: Vec<ControlSpec> = indices.iter().map(|&i| controls[i].clone()).collect();
             let results = self
                 .runtime
-                .evaluate(
-                    tx.org_id(),
-                    &resolved.compiled,
-                    &resolved.who,
-                    context,
-                    &batch,
-                )
+                .evaluate(org_id, &resolved.compiled, &resolved.who, context, &batch)
                 .await;
             for (i, outcome) in indices.into_iter().zip(results) {
                 outcomes[i] = Some(outcome);
@@ -196,5 +215,47 @@ impl PluginHost {
                 o.unwrap_or_else(|| error_outcome(c, &self.builtin.who, "not evaluated".into()))
             })
             .collect()
+    }
+
+    /// The tenant's own enabled plugin for `check_type`, else the built-in, else `None`.
+    async fn resolve(
+        &self,
+        providers: &Providers,
+        check_type: &str,
+    ) -> Result<Option<Resolved>, LoadError> {
+        if self.builtin.description.check_type(check_type).is_some() {
+            return Ok(Some(self.builtin.clone()));
+        }
+        match providers.provider(check_type) {
+            Some(fetched) => self.load_tenant(fetched).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A stored tenant plugin, ready to load without the database.
+pub struct Fetched {
+    pub record: store::plugins::PluginRecord,
+    component: Component,
+}
+
+enum Component {
+    /// Already compiled in this process (held, so it cannot be evicted meanwhile).
+    Compiled(Arc<CompiledPlugin>),
+    /// The uploaded component, to compile.
+    Bytes(Arc<Vec<u8>>),
+}
+
+/// The org's plugins for a set of check_types, read in one short transaction.
+#[derive(Default)]
+pub struct Providers {
+    by_check_type: BTreeMap<String, Option<String>>,
+    plugins: BTreeMap<String, Fetched>,
+}
+
+impl Providers {
+    fn provider(&self, check_type: &str) -> Option<&Fetched> {
+        let id = self.by_check_type.get(check_type)?.as_ref()?;
+        self.plugins.get(id)
     }
 }

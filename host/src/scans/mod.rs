@@ -7,6 +7,7 @@
 //! * [`sarif`]: SARIF 2.1.0, any number of runs, with the category and severity rules documented
 //!   in `docs/decisions/0009-sarif-mapping.md`.
 
+pub mod ingest;
 pub mod native;
 pub mod sarif;
 mod summary;

@@ -17,7 +17,8 @@ pub async fn enabled_keys(tx: &mut TenantTx) -> StoreResult<Option<Vec<String>>>
         Some(r) => r.try_get("enabled_keys")?,
         None => None,
     };
-    Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
+    raw.map(|s| super::decode_json(&s, "compliance_settings.enabled_keys"))
+        .transpose()
 }
 
 pub async fn set_enabled_keys(tx: &mut TenantTx, keys: Option<&[String]>) -> StoreResult<()> {
@@ -48,7 +49,7 @@ pub async fn disabled_controls(tx: &mut TenantTx) -> StoreResult<BTreeMap<String
             let raw: String = r.try_get("disabled")?;
             Ok((
                 r.try_get("framework_key")?,
-                serde_json::from_str(&raw).unwrap_or_default(),
+                super::decode_json(&raw, "control_selections.disabled")?,
             ))
         })
         .collect()

@@ -41,7 +41,7 @@ fn from_row(r: &AnyRow) -> StoreResult<CustomFrameworkRecord> {
         key: r.try_get("key")?,
         name: r.try_get("name")?,
         description: r.try_get("description")?,
-        controls: serde_json::from_str(&controls).map_err(|e| sqlx::Error::Decode(e.into()))?,
+        controls: super::decode_json(&controls, "custom_frameworks.controls")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })

@@ -3,6 +3,7 @@
 
 use super::{StoreResult, TenantTx};
 use sqlx::{Row, any::AnyRow};
+use std::collections::HashMap;
 
 /// What the uploader declared when asking for a presigned URL.
 #[derive(Debug, Clone)]
@@ -33,6 +34,18 @@ pub struct Evidence {
     pub etag: Option<String>,
     pub verified_at: String,
     pub uploaded_by: String,
+    pub effective_date: String,
+    pub expires_at: Option<String>,
+}
+
+/// Another object with the bytes of verified evidence: a new collection of that evidence.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pub id: String,
+    pub evidence_id: String,
+    pub object_key: String,
+    pub collected_at: String,
+    pub collected_by: String,
     pub effective_date: String,
     pub expires_at: Option<String>,
 }
@@ -156,12 +169,49 @@ pub async fn by_object_key(tx: &mut TenantTx, object_key: &str) -> StoreResult<O
     row.as_ref().map(evidence_from_row).transpose()
 }
 
-/// A verified record by its id, or by content hash (the newest with that hash).
+/// The verified evidence an object key resolves to: its own record, or the evidence it is a
+/// later collection of.
+pub async fn for_object(tx: &mut TenantTx, object_key: &str) -> StoreResult<Option<Evidence>> {
+    if let Some(own) = by_object_key(tx, object_key).await? {
+        return Ok(Some(own));
+    }
+    let org_id = tx.org_id().to_owned();
+    let row = sqlx::query(&format!(
+        "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE org_id = $1 AND id = \
+         (SELECT evidence_id FROM evidence_collections WHERE org_id = $1 AND object_key = $2)"
+    ))
+    .bind(org_id)
+    .bind(object_key)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.as_ref().map(evidence_from_row).transpose()
+}
+
+pub async fn insert_collection(tx: &mut TenantTx, c: &Collection) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO evidence_collections (id, org_id, evidence_id, object_key, collected_at, \
+         collected_by, effective_date, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&c.id)
+    .bind(tx.org_id().to_owned())
+    .bind(&c.evidence_id)
+    .bind(&c.object_key)
+    .bind(&c.collected_at)
+    .bind(&c.collected_by)
+    .bind(&c.effective_date)
+    .bind(&c.expires_at)
+    .execute(tx.conn())
+    .await
+    .map(|_| ())
+}
+
+/// A verified record by its id, or by content hash. Evidence is content-addressed per org, so a
+/// hash names one record: the first verified with it (older data may hold repeats).
 pub async fn by_id_or_hash(tx: &mut TenantTx, reference: &str) -> StoreResult<Option<Evidence>> {
     let org_id = tx.org_id().to_owned();
     let row = sqlx::query(&format!(
         "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE org_id = $1 AND (id = $2 OR sha256 = $2) \
-         ORDER BY verified_at DESC LIMIT 1"
+         ORDER BY verified_at, id LIMIT 1"
     ))
     .bind(org_id)
     .bind(reference)
@@ -224,6 +274,33 @@ fn lineage_from_row(r: &AnyRow) -> StoreResult<Lineage> {
     })
 }
 
+/// An existing link of `evidence` (under any object holding its bytes) with this identity.
+pub async fn find_evidence_lineage(
+    tx: &mut TenantTx,
+    evidence: &Evidence,
+    control_id: &str,
+    framework_id: &str,
+    assessment_id: &str,
+) -> StoreResult<Option<Lineage>> {
+    let org_id = tx.org_id().to_owned();
+    let row = sqlx::query(&format!(
+        "SELECT {LINEAGE_COLUMNS} FROM evidence_lineage WHERE org_id = $1 \
+         AND control_id = $3 AND framework_id = $4 AND assessment_id = $5 \
+         AND (object_key = $2 OR object_key IN \
+              (SELECT object_key FROM evidence_collections WHERE org_id = $1 AND evidence_id = $6)) \
+         ORDER BY created_at, id LIMIT 1"
+    ))
+    .bind(org_id)
+    .bind(&evidence.object_key)
+    .bind(control_id)
+    .bind(framework_id)
+    .bind(assessment_id)
+    .bind(&evidence.id)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.as_ref().map(lineage_from_row).transpose()
+}
+
 /// The link with this identity, if it exists.
 pub async fn find_lineage(
     tx: &mut TenantTx,
@@ -280,7 +357,9 @@ pub async fn lineage_of(tx: &mut TenantTx, object_key: &str) -> StoreResult<Vec<
     rows.iter().map(lineage_from_row).collect()
 }
 
-/// Every link of the org with its verified record, if the object was verified (for scoring).
+/// Every link of the org with the verified evidence its object resolves to, if any (for
+/// scoring). An evidence record carries its newest collection's effective date and expiry, so
+/// collecting the same bytes again refreshes it.
 pub async fn all_links(tx: &mut TenantTx) -> StoreResult<Vec<(Lineage, Option<Evidence>)>> {
     let org_id = tx.org_id().to_owned();
     let links = sqlx::query(&format!(
@@ -290,22 +369,44 @@ pub async fn all_links(tx: &mut TenantTx) -> StoreResult<Vec<(Lineage, Option<Ev
     .fetch_all(tx.conn())
     .await?;
     let verified = sqlx::query(&format!(
-        "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE org_id = $1 AND object_key IN \
-         (SELECT object_key FROM evidence_lineage WHERE org_id = $1)"
+        "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE org_id = $1"
     ))
     .bind(&org_id)
     .fetch_all(tx.conn())
     .await?;
-    let mut by_key = std::collections::HashMap::new();
+    let collections = sqlx::query(
+        "SELECT evidence_id, object_key, effective_date, expires_at FROM evidence_collections \
+         WHERE org_id = $1 ORDER BY effective_date, id",
+    )
+    .bind(&org_id)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut by_id: HashMap<String, Evidence> = HashMap::new();
+    let mut key_to_id: HashMap<String, String> = HashMap::new();
     for row in &verified {
         let e = evidence_from_row(row)?;
-        by_key.insert(e.object_key.clone(), e);
+        key_to_id.insert(e.object_key.clone(), e.id.clone());
+        by_id.insert(e.id.clone(), e);
+    }
+    for row in &collections {
+        let evidence_id: String = row.try_get("evidence_id")?;
+        let effective: String = row.try_get("effective_date")?;
+        key_to_id.insert(row.try_get("object_key")?, evidence_id.clone());
+        if let Some(e) = by_id.get_mut(&evidence_id)
+            && effective >= e.effective_date
+        {
+            e.effective_date = effective;
+            e.expires_at = row.try_get("expires_at")?;
+        }
     }
     links
         .iter()
         .map(|r| {
             let lineage = lineage_from_row(r)?;
-            let evidence = by_key.get(&lineage.object_key).cloned();
+            let evidence = key_to_id
+                .get(&lineage.object_key)
+                .and_then(|id| by_id.get(id))
+                .cloned();
             Ok((lineage, evidence))
         })
         .collect()

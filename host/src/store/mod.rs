@@ -23,7 +23,7 @@ pub mod users;
 
 use sqlx::{Any, AnyPool, Transaction};
 
-pub use connect::connect;
+pub use connect::{connect, open_existing};
 
 /// Which database a [`Db`] talks to; a handful of statements differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +32,13 @@ pub enum Backend {
     Postgres,
 }
 
-/// The application's connection pool. On PostgreSQL every connection runs as `grc_app`.
+/// The application's connection pools. On PostgreSQL both are the same pool, and every
+/// connection runs as `grc_app`. On SQLite (WAL) writes go through one writer connection and
+/// reads through a small pool of read-only connections, so a read never queues behind a write.
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    readers: AnyPool,
     backend: Backend,
 }
 
@@ -56,8 +59,13 @@ pub struct GlobalTx {
 pub type StoreResult<T> = Result<T, sqlx::Error>;
 
 impl Db {
-    pub fn new(pool: AnyPool, backend: Backend) -> Self {
-        Db { pool, backend }
+    /// `pool` writes (and reads); `readers` only reads (it may be the same pool).
+    pub fn new(pool: AnyPool, readers: AnyPool, backend: Backend) -> Self {
+        Db {
+            pool,
+            readers,
+            backend,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -68,19 +76,40 @@ impl Db {
         &self.pool
     }
 
-    /// Begins a transaction for `org_id`, setting the RLS tenant on PostgreSQL.
+    /// Begins a read transaction for `org_id`, setting the RLS tenant on PostgreSQL. On SQLite
+    /// its connection is read-only: writing through it fails.
     pub async fn tenant_tx(&self, org_id: &str) -> StoreResult<TenantTx> {
-        let mut tx = self.pool.begin().await?;
-        set_local(&mut tx, self.backend, "app.tenant_id", org_id).await?;
+        Self::begin_tenant(&self.readers, self.backend, org_id).await
+    }
+
+    /// Begins a write transaction for `org_id`, with the org's write lock taken before any
+    /// statement that could take another lock (see [`TenantTx::lock_org`]).
+    pub async fn write_tx(&self, org_id: &str) -> StoreResult<TenantTx> {
+        let mut tx = Self::begin_tenant(&self.pool, self.backend, org_id).await?;
+        tx.lock_org().await?;
+        Ok(tx)
+    }
+
+    async fn begin_tenant(pool: &AnyPool, backend: Backend, org_id: &str) -> StoreResult<TenantTx> {
+        let mut tx = pool.begin().await?;
+        set_local(&mut tx, backend, "app.tenant_id", org_id).await?;
         Ok(TenantTx {
             tx,
-            backend: self.backend,
+            backend,
             org_id: org_id.to_owned(),
         })
     }
 
-    /// Begins a transaction with no tenant set.
+    /// Begins a read transaction with no tenant set (lookups before the tenant is known).
     pub async fn global_tx(&self) -> StoreResult<GlobalTx> {
+        Ok(GlobalTx {
+            tx: self.readers.begin().await?,
+            backend: self.backend,
+        })
+    }
+
+    /// Begins a write transaction with no tenant set (instance state, bootstrap).
+    pub async fn global_write_tx(&self) -> StoreResult<GlobalTx> {
         Ok(GlobalTx {
             tx: self.pool.begin().await?,
             backend: self.backend,
@@ -109,9 +138,34 @@ impl TenantTx {
         &mut self.tx
     }
 
+    /// Serializes this org's writers (the audit chain is one sequence per org) until the
+    /// transaction ends. On PostgreSQL it is a transaction-scoped advisory lock, which conflicts
+    /// with nothing but itself: not with the `FOR KEY SHARE` row locks that every foreign-key
+    /// insert takes on `orgs`, so it cannot deadlock with them (docs/decisions/0012). Taking it
+    /// again in the same transaction is free. SQLite needs nothing: one writer connection.
+    pub async fn lock_org(&mut self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(org_lock_key(&self.org_id))
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await
     }
+}
+
+/// The advisory-lock key of an org: the first 8 bytes of SHA-256("grc.org-writes:" ‖ org id).
+/// A collision between two orgs only makes them share a queue; it never breaks correctness.
+fn org_lock_key(org_id: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("grc.org-writes:{org_id}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
 
 impl GlobalTx {
@@ -156,6 +210,22 @@ async fn set_local(
             .await?;
     }
     Ok(())
+}
+
+/// Decodes a JSON column. A corrupt value is an error naming the column, never a silent default.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
+    raw: &str,
+    column: &str,
+) -> StoreResult<T> {
+    serde_json::from_str(raw)
+        .map_err(|e| sqlx::Error::Decode(format!("column {column} holds invalid JSON: {e}").into()))
+}
+
+/// True when PostgreSQL aborted the transaction because of concurrency alone (serialization
+/// failure `40001`, deadlock `40P01`): running the whole transaction again can succeed.
+pub fn is_retryable(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if matches!(db.code().as_deref(), Some("40001") | Some("40P01")))
 }
 
 /// True when the error is a unique-constraint violation (used to map to 409).

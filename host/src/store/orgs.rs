@@ -56,6 +56,17 @@ pub async fn current(tx: &mut TenantTx) -> StoreResult<Option<Org>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// Sets the org's plan (`free`, `pro`, …; validated by the caller).
+pub async fn set_plan(tx: &mut TenantTx, plan: &str) -> StoreResult<()> {
+    let org_id = tx.org_id().to_owned();
+    sqlx::query("UPDATE orgs SET plan = $1 WHERE id = $2")
+        .bind(plan)
+        .bind(org_id)
+        .execute(tx.conn())
+        .await
+        .map(|_| ())
+}
+
 /// Bumps the policy revision so every server instance drops its cached policy set.
 pub async fn bump_policy_revision(tx: &mut TenantTx) -> StoreResult<()> {
     let org_id = tx.org_id().to_owned();
@@ -64,19 +75,6 @@ pub async fn bump_policy_revision(tx: &mut TenantTx) -> StoreResult<()> {
         .execute(tx.conn())
         .await
         .map(|_| ())
-}
-
-/// Locks the org row so that concurrent writers of a per-org sequence (the audit chain) queue up.
-/// SQLite needs no lock: its single writer connection already serializes transactions.
-pub async fn lock(tx: &mut TenantTx) -> StoreResult<()> {
-    if tx.backend() == super::Backend::Postgres {
-        let org_id = tx.org_id().to_owned();
-        sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR UPDATE")
-            .bind(org_id)
-            .execute(tx.conn())
-            .await?;
-    }
-    Ok(())
 }
 
 /// An org the user belongs to, with their role in it.

@@ -21,7 +21,7 @@ fn from_row(r: &AnyRow) -> StoreResult<Repository> {
         name: r.try_get("name")?,
         url: r.try_get("url")?,
         default_branch: r.try_get("default_branch")?,
-        languages: serde_json::from_str(&languages).unwrap_or_default(),
+        languages: super::decode_json(&languages, "repositories.languages")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })

@@ -54,7 +54,7 @@ fn from_row(r: &AnyRow) -> StoreResult<ScanRecord> {
         repo_id: r.try_get("repo_id")?,
         source: r.try_get("source")?,
         content_sha256: r.try_get("content_sha256")?,
-        tools: serde_json::from_str(&tools).unwrap_or_default(),
+        tools: super::decode_json(&tools, "scans.tools")?,
         commit: r.try_get("commit_sha")?,
         branch: r.try_get("branch")?,
         completed_at: r.try_get("completed_at")?,

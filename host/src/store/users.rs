@@ -37,16 +37,16 @@ pub async fn find_or_create(conn: &mut AnyConnection, email: &str) -> StoreResul
     if let Some(user) = find(&mut *conn, &email).await? {
         return Ok(user);
     }
-    let user = User {
-        id: uuid::Uuid::new_v4().to_string(),
-        email,
-        created_at: time::now(),
-    };
-    sqlx::query("INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)")
-        .bind(&user.id)
-        .bind(&user.email)
-        .bind(&user.created_at)
-        .execute(conn)
-        .await?;
-    Ok(user)
+    // Another org may be adding the same person right now: whoever inserts second reads the
+    // first one's row instead of failing on the unique email.
+    sqlx::query(
+        "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(&email)
+    .bind(time::now())
+    .execute(&mut *conn)
+    .await?;
+    find(conn, &email).await?.ok_or(sqlx::Error::RowNotFound)
 }

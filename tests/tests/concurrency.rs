@@ -1,0 +1,726 @@
+//! Every state-changing route under concurrency, on both backends: 24 callers in one org while 8
+//! callers run the same route in a second org. Expected: no 5xx, every answer one of the
+//! operation's documented statuses, and each org's audit chain verifies with exactly one new
+//! entry per applied write.
+//!
+//! The operations come from the OpenAPI document the server generates, so a new POST, PUT,
+//! PATCH or DELETE route without a recipe here fails this test until it gets one.
+
+use futures_util::future::join_all;
+use grc::domain::{Plan, Role};
+use grc_tests::{Resp, TestApp, both_backends, control, guest_component, json, scan_context};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+both_backends!(every_mutating_route_under_concurrency);
+
+const CALLERS: usize = 24;
+const OTHER_ORG_CALLERS: usize = 8;
+
+/// An org and an owner key with every scope.
+struct Org {
+    id: String,
+    key: String,
+}
+
+enum Body {
+    None,
+    Json(Value),
+    Raw(&'static str, Vec<u8>),
+}
+
+/// One request of a recipe.
+struct Call {
+    method: Method,
+    path: String,
+    body: Body,
+}
+
+/// How many audit entries one response stands for (0 for refusals and idempotent replays).
+type Audited = fn(&Resp) -> usize;
+
+fn on_success(resp: &Resp) -> usize {
+    usize::from(resp.status.is_success())
+}
+
+fn never(_: &Resp) -> usize {
+    0
+}
+
+async fn every_mutating_route_under_concurrency(app: TestApp) {
+    let a = Org {
+        id: app.org_id.clone(),
+        key: app.owner_key.clone(),
+    };
+    let b_id = app.create_org("second", Plan::Enterprise).await;
+    let b = Org {
+        key: app
+            .create_key(
+                &b_id,
+                "owner@second.io",
+                Role::Owner,
+                "read:*,write:*,admin:org",
+            )
+            .await
+            .key,
+        id: b_id,
+    };
+    let spec = serde_json::to_value(grc::http::openapi()).expect("spec as JSON");
+    let operations = mutating_operations(&spec);
+    assert!(operations.len() > 20, "{operations:?}");
+    let mut missing = Vec::new();
+    for (method, template) in &operations {
+        let Some(audited) = audited_by(method, template) else {
+            missing.push(format!("{method} {template}"));
+            continue;
+        };
+        let documented = documented_statuses(&spec, method, template);
+        let before = (chain_length(&app, &a).await, chain_length(&app, &b).await);
+        let calls_a = recipe(&app, &a, method, template, CALLERS).await;
+        let calls_b = recipe(&app, &b, method, template, OTHER_ORG_CALLERS).await;
+        let after_setup = (chain_length(&app, &a).await, chain_length(&app, &b).await);
+        let sent = calls_a
+            .iter()
+            .map(|c| send(&app, &a, c))
+            .chain(calls_b.iter().map(|c| send(&app, &b, c)));
+        let responses = join_all(sent).await;
+        let (resp_a, resp_b) = responses.split_at(calls_a.len());
+        for resp in &responses {
+            assert!(
+                documented.contains(&resp.status.as_u16()),
+                "{method} {template}: {} is not a documented status ({documented:?}): {:?}",
+                resp.status,
+                resp.body
+            );
+        }
+        assert!(
+            responses.iter().any(|r| r.status.is_success()),
+            "{method} {template}: nothing succeeded, first answer: {:?}",
+            responses.first().map(|r| &r.body)
+        );
+        for (org, resps, setup_len) in [(&a, resp_a, after_setup.0), (&b, resp_b, after_setup.1)] {
+            let applied: usize = resps.iter().map(audited).sum();
+            assert_eq!(
+                chain_length(&app, org).await,
+                setup_len + applied as u64,
+                "{method} {template}: one audit entry per applied write in org {}",
+                org.id
+            );
+        }
+        assert!(after_setup.0 >= before.0 && after_setup.1 >= before.1);
+    }
+    assert!(
+        missing.is_empty(),
+        "state-changing operations without a concurrency recipe: {missing:?}"
+    );
+}
+
+/// `(METHOD, path template)` of every POST, PUT, PATCH and DELETE in the document.
+fn mutating_operations(spec: &Value) -> Vec<(String, String)> {
+    let mut ops = Vec::new();
+    for (template, item) in spec["paths"].as_object().expect("paths") {
+        for method in ["post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                ops.push((method.to_ascii_uppercase(), template.clone()));
+            }
+        }
+    }
+    ops.sort();
+    ops
+}
+
+fn documented_statuses(spec: &Value, method: &str, template: &str) -> Vec<u16> {
+    let op = &spec["paths"][template][method.to_ascii_lowercase()];
+    let mut statuses: Vec<u16> = op["responses"]
+        .as_object()
+        .expect("responses")
+        .keys()
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    // The gate answers these on every authenticated route (documented globally).
+    statuses.extend([401, 403]);
+    statuses
+}
+
+/// The seed-002 compliance routes and their org-scoped twins share one recipe.
+fn compliance_suffix(template: &str) -> Option<&str> {
+    template
+        .strip_prefix("/api/compliance")
+        .or_else(|| template.strip_prefix("/api/v1/orgs/{org_id}/compliance"))
+}
+
+fn audited_by(method: &str, template: &str) -> Option<Audited> {
+    if let Some(rest) = compliance_suffix(template) {
+        return match (method, rest) {
+            ("POST", "/custom-frameworks")
+            | ("DELETE", "/custom-frameworks/{framework_key}")
+            | ("PUT", "/frameworks/enabled")
+            | ("PUT", "/frameworks/{framework_key}/controls") => Some(on_success),
+            _ => None,
+        };
+    }
+    let rest = template.strip_prefix("/api/v1/orgs/{org_id}")?;
+    let audited: Audited = match (method, rest) {
+        ("POST", "/access-policies/validate")
+        | ("POST", "/authz/explain")
+        | ("POST", "/plugins/{plugin_id}/dry-run") => never,
+        ("POST", "/evidence/verify") => |r| {
+            usize::from(
+                r.status == StatusCode::OK
+                    && (r.body["already_verified"] == false || r.body["collected_again"] == true),
+            )
+        },
+        ("POST", "/evidence/{evidence_id}/link-to-control") => {
+            |r| usize::from(r.status == StatusCode::OK && r.body["created"] == true)
+        }
+        ("POST", "/repos/{repo_id}/scans") => |r| usize::from(r.status == StatusCode::CREATED),
+        ("POST", "/access-policies")
+        | ("PUT", "/access-policies/{policy_id}")
+        | ("DELETE", "/access-policies/{policy_id}")
+        | ("POST", "/api-keys")
+        | ("DELETE", "/api-keys/{key_id}")
+        | ("POST", "/evidence/upload-url")
+        | ("POST", "/evidence/{evidence_id}/download-url")
+        | ("POST", "/members")
+        | ("PATCH", "/members/{user_id}")
+        | ("DELETE", "/members/{user_id}")
+        | ("POST", "/plugins")
+        | ("PATCH", "/plugins/{plugin_id}")
+        | ("DELETE", "/plugins/{plugin_id}")
+        | ("POST", "/repos")
+        | ("PATCH", "/repos/{repo_id}")
+        | ("DELETE", "/repos/{repo_id}")
+        | ("POST", "/repos/{repo_id}/scans/{scan_id}/rescore") => on_success,
+        _ => return None,
+    };
+    Some(audited)
+}
+
+/// Prepares what the operation needs in `org` and returns `n` calls to fire at once. Some calls
+/// deliberately collide (same name, same object) to exercise refusals and idempotent answers.
+async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize) -> Vec<Call> {
+    let m = Method::from_bytes(method.as_bytes()).expect("method");
+    let json_calls = |paths_bodies: Vec<(String, Value)>| -> Vec<Call> {
+        paths_bodies
+            .into_iter()
+            .map(|(path, body)| Call {
+                method: m.clone(),
+                path,
+                body: Body::Json(body),
+            })
+            .collect()
+    };
+    if let Some(rest) = compliance_suffix(template) {
+        let base = if template.starts_with("/api/compliance") {
+            "/api/compliance".to_owned()
+        } else {
+            format!("/api/v1/orgs/{}/compliance", org.id)
+        };
+        return match rest {
+            "/custom-frameworks" => json_calls(
+                (0..n)
+                    .map(|i| (format!("{base}/custom-frameworks"), custom_framework(i % 4)))
+                    .collect(),
+            ),
+            "/custom-frameworks/{framework_key}" => {
+                let saved = app
+                    .call(
+                        Method::POST,
+                        &format!("{base}/custom-frameworks"),
+                        grc_tests::Auth::Bearer(&org.key),
+                        Some(custom_framework(99)),
+                    )
+                    .await;
+                assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+                (0..n)
+                    .map(|_| Call {
+                        method: m.clone(),
+                        path: format!("{base}/custom-frameworks/cf_99"),
+                        body: Body::None,
+                    })
+                    .collect()
+            }
+            "/frameworks/enabled" => json_calls(
+                (0..n)
+                    .map(|i| {
+                        let keys = if i % 2 == 0 {
+                            json!(["soc2"])
+                        } else {
+                            json!(null)
+                        };
+                        (
+                            format!("{base}/frameworks/enabled"),
+                            json!({ "keys": keys }),
+                        )
+                    })
+                    .collect(),
+            ),
+            "/frameworks/{framework_key}/controls" => json_calls(
+                (0..n)
+                    .map(|i| {
+                        let disabled = if i % 2 == 0 {
+                            json!(["CC1.1"])
+                        } else {
+                            json!([])
+                        };
+                        (
+                            format!("{base}/frameworks/soc2/controls"),
+                            json!({ "disabled": disabled }),
+                        )
+                    })
+                    .collect(),
+            ),
+            other => panic!("no compliance recipe for {other}"),
+        };
+    }
+    let rest = template
+        .strip_prefix("/api/v1/orgs/{org_id}")
+        .expect("org route");
+    let org_path = |p: &str| app.org_path(&org.id, p);
+    match rest {
+        "/access-policies" => json_calls(
+            (0..n)
+                .map(|i| (org_path(rest), access_policy(&format!("p-{}", i % 16))))
+                .collect(),
+        ),
+        "/access-policies/validate" => json_calls(
+            (0..n)
+                .map(|_| (org_path(rest), json!({ "policy": access_policy("v")["policy"] })))
+                .collect(),
+        ),
+        "/access-policies/{policy_id}" => {
+            let id = created_id(app, org, "/access-policies", access_policy("target")).await;
+            let path = org_path(&format!("/access-policies/{id}"));
+            if method == "DELETE" {
+                same_calls(&m, &path, n)
+            } else {
+                json_calls(
+                    (0..n)
+                        .map(|i| {
+                            let mut body = access_policy("target");
+                            body["description"] = json!(format!("edit {i}"));
+                            (path.clone(), body)
+                        })
+                        .collect(),
+                )
+            }
+        }
+        "/api-keys" => json_calls(
+            (0..n)
+                .map(|i| {
+                    (
+                        org_path(rest),
+                        json!({ "name": format!("key {i}"), "scopes": ["read:*"] }),
+                    )
+                })
+                .collect(),
+        ),
+        "/api-keys/{key_id}" => {
+            let id = created_field(
+                app,
+                org,
+                "/api-keys",
+                json!({ "name": "to revoke", "scopes": ["read:org"] }),
+                "key_id",
+            )
+            .await;
+            same_calls(&m, &org_path(&format!("/api-keys/{id}")), n)
+        }
+        "/authz/explain" => {
+            let id = created_field(
+                app,
+                org,
+                "/api-keys",
+                json!({ "name": "explained", "scopes": ["read:org"] }),
+                "key_id",
+            )
+            .await;
+            json_calls(
+                (0..n)
+                    .map(|_| {
+                        (
+                            org_path(rest),
+                            json!({
+                                "principal": format!("ApiKey::\"{id}\""),
+                                "action": "member.list",
+                                "resource": format!("Org::\"{}\"", org.id),
+                            }),
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        "/evidence/upload-url" => json_calls(
+            (0..n)
+                .map(|i| {
+                    (
+                        org_path(rest),
+                        json!({ "filename": format!("f{i}.txt"), "content_type": "text/plain" }),
+                    )
+                })
+                .collect(),
+        ),
+        "/evidence/verify" => {
+            let (object_key, hash) = uploaded(app, org, b"concurrent verify").await;
+            json_calls(
+                (0..n)
+                    .map(|_| {
+                        (
+                            org_path(rest),
+                            json!({ "object_key": object_key, "expected_hash": hash }),
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        "/evidence/{evidence_id}/link-to-control" | "/evidence/{evidence_id}/download-url" => {
+            let (object_key, hash) = uploaded(app, org, rest.as_bytes()).await;
+            let verified = app
+                .post(
+                    &org_path("/evidence/verify"),
+                    &org.key,
+                    json!({ "object_key": object_key, "expected_hash": hash }),
+                )
+                .await;
+            assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
+            let path = org_path(&rest.replace("{evidence_id}", &hash));
+            if rest.ends_with("download-url") {
+                same_calls(&m, &path, n)
+            } else {
+                json_calls(
+                    (0..n)
+                        .map(|_| (path.clone(), json!({ "control_id": "CC6.1" })))
+                        .collect(),
+                )
+            }
+        }
+        "/members" => json_calls(
+            (0..n)
+                .map(|i| {
+                    (
+                        org_path(rest),
+                        json!({ "email": format!("m{}@example.com", i % 12), "role": "member" }),
+                    )
+                })
+                .collect(),
+        ),
+        "/members/{user_id}" => {
+            let id = created_field(
+                app,
+                org,
+                "/members",
+                json!({ "email": "target@example.com", "role": "member" }),
+                "user_id",
+            )
+            .await;
+            let path = org_path(&format!("/members/{id}"));
+            if method == "DELETE" {
+                same_calls(&m, &path, n)
+            } else {
+                json_calls(
+                    (0..n)
+                        .map(|i| {
+                            let role = if i % 2 == 0 { "admin" } else { "member" };
+                            (path.clone(), json!({ "role": role }))
+                        })
+                        .collect(),
+                )
+            }
+        }
+        "/plugins" => {
+            remove_plugins(app, org).await;
+            let component = guest_component("license_policy_plugin");
+            (0..n)
+                .map(|_| Call {
+                    method: m.clone(),
+                    path: org_path(rest),
+                    body: Body::Raw("application/wasm", component.clone()),
+                })
+                .collect()
+        }
+        "/plugins/{plugin_id}" => {
+            remove_plugins(app, org).await;
+            let id = uploaded_plugin(app, org).await;
+            let path = org_path(&format!("/plugins/{id}"));
+            if method == "DELETE" {
+                same_calls(&m, &path, n)
+            } else {
+                json_calls(
+                    (0..n)
+                        .map(|i| (path.clone(), json!({ "enabled": i % 2 == 0 })))
+                        .collect(),
+                )
+            }
+        }
+        "/plugins/{plugin_id}/dry-run" => json_calls(
+            (0..n)
+                .map(|_| {
+                    (
+                        org_path("/plugins/builtin/dry-run"),
+                        json!({
+                            "context": scan_context(json!([])),
+                            "controls": [control("C-1", "secrets", "no_critical_secrets", json!({}))],
+                        }),
+                    )
+                })
+                .collect(),
+        ),
+        "/repos" => json_calls(
+            (0..n)
+                .map(|i| {
+                    (
+                        org_path(rest),
+                        json!({ "name": format!("repo-{}", i % 16), "languages": ["python"] }),
+                    )
+                })
+                .collect(),
+        ),
+        "/repos/{repo_id}" => {
+            let id = app.create_repo(&org.id, &org.key, "target", &[]).await;
+            let path = org_path(&format!("/repos/{id}"));
+            if method == "DELETE" {
+                same_calls(&m, &path, n)
+            } else {
+                json_calls(
+                    (0..n)
+                        .map(|i| {
+                            (
+                                path.clone(),
+                                json!({ "name": "target", "url": format!("https://git.example/{i}") }),
+                            )
+                        })
+                        .collect(),
+                )
+            }
+        }
+        "/repos/{repo_id}/scans" => {
+            let id = app.create_repo(&org.id, &org.key, "scanned", &[]).await;
+            let scan = serde_json::to_vec(&json!({
+                "commit": "abc1234", "branch": "main",
+                "findings": [{ "rule_id": "r1", "tool": "gitleaks",
+                    "category": "secret", "severity": "critical", "message": "key" }],
+            }))
+            .expect("scan JSON");
+            (0..n)
+                .map(|_| Call {
+                    method: m.clone(),
+                    path: org_path(&format!("/repos/{id}/scans")),
+                    body: Body::Raw("application/json", scan.clone()),
+                })
+                .collect()
+        }
+        "/repos/{repo_id}/scans/{scan_id}/rescore" => {
+            let repo = app.create_repo(&org.id, &org.key, "rescored", &[]).await;
+            let resp = app
+                .post(
+                    &org_path(&format!("/repos/{repo}/scans")),
+                    &org.key,
+                    json!({ "commit": "def5678", "findings": [] }),
+                )
+                .await;
+            assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+            let scan = resp.body["id"].as_str().expect("scan id").to_owned();
+            same_calls(
+                &m,
+                &org_path(&format!("/repos/{repo}/scans/{scan}/rescore")),
+                n,
+            )
+        }
+        other => panic!("no recipe for {method} {other}"),
+    }
+}
+
+fn same_calls(method: &Method, path: &str, n: usize) -> Vec<Call> {
+    (0..n)
+        .map(|_| Call {
+            method: method.clone(),
+            path: path.to_owned(),
+            body: Body::None,
+        })
+        .collect()
+}
+
+fn access_policy(name: &str) -> Value {
+    json!({
+        "name": name,
+        "policy": "forbid (principal, action == Action::\"member.list\", resource) when { principal.role == \"auditor\" };",
+    })
+}
+
+fn custom_framework(n: usize) -> Value {
+    json!({
+        "name": format!("Internal {n}"), "key": format!("cf_{n}"),
+        "controls": [{ "id": "ISP-1", "name": "No hardcoded secrets", "category": "Credentials",
+            "description": "All credentials live in the secret manager.",
+            "check_type": "secrets", "pass_condition": "no_critical_secrets" }]
+    })
+}
+
+async fn send(app: &TestApp, org: &Org, call: &Call) -> Resp {
+    let mut req = app
+        .client
+        .request(call.method.clone(), app.url(&call.path))
+        .bearer_auth(&org.key);
+    req = match &call.body {
+        Body::None => req,
+        Body::Json(v) => req.json(v),
+        Body::Raw(content_type, bytes) => req
+            .header("content-type", *content_type)
+            .body(bytes.clone()),
+    };
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status();
+    let text = resp.text().await.expect("body read");
+    Resp {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+/// Entries in the org's audit chain, after checking that the chain verifies.
+async fn chain_length(app: &TestApp, org: &Org) -> u64 {
+    let resp = app
+        .get(&app.org_path(&org.id, "/audit-log/verify"), &org.key)
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    assert_eq!(resp.body["valid"], true, "{:?}", resp.body);
+    resp.body["entries_checked"]
+        .as_u64()
+        .expect("entries_checked")
+}
+
+async fn created_field(app: &TestApp, org: &Org, rest: &str, body: Value, field: &str) -> String {
+    let resp = app.post(&app.org_path(&org.id, rest), &org.key, body).await;
+    assert!(resp.status.is_success(), "{rest}: {:?}", resp.body);
+    resp.body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{rest}: no {field} in {:?}", resp.body))
+        .to_owned()
+}
+
+async fn created_id(app: &TestApp, org: &Org, rest: &str, body: Value) -> String {
+    created_field(app, org, rest, body, "id").await
+}
+
+async fn uploaded_plugin(app: &TestApp, org: &Org) -> String {
+    let resp = app
+        .upload_plugin(&org.id, &org.key, guest_component("license_policy_plugin"))
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    resp.body["id"].as_str().expect("plugin id").to_owned()
+}
+
+/// Deletes the org's plugins (the recipes upload the same component).
+async fn remove_plugins(app: &TestApp, org: &Org) {
+    let list = app.get(&app.org_path(&org.id, "/plugins"), &org.key).await;
+    for plugin in list.body["plugins"].as_array().expect("plugins") {
+        let id = plugin["id"].as_str().expect("id");
+        let resp = app
+            .delete(&app.org_path(&org.id, &format!("/plugins/{id}")), &org.key)
+            .await;
+        assert_eq!(resp.status, StatusCode::NO_CONTENT, "{:?}", resp.body);
+    }
+}
+
+/// Issues an upload URL and PUTs `bytes` to it; returns (object_key, sha256).
+async fn uploaded(app: &TestApp, org: &Org, bytes: &[u8]) -> (String, String) {
+    let resp = app
+        .post(
+            &app.org_path(&org.id, "/evidence/upload-url"),
+            &org.key,
+            json!({ "filename": "evidence.txt", "content_type": "text/plain" }),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    let put = app
+        .client
+        .put(resp.body["upload_url"].as_str().expect("upload_url"))
+        .header("content-type", "text/plain")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .expect("PUT sent");
+    assert!(put.status().is_success(), "PUT {}", put.status());
+    (
+        resp.body["object_key"]
+            .as_str()
+            .expect("object_key")
+            .to_owned(),
+        hex::encode(Sha256::digest(bytes)),
+    )
+}
+
+/// PostgreSQL can still abort a transaction over concurrency alone. Simulated with a trigger
+/// that raises `serialization_failure` on the first inserts: the server runs the whole
+/// transaction again and the client sees one clean 201 with one audit entry; when it never
+/// succeeds, a 503 with `Retry-After` and nothing written, never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_serialization_failures_are_retried_whole() {
+    let Some(app) = grc_tests::spawn_app(grc_tests::Backend::Postgres).await else {
+        return;
+    };
+    app.owner_sql(
+        "CREATE SEQUENCE flaky_inserts; \
+         CREATE FUNCTION flaky_insert() RETURNS trigger SECURITY DEFINER LANGUAGE plpgsql AS $$ \
+         BEGIN \
+           IF nextval('flaky_inserts') <= 2 OR NEW.name = 'always-fails' THEN \
+             RAISE EXCEPTION 'simulated conflict' USING ERRCODE = '40001'; \
+           END IF; \
+           RETURN NEW; \
+         END $$; \
+         CREATE TRIGGER flaky BEFORE INSERT ON repositories \
+           FOR EACH ROW EXECUTE FUNCTION flaky_insert();",
+    )
+    .await;
+    let org = Org {
+        id: app.org_id.clone(),
+        key: app.owner_key.clone(),
+    };
+    let before = chain_length(&app, &org).await;
+    let created = app
+        .post(
+            &app.org_path(&app.org_id, "/repos"),
+            &app.owner_key,
+            json!({ "name": "retried" }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(chain_length(&app, &org).await, before + 1);
+    assert_eq!(
+        app.owner_count("SELECT nextval('flaky_inserts') - 1").await,
+        3,
+        "two failed attempts and one that succeeded"
+    );
+
+    let resp = app
+        .client
+        .post(app.url(&app.org_path(&app.org_id, "/repos")))
+        .bearer_auth(&app.owner_key)
+        .json(&json!({ "name": "always-fails" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: Value = resp.json().await.expect("JSON body");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("retry")),
+        "{body}"
+    );
+    assert_eq!(
+        chain_length(&app, &org).await,
+        before + 1,
+        "nothing written"
+    );
+    assert_eq!(
+        app.owner_count("SELECT COUNT(*) FROM repositories WHERE name = 'always-fails'")
+            .await,
+        0
+    );
+}
