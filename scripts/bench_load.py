@@ -427,7 +427,7 @@ def run_scenario(backend: str, args: argparse.Namespace) -> ScenarioResult:
                 for problem in check.problems:
                     log(f"{backend} org {label}: {problem}")
                 checks.append(check)
-        server_errors = server.log_lines("error", "panic")
+        server_errors = server.log_lines("error", "panic", "warn")
         for line in server_errors:
             log(f"server log: {line}")
         return ScenarioResult(backend, args.clients, args.seconds, wall, samples, checks, died,

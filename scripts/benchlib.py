@@ -21,6 +21,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -39,6 +40,7 @@ DEFAULT_PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 OWNER_SCOPES = "read:*,write:*,admin:org"  # what the bootstrap owner key holds (ScopeSet::all)
 STDERR_TAIL_LINES = 40
 BACKENDS = ("sqlite", "postgres")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # the server's log colors
 
 
 def direct_session() -> requests.Session:
@@ -216,6 +218,7 @@ class Server:
             text = self.stderr_path.read_text(errors="replace")
         except OSError:
             return []
+        text = ANSI_ESCAPE.sub("", text)
         lowered = [n.lower() for n in needles]
         hits = [ln for ln in text.splitlines() if any(n in ln.lower() for n in lowered)]
         return hits[-limit:]

@@ -116,6 +116,29 @@ fn temp_dir() -> std::path::PathBuf {
 #[test]
 fn admin_commands_and_audit_verify() {
     let dir = temp_dir();
+    // Ops commands never create a database: run in the wrong place, they say so.
+    let nowhere = grc(&dir, &["admin", "create-org", "--name", "acme"]);
+    assert!(!nowhere.status.success());
+    assert!(
+        String::from_utf8_lossy(&nowhere.stderr).contains("no database at"),
+        "{}",
+        String::from_utf8_lossy(&nowhere.stderr)
+    );
+    assert!(!dir.join("grc.db").exists(), "no database was created");
+    let unknown = grc(
+        &dir,
+        &[
+            "audit",
+            "verify",
+            "--org",
+            &uuid::Uuid::new_v4().to_string(),
+        ],
+    );
+    assert!(!unknown.status.success(), "never 'valid' about nothing");
+    assert!(!dir.join("grc.db").exists());
+    // An (empty) database file given by the operator is used and migrated.
+    std::fs::write(dir.join("grc.db"), b"").expect("empty database file");
+
     let org = json_stdout(&grc(
         &dir,
         &["admin", "create-org", "--name", "acme", "--plan", "team"],
@@ -162,6 +185,43 @@ fn admin_commands_and_audit_verify() {
     let ok = json_stdout(&grc(&dir, &["audit", "verify", "--org", &org_id]));
     assert_eq!(ok["valid"], true);
     assert_eq!(ok["entries_checked"], 2);
+    assert!(
+        ok["head_hash"].as_str().is_some_and(|h| h.len() == 64),
+        "{ok}"
+    );
+
+    // An org that does not exist is an error, not an empty valid chain.
+    let unknown = grc(
+        &dir,
+        &[
+            "audit",
+            "verify",
+            "--org",
+            &uuid::Uuid::new_v4().to_string(),
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no organization with id"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+
+    // Plans are operable: set-plan changes it and is audited.
+    let plan = json_stdout(&grc(
+        &dir,
+        &[
+            "admin",
+            "set-plan",
+            "--org",
+            &org_id,
+            "--plan",
+            "enterprise",
+        ],
+    ));
+    assert_eq!(plan["plan"], "enterprise");
+    let ok = json_stdout(&grc(&dir, &["audit", "verify", "--org", &org_id]));
+    assert_eq!(ok["entries_checked"], 3, "ORG_PLAN_CHANGED is on the chain");
 
     // Tamper directly in the database file (lifting the append-only trigger first).
     let db = dir.join("grc.db");

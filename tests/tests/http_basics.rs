@@ -28,11 +28,19 @@ async fn control_characters_are_422_everywhere(app: TestApp) {
             .expect("sent");
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
         let body: serde_json::Value = resp.json().await.expect("JSON body");
-        assert_eq!(body["detail"][0]["loc"], grc_tests::json!(["body", "name"]), "{body}");
+        assert_eq!(
+            body["detail"][0]["loc"],
+            grc_tests::json!(["body", "name"]),
+            "{body}"
+        );
     }
     // Newlines and tabs are text, not control characters to refuse.
     let ok = app
-        .post(&repos, &key, grc_tests::json!({ "name": "multi\tword", "url": null }))
+        .post(
+            &repos,
+            &key,
+            grc_tests::json!({ "name": "multi\tword", "url": null }),
+        )
         .await;
     assert_eq!(ok.status, StatusCode::CREATED, "{:?}", ok.body);
     for path in [
@@ -42,7 +50,12 @@ async fn control_characters_are_422_everywhere(app: TestApp) {
         format!("/api/v1/compliance/controls/soc2:CC6.1%00"),
     ] {
         let resp = app.get(&path, &key).await;
-        assert_eq!(resp.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {:?}", resp.body);
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {:?}",
+            resp.body
+        );
     }
     let jwt = app.jwt("owner@localhost\u{0}", grc_tests::json!({}));
     let resp = app.get("/api/v1/orgs", &jwt).await;
@@ -74,7 +87,12 @@ async fn limits_are_named_in_413s(app: TestApp) {
     let body: serde_json::Value = resp.json().await.expect("JSON body");
     assert_eq!(body["limit_bytes"], 1024 * 1024, "{body}");
     assert_eq!(body["setting"], "GRC_MAX_BODY_BYTES", "{body}");
-    assert!(body["detail"].as_str().is_some_and(|d| d.contains("GRC_MAX_BODY_BYTES")), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("GRC_MAX_BODY_BYTES")),
+        "{body}"
+    );
 }
 
 async fn bad_input_gets_json_4xx_never_plain_text(app: TestApp) {

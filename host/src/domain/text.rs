@@ -2,6 +2,24 @@
 //! return excepted) are refused everywhere: PostgreSQL cannot store NUL in `TEXT`, and none of
 //! them has a legitimate place in a name, an id, a filter or a policy.
 
+/// [`forbidden_control`] as a JSON Schema (ECMA-262) pattern, for the OpenAPI document.
+pub const NO_CONTROLS_PATTERN: &str =
+    "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// A name-like field: [`NO_CONTROLS_PATTERN`] plus at least one character that is not white
+/// space. Lengths are declared per field (`maxLength`, counted in characters as here).
+pub const LABEL_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// A name-like value as sent: at most `max_chars` characters, not blank. Returns it trimmed,
+/// or the message for a 422. (Control characters were refused when the body was read.)
+pub fn label(raw: &str, max_chars: usize) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || raw.chars().count() > max_chars {
+        return Err(format!("must be 1–{max_chars} characters, not only spaces"));
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// The first control character `s` may not contain, if any.
 pub fn forbidden_control(s: &str) -> Option<char> {
     s.chars()
@@ -61,6 +79,31 @@ mod tests {
         assert_eq!(forbidden_control("del\u{7f}"), Some('\u{7f}'));
         assert_eq!(forbidden_control("line one\nline two\r\n\tindented"), None);
         assert_eq!(forbidden_control("naïve café ✓"), None);
+    }
+
+    #[test]
+    fn the_schema_pattern_names_the_same_characters() {
+        // Every code point the pattern excludes is refused, and the others are accepted.
+        let excluded = |c: u32| matches!(c, 0x00..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F | 0x7F..=0x9F);
+        for c in (0..0xA0).filter_map(char::from_u32) {
+            assert_eq!(
+                forbidden_control(&c.to_string()).is_some(),
+                excluded(u32::from(c)),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        assert!(NO_CONTROLS_PATTERN.contains("\\u007F-\\u009F"));
+    }
+
+    #[test]
+    fn labels_count_characters_and_refuse_blanks() {
+        assert_eq!(label("  acme  ", 8), Ok("acme".to_owned()));
+        assert!(label("   ", 8).is_err());
+        assert!(label("", 8).is_err());
+        // 100 two-byte characters are 100 characters, as JSON Schema's maxLength counts.
+        assert!(label(&"é".repeat(100), 100).is_ok());
+        assert!(label(&"é".repeat(101), 100).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::{
     audit::{self, AuditEvent},
     authn::Caller,
     authz::{Action, PolicyDiagnostic, Resource},
-    domain::time,
+    domain::{text, time},
     store::{self, access_policies::AccessPolicy},
 };
 use axum::{extract::State, http::StatusCode};
@@ -73,6 +73,7 @@ pub struct AccessPolicyList {
 #[serde(deny_unknown_fields)]
 pub struct WritePolicy {
     /// Unique within the org.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -315,15 +316,13 @@ async fn delete_policy(
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::invalid_field(
-            &["name"],
-            "name must be 1–100 characters",
-        ));
-    }
+    text::label(name, MAX_NAME_CHARS)
+        .map_err(|e| ApiError::invalid_field(&["name"], format!("name {e}")))?;
     Ok(())
 }
+
+/// Longest policy name, in characters.
+const MAX_NAME_CHARS: usize = 100;
 
 /// Everything wrong with a policy text; empty when it is exactly one valid policy.
 fn policy_problems(state: &AppState, text: &str) -> Vec<PolicyDiagnostic> {

@@ -69,13 +69,31 @@ pub struct ApiKeyList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// e.g. `["read:evidence", "write:evidence"]`; wildcards `read:*` / `write:*` allowed.
+    #[schema(schema_with = scope_list_schema)]
     pub scopes: Vec<String>,
     /// The member the key acts as; defaults to the caller.
     pub user_id: Option<Uuid>,
     /// Days until expiry (1–3650); absent means no expiry.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
+}
+
+/// One or more scope names: the concrete scopes and the wildcards `ScopeSet` parses.
+fn scope_list_schema() -> utoipa::openapi::schema::Array {
+    use crate::domain::scope::{CONCRETE_SCOPES, WILDCARD_SCOPES};
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let names = CONCRETE_SCOPES.iter().chain(WILDCARD_SCOPES).copied();
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names)),
+        )
+        .min_items(Some(1))
+        .build()
 }
 
 /// The one response that carries the secret.
@@ -121,13 +139,8 @@ async fn create_key(
     Path(org_id): Path<Uuid>,
     Json(body): Json<CreateApiKey>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::invalid_field(
-            &["name"],
-            "name must be 1–100 characters",
-        ));
-    }
+    let name = &crate::domain::text::label(&body.name, 100)
+        .map_err(|e| ApiError::invalid_field(&["name"], format!("name {e}")))?;
     let scopes = ScopeSet::parse_list(&body.scopes.join(","))
         .map_err(|e| ApiError::invalid_field(&["scopes"], e))?;
     if body

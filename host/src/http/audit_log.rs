@@ -90,12 +90,15 @@ pub struct AuditQuery {
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     /// RFC 3339 lower bound (inclusive).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// RFC 3339 upper bound (exclusive).
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// Cursor from `next_before_seq`.
     pub before_seq: Option<i64>,
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

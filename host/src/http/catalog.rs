@@ -86,6 +86,7 @@ pub struct ControlFilter {
     pub category: Option<String>,
     pub check_type: Option<String>,
     /// 1–1000, default 200.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     pub offset: Option<usize>,
 }

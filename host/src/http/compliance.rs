@@ -71,7 +71,7 @@ pub struct FrameworkSelection {
 pub struct SetEnabled {
     /// A list (explicit selection), `[]` (opt out of everything) or null (reset to default).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<String>>, required = true)]
     pub keys: Option<Option<Vec<String>>>,
 }
 

@@ -39,11 +39,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaveCustomFramework {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Lower-case letters, digits and `_`, starting with a letter; not a built-in key.
+    #[schema(pattern = "^[a-z][a-z0-9_]{1,63}$")]
     pub key: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
+    #[schema(min_items = 1, max_items = 1000)]
     pub controls: Vec<CustomControl>,
 }
 
@@ -204,14 +208,9 @@ async fn save_in(
             format!("{:?} is a built-in framework key", body.key),
         ));
     }
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::invalid_field(
-            &["name"],
-            "name must be 1-200 characters",
-        ));
-    }
-    if body.description.len() > 2000 {
+    let name = crate::domain::text::label(&body.name, 200)
+        .map_err(|e| ApiError::invalid_field(&["name"], format!("name {e}")))?;
+    if body.description.chars().count() > 2000 {
         return Err(ApiError::invalid_field(
             &["description"],
             "description is over 2000 characters",

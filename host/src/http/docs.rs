@@ -109,6 +109,137 @@ pub fn base_spec() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
+/// Request bodies the text rule does not apply to: raw scanner output, kept as sent (it is stored
+/// as JSON, so no control character reaches a text column unescaped).
+const RAW_REQUEST_SCHEMAS: &[&str] = &["ScanUpload", "FindingUpload"];
+
+/// Declares `domain::text`'s rule (no control characters but tab, newline and carriage return)
+/// as a `pattern` on every string a client sends: path and query parameters and the JSON
+/// request bodies, so generated clients and property-based testers know it.
+pub fn with_text_rules(spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    match text_rules_added(&spec) {
+        Ok(with_rules) => with_rules,
+        Err(e) => {
+            tracing::error!(error = %e, "could not add the text rule to the OpenAPI document");
+            spec
+        }
+    }
+}
+
+fn text_rules_added(
+    spec: &utoipa::openapi::OpenApi,
+) -> Result<utoipa::openapi::OpenApi, serde_json::Error> {
+    use serde_json::Value;
+    let mut doc = serde_json::to_value(spec)?;
+    let mut request_components = std::collections::BTreeSet::new();
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for op in item.values_mut() {
+                for param in op
+                    .get_mut("parameters")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(schema) = param.get_mut("schema") {
+                        add_text_pattern(schema, &mut request_components);
+                    }
+                }
+                let Some(content) = op
+                    .pointer_mut("/requestBody/content")
+                    .and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                for (media_type, body) in content.iter_mut() {
+                    if media_type == "application/json"
+                        && let Some(schema) = body.get_mut("schema")
+                    {
+                        add_text_pattern(schema, &mut request_components);
+                    }
+                }
+            }
+        }
+    }
+    // Components reached from request bodies, transitively.
+    let mut done = std::collections::BTreeSet::new();
+    while let Some(name) = request_components
+        .iter()
+        .find(|n| !done.contains(*n))
+        .cloned()
+    {
+        done.insert(name.clone());
+        if RAW_REQUEST_SCHEMAS.contains(&name.as_str()) {
+            continue;
+        }
+        if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
+            add_text_pattern(schema, &mut request_components);
+        }
+    }
+    serde_json::from_value(doc)
+}
+
+/// Adds the text pattern to the string schemas in `schema` (properties, items, combinators)
+/// and records the components it refers to.
+fn add_text_pattern(schema: &mut serde_json::Value, refs: &mut std::collections::BTreeSet<String>) {
+    use serde_json::Value;
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(name) = obj
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+    {
+        refs.insert(name.to_owned());
+        return;
+    }
+    let is_string = match obj.get("type") {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    let constrained = ["pattern", "enum", "format", "const"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
+    if is_string && !constrained {
+        // A string that must not be empty is a label (`domain::text::label`): not blank either.
+        let label = obj
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n >= 1);
+        let pattern = if label {
+            crate::domain::text::LABEL_PATTERN
+        } else {
+            crate::domain::text::NO_CONTROLS_PATTERN
+        };
+        obj.insert("pattern".into(), Value::from(pattern));
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(inner) = obj.get_mut(key) {
+            add_text_pattern(inner, refs);
+        }
+    }
+    if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
+        for inner in props.values_mut() {
+            add_text_pattern(inner, refs);
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for inner in obj
+            .get_mut(key)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            add_text_pattern(inner, refs);
+        }
+    }
+}
+
 /// Documents the answers every operation can give besides its own: 401 and 403 on every
 /// authenticated one (the gate), 503 on every authenticated write (storage unavailable, or the
 /// database too busy after retries), 413, 415 and 422 on every JSON body, 408 on every body, and
@@ -209,4 +340,34 @@ pub fn router(spec: utoipa::openapi::OpenApi) -> Router<AppState> {
             "/",
             get(|| async { axum::response::Redirect::to("/docs").into_response() }),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_text_rule_applies_without_error() {
+        let added = super::text_rules_added(&crate::http::openapi());
+        assert!(added.is_ok(), "{:?}", added.err());
+    }
+
+    #[test]
+    fn the_text_rule_is_declared_on_request_strings() {
+        let spec = crate::http::openapi();
+        let doc = serde_json::to_value(&spec).expect("spec as JSON");
+        let name = &doc["components"]["schemas"]["WriteRepository"]["properties"]["name"];
+        assert_eq!(
+            name["pattern"],
+            crate::domain::text::LABEL_PATTERN,
+            "{name}"
+        );
+        let languages = &doc["components"]["schemas"]["WriteRepository"]["properties"]["languages"];
+        assert_eq!(
+            languages["items"]["pattern"],
+            crate::domain::text::NO_CONTROLS_PATTERN,
+            "{languages}"
+        );
+        // Raw scanner output is kept as sent.
+        let finding = &doc["components"]["schemas"]["FindingUpload"]["properties"]["message"];
+        assert!(finding.get("pattern").is_none(), "{finding}");
+    }
 }

@@ -19,7 +19,7 @@ use crate::{
     authn::Caller,
     authz::{Action, Authorized, Resource},
     compliance::selection::OrgSelection,
-    domain::time,
+    domain::{text, time},
     objects::{ObjectStore, StorageError},
     store::{
         self, TenantTx,
@@ -62,13 +62,16 @@ pub struct EvidencePath {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadUrlRequest {
+    #[schema(min_length = 1, max_length = 255)]
     pub filename: String,
+    #[schema(min_length = 1, max_length = 255)]
     pub content_type: String,
     /// The control this evidence is meant for (informational until linked).
     pub control_id: Option<String>,
     /// Declared size in bytes; above `max_size` is refused up front.
     pub size: Option<u64>,
     /// Declared SHA-256 (hex); verify checks against it when no hash is passed there.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub sha256: Option<String>,
     /// When the evidence became true (a date or RFC 3339 time); default: when it is verified.
     pub effective_date: Option<String>,
@@ -161,7 +164,10 @@ pub struct LinkView {
 pub struct ListQuery {
     /// Only evidence linked to this control id.
     pub control_id: Option<String>,
+    /// 1–500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -312,18 +318,10 @@ async fn issue_upload_url(
     )
     .await?;
     let objects = storage(&state)?;
-    if body.filename.trim().is_empty() || body.filename.len() > 255 {
-        return Err(ApiError::invalid_field(
-            &["filename"],
-            "filename must be 1-255 characters",
-        ));
-    }
-    if body.content_type.trim().is_empty() || body.content_type.len() > 255 {
-        return Err(ApiError::invalid_field(
-            &["content_type"],
-            "content_type must be 1-255 characters",
-        ));
-    }
+    let filename = text::label(&body.filename, 255)
+        .map_err(|e| ApiError::invalid_field(&["filename"], format!("filename {e}")))?;
+    let content_type = text::label(&body.content_type, 255)
+        .map_err(|e| ApiError::invalid_field(&["content_type"], format!("content_type {e}")))?;
     if let Some(size) = body.size
         && size > objects.max_size
     {
@@ -351,8 +349,8 @@ async fn issue_upload_url(
     let now = Utc::now();
     let upload = &Upload {
         object_key: object_key.clone(),
-        filename: body.filename.trim().to_owned(),
-        content_type: body.content_type.trim().to_owned(),
+        filename,
+        content_type,
         control_id: body.control_id.clone(),
         declared_size: body.size.and_then(|s| i64::try_from(s).ok()),
         declared_sha256: body.sha256.map(|h| h.to_ascii_lowercase()),
@@ -465,10 +463,11 @@ async fn verify_evidence(
     )
     .await?;
     let objects = storage(&state)?;
+    // No body, or a JSON `null`, means "everything is in the query".
     let from_body: VerifyRequest = if body.iter().all(u8::is_ascii_whitespace) {
         VerifyRequest::default()
     } else {
-        parse_json(&body)?
+        parse_json::<Option<VerifyRequest>>(&body)?.unwrap_or_default()
     };
     let object_key = query
         .object_key

@@ -55,6 +55,7 @@ pub struct MemberList {
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     /// The user's email; the user is created if this is their first org.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub role: Role,
 }
@@ -282,12 +283,7 @@ async fn ensure_not_last_owner(tx: &mut TenantTx) -> ApiResult<()> {
     Ok(())
 }
 
+/// An RFC 5322 address (validated by the `email_address` crate), at most 254 characters.
 fn is_plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.is_empty()
-        && email.len() <= 254
-        && !email.contains(char::is_whitespace)
+    email.chars().count() <= 254 && email_address::EmailAddress::is_valid(email)
 }

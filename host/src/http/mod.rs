@@ -190,11 +190,17 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
 }
 
+/// The routes' own descriptions, completed: org-scoped twins, the answers every operation can
+/// give, and the text rule.
+fn document(spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    docs::with_text_rules(docs::with_common_responses(docs::with_org_scoped_twins(
+        spec,
+    )))
+}
+
 /// The OpenAPI document generated from the code (what `specs/openapi.yaml` must equal).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    docs::with_common_responses(docs::with_org_scoped_twins(
-        api_routes().split_for_parts().1,
-    ))
+    document(api_routes().split_for_parts().1)
 }
 
 /// An error answer to a request that carried a body may leave that body unread (a 401 or 413
@@ -224,7 +230,7 @@ async fn close_after_rejected_body(
 
 pub fn router(state: AppState) -> Router {
     let (api, spec) = api_routes().split_for_parts();
-    let spec = docs::with_common_responses(docs::with_org_scoped_twins(spec));
+    let spec = document(spec);
     let api = api.nest(ORG_SCOPED_SEED_002_PREFIX, seed_002_routes().into());
     let max_body = state.config.max_body_bytes;
     api.merge(docs::router(spec))

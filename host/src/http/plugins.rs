@@ -96,6 +96,7 @@ pub struct UpdatePlugin {
 #[serde(deny_unknown_fields)]
 pub struct DryRunRequest {
     pub context: ScanContext,
+    #[schema(min_items = 1, max_items = 1000)]
     pub controls: Vec<ControlSpec>,
 }
 

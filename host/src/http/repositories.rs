@@ -64,11 +64,13 @@ pub struct RepositoryList {
 #[serde(deny_unknown_fields)]
 pub struct WriteRepository {
     /// Unique in the org, e.g. `checkout-service` or `acme/checkout-service`.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub url: Option<String>,
     /// Default `main`.
     pub default_branch: Option<String>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub languages: Vec<String>,
 }
 
@@ -76,7 +78,9 @@ pub struct WriteRepository {
 #[into_params(parameter_in = Query)]
 pub struct Page {
     /// 1–500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -283,13 +287,8 @@ fn validated(
     created_at: String,
     updated_at: String,
 ) -> ApiResult<Repository> {
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::invalid_field(
-            &["name"],
-            "name must be 1–200 characters",
-        ));
-    }
+    let name = crate::domain::text::label(&body.name, 200)
+        .map_err(|e| ApiError::invalid_field(&["name"], format!("name {e}")))?;
     if body.languages.len() > 50 {
         return Err(ApiError::invalid_field(
             &["languages"],

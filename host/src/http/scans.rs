@@ -366,8 +366,21 @@ async fn read_capped(
     Ok(bytes)
 }
 
-/// Query parameters override what the body said.
+/// Query parameters override what the body said. The commit and branch end up in text columns,
+/// so they follow the text rule (findings are stored as JSON and kept as sent).
 fn with_query_metadata(mut scan: ParsedScan, q: &IngestQuery) -> ApiResult<ParsedScan> {
+    for (field, value) in [("commit", &scan.commit), ("branch", &scan.branch)] {
+        if let Some(c) = value
+            .as_deref()
+            .and_then(crate::domain::text::forbidden_control)
+        {
+            return Err(ApiError::unprocessable(
+                json!(["body", field]),
+                crate::domain::text::describe(c),
+                "value_error",
+            ));
+        }
+    }
     if let Some(commit) = &q.commit {
         scan.commit = Some(commit.clone());
     }

@@ -58,6 +58,7 @@ pub struct TrendQuery {
     /// One enabled framework; without it, the overall score.
     pub framework: Option<String>,
     /// Window in days, 1–365 (default 90).
+    #[param(minimum = 1, maximum = 365)]
     pub days: Option<i64>,
 }
 
