@@ -49,7 +49,7 @@ fn run_sample_with(
 ) -> (i32, String, Vec<u8>) {
     let dir = std::env::temp_dir().join(format!("grc-seed000-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::write(dir.join("access_logs_2024.csv"), &csv).expect("csv");
+    std::fs::write(dir.join("access_logs_2024.csv"), csv).expect("csv");
     let out = std::process::Command::new(program)
         .arg(fixture(script))
         .current_dir(&dir)

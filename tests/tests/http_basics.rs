@@ -47,7 +47,7 @@ async fn control_characters_are_422_everywhere(app: TestApp) {
         app.org_path(&app.org_id, "/audit-log?action=%00"),
         app.org_path(&app.org_id, "/audit-log?actor=a%07b"),
         app.org_path(&app.org_id, "/evidence/abc%00def"),
-        format!("/api/v1/compliance/controls/soc2:CC6.1%00"),
+        "/api/v1/compliance/controls/soc2:CC6.1%00".to_owned(),
     ] {
         let resp = app.get(&path, &key).await;
         assert_eq!(
