@@ -10,6 +10,7 @@ use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path, Query, parse_json},
+    record_only,
     repositories::Page,
     write,
 };
@@ -411,29 +412,17 @@ async fn verify_failed(
     metadata: serde_json::Value,
     error: ApiError,
 ) -> ApiResult<axum::Json<Verified>> {
-    let metadata = &metadata;
-    write(
+    record_only(
         state,
         caller,
         org_id,
         Action::EvidenceVerify,
         Resource::Org,
-        |w| {
-            Box::pin(async move {
-                let (tx, auth) = (&mut w.tx, &w.auth);
-                audit::record(
-                    tx,
-                    auth,
-                    AuditEvent {
-                        action: "EVIDENCE_VERIFY_FAILED",
-                        target_type: "evidence_object",
-                        target_id: object_key,
-                        metadata: metadata.clone(),
-                    },
-                )
-                .await?;
-                Ok(())
-            })
+        AuditEvent {
+            action: "EVIDENCE_VERIFY_FAILED",
+            target_type: "evidence_object",
+            target_id: object_key,
+            metadata,
         },
     )
     .await?;
@@ -901,29 +890,17 @@ async fn issue_download_url(
     let download_url = objects
         .presign_get(&evidence.object_key, &sanitize_filename(&evidence.filename))
         .await?;
-    let (evidence_ref, expires_in) = (&evidence, objects.download_ttl.as_secs());
-    write(
+    record_only(
         &state,
         &caller,
         &path.org_id.to_string(),
         Action::EvidenceDownload,
         Resource::Org,
-        |w| {
-            Box::pin(async move {
-                let (tx, auth) = (&mut w.tx, &w.auth);
-                audit::record(
-                    tx,
-                    auth,
-                    AuditEvent {
-                        action: "EVIDENCE_DOWNLOAD_URL_ISSUED",
-                        target_type: "evidence",
-                        target_id: &evidence_ref.id,
-                        metadata: json!({ "object_key": evidence_ref.object_key, "expires_in": expires_in }),
-                    },
-                )
-                .await?;
-                Ok(())
-            })
+        AuditEvent {
+            action: "EVIDENCE_DOWNLOAD_URL_ISSUED",
+            target_type: "evidence",
+            target_id: &evidence.id,
+            metadata: json!({ "object_key": evidence.object_key, "expires_in": objects.download_ttl.as_secs() }),
         },
     )
     .await?;

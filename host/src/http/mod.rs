@@ -25,6 +25,7 @@ pub mod scores;
 
 use crate::{
     app::AppState,
+    audit::{self, AuditEvent},
     authn::Caller,
     authz::{Action, Authorized, ContextExtras, Resource},
     store::TenantTx,
@@ -156,6 +157,30 @@ where
             other => return other,
         }
     }
+}
+
+/// A write that only records what happened (a failed verification, an issued download URL):
+/// one audit entry, through [`write`].
+pub async fn record_only(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    action: Action,
+    resource: Resource,
+    event: AuditEvent<'_>,
+) -> ApiResult<()> {
+    let event = &event;
+    write(state, caller, org_id, action, resource, |w| {
+        Box::pin(async move {
+            let copy = AuditEvent {
+                metadata: event.metadata.clone(),
+                ..*event
+            };
+            audit::record(&mut w.tx, &w.auth, copy).await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// Where seed 002 serves its compliance routes (the org is the caller's own)…
