@@ -2,6 +2,7 @@
 //! already been parsed and checked, so the rest of the code never re-validates strings.
 
 pub mod api_key;
+pub mod finding;
 pub mod role;
 pub mod scope;
 pub mod text;

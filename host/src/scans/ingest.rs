@@ -46,7 +46,7 @@ pub fn new_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugins::model::{PrReviews, QualityGate};
+    use crate::domain::finding::{PrReviews, QualityGate};
 
     fn parsed(completed_at: Option<chrono::DateTime<Utc>>) -> ParsedScan {
         ParsedScan {

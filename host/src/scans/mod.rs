@@ -12,7 +12,7 @@ pub mod native;
 pub mod sarif;
 mod summary;
 
-use crate::plugins::model::{Finding, PrReviews, QualityGate};
+use crate::domain::finding::{Finding, PrReviews, QualityGate};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 pub use summary::ScanSummary;

@@ -13,7 +13,7 @@
 //! fields are rejected so that a typo is a 422 naming it, not silently ignored data.
 
 use super::{MAX_MESSAGE_BYTES, ParseError, ParsedScan, ScanFormat, finding_id, truncate};
-use crate::plugins::model::{Category, Finding, PrReviews, QualityGate, Severity};
+use crate::domain::finding::{Category, Finding, PrReviews, QualityGate, Severity};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -8,7 +8,7 @@
 //! * severity: `security-severity` (CVSS), then a textual severity property, then `level`.
 
 use super::{MAX_MESSAGE_BYTES, ParseError, ParsedScan, ScanFormat, finding_id, truncate};
-use crate::plugins::model::{Category, Finding, QualityGate, Severity};
+use crate::domain::finding::{Category, Finding, QualityGate, Severity};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use serde_sarif::sarif::{

@@ -1,7 +1,7 @@
 //! A small per-scan summary stored next to the findings, so that listing scans and refining
 //! recommendations never has to read the finding list itself.
 
-use crate::plugins::model::{Category, Finding};
+use crate::domain::finding::{Category, Finding};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;

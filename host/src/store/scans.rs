@@ -29,9 +29,9 @@ pub struct ScanRecord {
 
 impl ScanRecord {
     /// The stored PR review statistics, when both counts were given.
-    pub fn pr_reviews(&self) -> Option<crate::plugins::model::PrReviews> {
+    pub fn pr_reviews(&self) -> Option<crate::domain::finding::PrReviews> {
         match (self.pr_total, self.pr_reviewed) {
-            (Some(total), Some(reviewed)) => Some(crate::plugins::model::PrReviews {
+            (Some(total), Some(reviewed)) => Some(crate::domain::finding::PrReviews {
                 total_prs: u32::try_from(total).unwrap_or(u32::MAX),
                 reviewed_prs: u32::try_from(reviewed).unwrap_or(u32::MAX),
             }),
