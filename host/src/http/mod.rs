@@ -1,6 +1,8 @@
 //! The HTTP layer: one module per resource, each exporting `router()`, merged here with one
-//! shared state. Handlers stay thin: authenticate (the `Caller` extractor), authorize through the
-//! one Cedar gate ([`authorize`]), call the store, write one audit entry, commit.
+//! shared state. Handlers stay thin: authenticate (the `Caller` extractor); to read, authorize
+//! through the one Cedar gate ([`authorize`]) and call the store; to change state, validate and
+//! do any slow work first, then [`write`]: one short transaction that authorizes again, writes,
+//! records one audit entry and commits (docs/decisions/0014).
 
 pub mod access_policies;
 pub mod api_keys;
