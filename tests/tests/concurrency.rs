@@ -317,25 +317,11 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
                 .collect(),
         ),
         "/api-keys/{key_id}" => {
-            let id = created_field(
-                app,
-                org,
-                "/api-keys",
-                json!({ "name": "to revoke", "scopes": ["read:org"] }),
-                "key_id",
-            )
-            .await;
+            let id = api_key_id(app, org, "to revoke").await;
             same_calls(&m, &org_path(&format!("/api-keys/{id}")), n)
         }
         "/authz/explain" => {
-            let id = created_field(
-                app,
-                org,
-                "/api-keys",
-                json!({ "name": "explained", "scopes": ["read:org"] }),
-                "key_id",
-            )
-            .await;
+            let id = api_key_id(app, org, "explained").await;
             json_calls(
                 (0..n)
                     .map(|_| {
@@ -597,6 +583,12 @@ async fn created_field(app: &TestApp, org: &Org, rest: &str, body: Value, field:
         .as_str()
         .unwrap_or_else(|| panic!("{rest}: no {field} in {:?}", resp.body))
         .to_owned()
+}
+
+/// A new read-only key's id.
+async fn api_key_id(app: &TestApp, org: &Org, name: &str) -> String {
+    let body = json!({ "name": name, "scopes": ["read:org"] });
+    created_field(app, org, "/api-keys", body, "key_id").await
 }
 
 async fn created_id(app: &TestApp, org: &Org, rest: &str, body: Value) -> String {

@@ -194,7 +194,7 @@ async fn ingest_scan(
 ) -> ApiResult<(StatusCode, axum::Json<IngestedScan>)> {
     // Decide (the transaction ends here), then read and parse with nothing held.
     let org_id = path.org_id.to_string();
-    let (mut tx, _) = authorize(
+    let (mut tx, auth) = authorize(
         &state,
         &caller,
         &org_id,
@@ -202,7 +202,7 @@ async fn ingest_scan(
         Resource::Repository(path.repo_id),
     )
     .await?;
-    repositories::find(&mut tx, path.repo_id).await?;
+    let repo = repositories::find(&mut tx, path.repo_id).await?;
     drop(tx);
     let bytes = read_capped(
         &headers,
@@ -228,16 +228,12 @@ async fn ingest_scan(
     // Read what scoring needs (bytes seen before end here), then run the plugins with no
     // transaction open.
     let mut tx = state.db.tenant_tx(&org_id).await?;
-    let repo = repositories::find(&mut tx, path.repo_id).await?;
     if let Some(existing) = store::scans::find_by_content(&mut tx, repo.id, &content_sha256).await?
     {
         return Ok((StatusCode::OK, axum::Json(duplicate(existing))));
     }
     let record = scans::ingest::new_record(repo.id, format, content_sha256, &parsed, time::now())?;
-    let org = store::orgs::current(&mut tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization"))?;
-    let selection = OrgSelection::for_org(&mut tx, &org).await?;
+    let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
     let evaluable = evaluate::evaluable(&selection, &state.catalog);
     let pending = evaluate::prepare(
         &mut tx,
