@@ -72,6 +72,8 @@ impl AppState {
             .context("starting the WebAssembly runtime")?;
         let plugins = PluginHost::start(runtime).await?;
         let catalog = Catalog::load(&plugins.builtin().description)?;
+        // The scanner table decides coverage and classification; a broken one must not start.
+        crate::scans::scanners::Scanners::load()?;
         let objects = ObjectStore::from_config(&config)
             .await
             .context("starting evidence object storage")?;

@@ -36,6 +36,23 @@ pub enum Command {
     /// Evidence for CI/CD (reads GRC_BASE_URL, GRC_ORG_ID, GRC_API_KEY).
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// CI gate on a repository's score (reads GRC_BASE_URL, GRC_API_KEY, optional GRC_ORG_ID).
+    /// Exits 0 only when the score was read and meets the threshold; 1 when it is below it or
+    /// nothing was assessed; 2 on any error (network, HTTP, authentication, bad answer).
+    Gate {
+        /// Repository id.
+        #[arg(long)]
+        repo: i64,
+        /// Lowest passing score, 0–100.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100))]
+        min_score: u32,
+        /// Gate on one enabled framework's score instead of the overall score.
+        #[arg(long)]
+        framework: Option<String>,
+        /// Also require this share (percent) of controls to be assessed.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100))]
+        min_coverage: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -194,6 +211,33 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             .await?;
             println!("{}", serde_json::to_string_pretty(&lineage)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Gate {
+            repo,
+            min_score,
+            framework,
+            min_coverage,
+        } => {
+            let gate = crate::gate_cli::Gate {
+                repo,
+                min_score,
+                framework,
+                min_coverage,
+            };
+            Ok(match crate::gate_cli::run(&gate).await {
+                Ok(crate::gate_cli::Verdict::Pass(line)) => {
+                    println!("gate passed: {line}");
+                    ExitCode::SUCCESS
+                }
+                Ok(crate::gate_cli::Verdict::Fail(line)) => {
+                    eprintln!("gate failed: {line}");
+                    ExitCode::from(1)
+                }
+                Err(err) => {
+                    eprintln!("gate error: {err:#}");
+                    ExitCode::from(2)
+                }
+            })
         }
         Command::Openapi => {
             print!("{}", http::docs::to_yaml(&http::openapi()));

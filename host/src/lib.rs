@@ -15,6 +15,7 @@ pub mod compliance;
 pub mod config;
 pub mod domain;
 pub mod evidence_cli;
+pub mod gate_cli;
 pub mod http;
 pub mod objects;
 pub mod plugin_cli;

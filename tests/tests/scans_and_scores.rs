@@ -420,7 +420,7 @@ async fn scores_follow_the_seed_shape_and_rules(app: TestApp) {
         [
             ("K-SECRETS", "fail"),
             ("K-SAST", "partial"),
-            ("K-SCA", "pass"),
+            ("K-SCA", "not_assessed"),
             ("K-RECENT", "pass"),
             ("K-GATE", "not_applicable"),
             ("K-EVIDENCE", "not_applicable"),
@@ -428,30 +428,45 @@ async fn scores_follow_the_seed_shape_and_rules(app: TestApp) {
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
-    // One medium finding: residual score 100 - 5.
-    assert_eq!(fw["controls"][1]["score"], 95);
+    // No dependency scanner ran (gitleaks and semgrep did): SCA is not assessed, and says so.
+    assert!(
+        fw["controls"][2]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("no SCA scanner ran: add ")),
+        "{fw}"
+    );
+    // One critical secret fails at round(49 × 100 / 140) = 35; one medium finding leaves a
+    // partial 50 + round(49 × 100 / 105) = 97.
+    assert_eq!(fw["controls"][0]["score"], 35);
+    assert_eq!(fw["controls"][1]["score"], 97);
     assert_eq!(
         (
             fw["pass"].clone(),
             fw["partial"].clone(),
             fw["fail"].clone(),
-            fw["total"].clone()
+            fw["total"].clone(),
+            fw["not_assessed"].clone(),
         ),
-        (json!(2), json!(1), json!(2), json!(5))
+        (json!(1), json!(1), json!(2), json!(4), json!(1))
     );
-    // (100 + 100 + 95 + 0 + 0) / 5 = 59.
-    assert_eq!(fw["score"], 59);
+    assert_eq!(
+        fw["coverage"],
+        json!({"assessed": 4, "total": 5, "percent": 80})
+    );
+    // (35 + 97 + 100 + 0) / 4 = 58.
+    assert_eq!(fw["score"], 58);
     let summary = &body["executive_summary"];
-    assert_eq!(summary["overall_score"], 59);
+    assert_eq!(summary["overall_score"], 58);
     assert_eq!(summary["posture"], "Weak");
     assert_eq!(
         (
             summary["total_controls"].clone(),
             summary["passing"].clone(),
             summary["partial"].clone(),
-            summary["failing"].clone()
+            summary["failing"].clone(),
+            summary["not_assessed"].clone(),
         ),
-        (json!(5), json!(2), json!(1), json!(2))
+        (json!(4), json!(1), json!(1), json!(2), json!(1))
     );
     assert_eq!(
         summary["recommendation"],
@@ -892,7 +907,7 @@ async fn scan_signals_refine_recommendations(app: TestApp) {
         a02["recommendation_reason"]
             .as_str()
             .unwrap_or("")
-            .contains("finding(s) in the latest scan of infra"),
+            .contains("findings in the latest assessment of infra affect this control: "),
         "{a02}"
     );
 }

@@ -9,9 +9,16 @@
 //! explicit rescore, and the latest scan also when its stored evaluation is older than
 //! [`LIVE_MAX_AGE`] (clock-dependent checks such as `scan_recency` then see the current time).
 //!
+//! What the plugins see is the scan's **assessment** (`compliance::assessment`): the newest
+//! results of each tool, merged across uploads. The outcomes record the assessment they were
+//! computed from; when a scan's assessment changes (an earlier upload of another tool arrived
+//! late), its stored outcomes are discarded and recomputed. A control whose kind of scanner is
+//! not covered by a fresh tool is `not_assessed` (`assessment::gate`).
+//!
 //! `evidence` controls are not evaluated here: they depend on linked evidence, not on the scan.
 
 use super::{
+    assessment::{self, CoverageState, Part},
     catalog::{Control, EVIDENCE_CHECK_TYPE, Framework},
     selection::OrgSelection,
 };
@@ -25,11 +32,12 @@ use crate::{
             ScanContext, ScanInfo,
         },
     },
+    scans::scanners::Scanners,
     store::{self, TenantTx, repositories::Repository, scans::ScanRecord},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// How old the latest scan's evaluation may get before a score read re-evaluates it.
 pub const LIVE_MAX_AGE: chrono::Duration = chrono::Duration::hours(1);
@@ -54,6 +62,9 @@ pub struct StoredOutcome {
 pub struct Outcomes {
     /// The `now` the plugins saw (RFC 3339).
     pub as_of: String,
+    /// The assessment the outcomes were computed from (each tool's newest scan).
+    #[serde(default)]
+    pub basis: Vec<Part>,
     pub controls: BTreeMap<String, StoredOutcome>,
 }
 
@@ -128,17 +139,20 @@ pub struct Evaluated {
 }
 
 /// Reads what evaluating `wanted` on the scan needs: the stored outcomes (kept unless `refresh`
-/// discards them), and, when some control is missing or stale, the findings (unless the caller
-/// has them, as at ingestion) and the org's plugins for those controls. Call it in a short
+/// discards them or the scan's assessment changed), and, when some control is missing or stale,
+/// the assessment's findings (the scan's own unless the caller has them, as at ingestion, plus
+/// the other tools' from their scans) and the org's plugins for those controls. `earlier` is the
+/// repository's scans, newest first ([`store::scans::received_until`]). Call it in a short
 /// transaction, then [`run`] with none.
 pub async fn prepare(
     tx: &mut TenantTx,
     plugins: &PluginHost,
-    (repo, scan): (&Repository, &ScanRecord),
+    (repo, scan, earlier): (&Repository, &ScanRecord, &[ScanRecord]),
     findings: Option<Vec<Finding>>,
     wanted: &[(&Framework, &Control)],
     refresh: Refresh,
 ) -> anyhow::Result<Pending> {
+    let basis = assessment::basis(scan, earlier);
     let stored: Option<Outcomes> = scan
         .outcomes
         .as_deref()
@@ -146,6 +160,7 @@ pub async fn prepare(
         .transpose()
         .map_err(|e| anyhow::anyhow!("scan {} has unreadable stored outcomes: {e}", scan.id))?;
     let now = Utc::now();
+    let stored = stored.filter(|s| s.basis == basis);
     let outcomes = match (stored, refresh) {
         (Some(stored), Refresh::Missing) => stored,
         (Some(stored), Refresh::IfStale)
@@ -155,6 +170,7 @@ pub async fn prepare(
         }
         _ => Outcomes {
             as_of: time::format(now),
+            basis,
             controls: BTreeMap::new(),
         },
     };
@@ -178,14 +194,19 @@ pub async fn prepare(
     let (context, providers) = if missing.is_empty() {
         (None, Providers::default())
     } else {
-        let findings = match findings {
+        let own = match findings {
             Some(findings) => findings,
-            None => stored_findings(tx, scan).await?,
+            None => stored_findings(tx, &scan.id).await?,
         };
+        let mut by_scan = HashMap::from([(scan.id.clone(), own)]);
+        for id in assessment::other_scans(&outcomes.basis, &scan.id) {
+            by_scan.insert(id.to_owned(), stored_findings(tx, id).await?);
+        }
+        let findings = assessment::merge_findings(&outcomes.basis, &scan.id, by_scan);
         let as_of = outcomes.as_of().unwrap_or(now);
         let specs: Vec<ControlSpec> = missing.iter().map(|(_, _, spec)| spec.clone()).collect();
         (
-            Some(context(repo, scan, findings, as_of)),
+            Some(context(repo, scan, &outcomes.basis, findings, as_of)),
             plugins.providers(tx, &specs).await?,
         )
     };
@@ -221,14 +242,20 @@ pub async fn run(plugins: &PluginHost, org_id: &str, pending: Pending) -> Evalua
     let results = plugins
         .evaluate_controls(org_id, &providers, &context, &specs)
         .await;
-    for ((key, spec, _), outcome) in missing.into_iter().zip(results) {
+    let coverage = CoverageState::of(
+        &outcomes.basis,
+        outcomes.as_of().unwrap_or_else(Utc::now),
+    );
+    for ((key, spec, control), outcome) in missing.into_iter().zip(results) {
+        let needs = Scanners::get().needs(&control.check_type);
+        let (status, reason) = assessment::gate(needs, &coverage, outcome.status, outcome.reason);
         outcomes.controls.insert(
             key,
             StoredOutcome {
                 spec,
-                status: outcome.status,
+                status,
                 score: outcome.score,
-                reason: outcome.reason,
+                reason,
                 finding_count: outcome.finding_ids.len(),
                 finding_ids: outcome
                     .finding_ids
@@ -266,17 +293,19 @@ impl Evaluated {
     }
 }
 
-async fn stored_findings(tx: &mut TenantTx, scan: &ScanRecord) -> anyhow::Result<Vec<Finding>> {
-    let raw = store::scans::findings(tx, &scan.id)
+async fn stored_findings(tx: &mut TenantTx, scan_id: &str) -> anyhow::Result<Vec<Finding>> {
+    let raw = store::scans::findings(tx, scan_id)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("scan {} has no findings row", scan.id))?;
+        .ok_or_else(|| anyhow::anyhow!("scan {scan_id} has no findings row"))?;
     Ok(serde_json::from_str(&raw)?)
 }
 
-/// What the plugins see: the repository, the scan's metadata and findings, and `now`.
+/// What the plugins see: the repository, the scan's metadata, the assessment's tools and
+/// findings, and `now`.
 fn context(
     repo: &Repository,
     scan: &ScanRecord,
+    basis: &[Part],
     findings: Vec<Finding>,
     now: DateTime<Utc>,
 ) -> ScanContext {
@@ -287,7 +316,7 @@ fn context(
             languages: repo.languages.clone(),
         },
         scan: ScanInfo {
-            tools: scan.tools.clone(),
+            tools: basis.iter().map(|p| p.tool.clone()).collect(),
             commit: scan.commit.clone(),
             branch: scan.branch.clone(),
             completed_at: time::parse(&scan.completed_at),

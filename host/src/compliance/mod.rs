@@ -2,6 +2,7 @@
 //! Scoring (scans, SARIF, scores, trends) builds on these and runs every control through the
 //! plugin runtime.
 
+pub mod assessment;
 pub mod catalog;
 pub mod custom;
 pub mod evaluate;

@@ -52,8 +52,8 @@ pub fn recommend(framework_key: &str, control: &Control, signals: Option<&RepoSi
             return Badge {
                 recommendation: "required".into(),
                 reason: format!(
-                    "{} finding(s) in the latest scan of {} affect this control",
-                    outcome.finding_count, repo.name
+                    "findings in the latest assessment of {} affect this control: {}",
+                    repo.name, outcome.reason
                 ),
             };
         }

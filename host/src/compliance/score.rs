@@ -1,10 +1,12 @@
 //! Turning persisted control outcomes into the seed-002 score shape. Pure functions; the rules
 //! are documented in `docs/decisions/0010-scoring.md`:
 //!
-//! * a control counts 100 when it passes, its plugin's partial score (1–99) when partial, and 0
-//!   when it fails or its plugin errored (`error` never passes);
-//! * `not_applicable` controls (including evidence controls without fresh evidence) and
-//!   disabled controls are left out of every count and score;
+//! * a control counts 100 when it passes, its plugin's partial score (1–99) when partial, its
+//!   plugin's failing score (0–49, proportional to what remains) when it fails, and 0 when its
+//!   plugin errored (`error` never passes);
+//! * `not_applicable` controls (including evidence controls without fresh evidence),
+//!   `not_assessed` controls (their kind of scanner did not run) and disabled controls are left
+//!   out of every count and score; `coverage` reports assessed / (assessed + not assessed);
 //! * a framework's score is the rounded mean over its counted controls; the overall score is
 //!   the rounded mean over every counted control of every enabled framework;
 //! * posture: ≥ 90 Strong, ≥ 70 Moderate, ≥ 50 Weak, below 50 Critical; "Not assessed" when
@@ -30,9 +32,10 @@ pub struct ControlResult {
     pub name: String,
     pub category: String,
     pub check_type: String,
-    /// pass | partial | fail | not_applicable | error
+    /// pass | partial | fail | not_applicable | error | not_assessed
     pub status: OutcomeStatus,
-    /// 0–100: pass 100, partial the plugin's score, fail/error/not_applicable 0.
+    /// 0–100: pass 100, partial the plugin's score (1–99), fail the plugin's score (0–49),
+    /// error / not_applicable / not_assessed 0.
     pub score: u8,
     pub reason: String,
     /// How many findings the outcome cites.
@@ -54,9 +57,37 @@ pub struct FrameworkScore {
     pub fail: usize,
     /// Controls that do not apply (not counted in `total`).
     pub not_applicable: usize,
+    /// Controls whose kind of scanner did not run or ran too long ago (not counted in `total`).
+    pub not_assessed: usize,
     /// pass + partial + fail.
     pub total: usize,
+    pub coverage: Coverage,
     pub controls: Vec<ControlResult>,
+}
+
+/// How much of what could be assessed was: `assessed` = pass + partial + fail, `total` =
+/// assessed + not assessed (not-applicable controls are in neither).
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Coverage {
+    pub assessed: usize,
+    pub total: usize,
+    /// assessed ÷ total as a whole percentage (100 when there is nothing to assess).
+    pub percent: u32,
+}
+
+impl Coverage {
+    pub fn new(assessed: usize, total: usize) -> Self {
+        let percent = if total == 0 {
+            100
+        } else {
+            u32::try_from(assessed * 100 / total).unwrap_or(100)
+        };
+        Coverage {
+            assessed,
+            total,
+            percent,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -75,10 +106,21 @@ pub struct ExecutiveSummary {
     pub partial: usize,
     pub failing: usize,
     pub not_applicable: usize,
+    pub not_assessed: usize,
+    /// Over every enabled framework.
+    pub coverage: Coverage,
+    /// What to run to assess the rest: one line per reason, most controls first.
+    pub not_assessed_reasons: Vec<NotAssessedReason>,
     /// Strong | Moderate | Weak | Critical | Not assessed
     pub posture: &'static str,
     pub risk_areas: Vec<RiskArea>,
     pub recommendation: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotAssessedReason {
+    pub reason: String,
+    pub controls: usize,
 }
 
 /// What a framework is scored from: the scan's plugin outcomes, and linked evidence as of `at`.
@@ -120,6 +162,7 @@ pub fn framework_score(fw: &Framework, disabled: &[String], inputs: &Inputs) -> 
         let score = match status {
             OutcomeStatus::Pass => 100,
             OutcomeStatus::Partial => score.clamp(1, 99),
+            OutcomeStatus::Fail => score.min(49),
             _ => 0,
         };
         controls.push(ControlResult {
@@ -145,6 +188,7 @@ pub fn framework_score(fw: &Framework, disabled: &[String], inputs: &Inputs) -> 
     let partial = count(&[OutcomeStatus::Partial]);
     let fail = count(&[OutcomeStatus::Fail, OutcomeStatus::Error]);
     let not_applicable = count(&[OutcomeStatus::NotApplicable]);
+    let not_assessed = count(&[OutcomeStatus::NotAssessed]);
     FrameworkScore {
         name: fw.name.clone(),
         custom: fw.custom,
@@ -153,7 +197,9 @@ pub fn framework_score(fw: &Framework, disabled: &[String], inputs: &Inputs) -> 
         partial,
         fail,
         not_applicable,
+        not_assessed,
         total: pass + partial + fail,
+        coverage: Coverage::new(pass + partial + fail, pass + partial + fail + not_assessed),
         controls,
     }
 }
@@ -161,7 +207,12 @@ pub fn framework_score(fw: &Framework, disabled: &[String], inputs: &Inputs) -> 
 fn counted_scores(controls: &[ControlResult]) -> impl Iterator<Item = u8> + '_ {
     controls
         .iter()
-        .filter(|c| c.status != OutcomeStatus::NotApplicable)
+        .filter(|c| {
+            !matches!(
+                c.status,
+                OutcomeStatus::NotApplicable | OutcomeStatus::NotAssessed
+            )
+        })
         .map(|c| c.score)
 }
 
@@ -194,7 +245,22 @@ pub fn summarize(frameworks: &BTreeMap<String, FrameworkScore>) -> ExecutiveSumm
     let partial = frameworks.values().map(|f| f.partial).sum();
     let failing = frameworks.values().map(|f| f.fail).sum();
     let not_applicable = frameworks.values().map(|f| f.not_applicable).sum();
+    let not_assessed = frameworks.values().map(|f| f.not_assessed).sum();
     let total_controls = passing + partial + failing;
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in frameworks.values().flat_map(|f| &f.controls) {
+        if c.status == OutcomeStatus::NotAssessed {
+            *reasons.entry(c.reason.as_str()).or_default() += 1;
+        }
+    }
+    let mut not_assessed_reasons: Vec<NotAssessedReason> = reasons
+        .into_iter()
+        .map(|(reason, controls)| NotAssessedReason {
+            reason: reason.to_owned(),
+            controls,
+        })
+        .collect();
+    not_assessed_reasons.sort_by(|a, b| b.controls.cmp(&a.controls));
 
     let mut areas: BTreeMap<&str, RiskArea> = BTreeMap::new();
     for (key, fw) in frameworks {
@@ -234,6 +300,9 @@ pub fn summarize(frameworks: &BTreeMap<String, FrameworkScore>) -> ExecutiveSumm
         partial,
         failing,
         not_applicable,
+        not_assessed,
+        coverage: Coverage::new(total_controls, total_controls + not_assessed),
+        not_assessed_reasons,
         posture: posture(overall_score, total_controls),
         risk_areas,
         recommendation: recommendation(frameworks),

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     Secret,
@@ -15,6 +17,40 @@ pub enum Category {
     Iac,
     Quality,
     Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 6] = [
+        Category::Secret,
+        Category::Sast,
+        Category::Sca,
+        Category::Iac,
+        Category::Quality,
+        Category::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Secret => "secret",
+            Category::Sast => "sast",
+            Category::Sca => "sca",
+            Category::Iac => "iac",
+            Category::Quality => "quality",
+            Category::Other => "other",
+        }
+    }
+
+    /// How a reason names the kind of scanner: "SCA", "secret".
+    pub fn scanner_noun(self) -> &'static str {
+        match self {
+            Category::Secret => "secret",
+            Category::Sast => "SAST",
+            Category::Sca => "SCA",
+            Category::Iac => "IaC",
+            Category::Quality => "code-quality",
+            Category::Other => "other",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]

@@ -120,6 +120,8 @@ pub struct EvaluationSummary {
     pub not_applicable: usize,
     /// Controls whose plugin failed; they count as failing in scores.
     pub errors: usize,
+    /// Controls whose kind of scanner did not run (or ran too long ago): not counted.
+    pub not_assessed: usize,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -169,6 +171,7 @@ impl EvaluationSummary {
                 OutcomeStatus::Fail => summary.fail += 1,
                 OutcomeStatus::NotApplicable => summary.not_applicable += 1,
                 OutcomeStatus::Error => summary.errors += 1,
+                OutcomeStatus::NotAssessed => summary.not_assessed += 1,
             }
         }
         summary
@@ -235,10 +238,11 @@ async fn ingest_scan(
     let record = scans::ingest::new_record(repo.id, format, content_sha256, &parsed, time::now())?;
     let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
     let evaluable = evaluate::evaluable(&selection, &state.catalog);
+    let earlier = earlier_scans(&mut tx, &record).await?;
     let pending = evaluate::prepare(
         &mut tx,
         &state.plugins,
-        (&repo, &record),
+        (&repo, &record, &earlier),
         Some(parsed.findings.clone()),
         &evaluable,
         Refresh::All,
@@ -276,6 +280,20 @@ async fn ingest_scan(
 }
 
 /// The answer to bytes that were ingested before.
+/// The repository's scans an assessment of `scan` may draw on, newest first.
+pub async fn earlier_scans(
+    tx: &mut store::TenantTx,
+    scan: &ScanRecord,
+) -> ApiResult<Vec<ScanRecord>> {
+    Ok(store::scans::received_until(
+        tx,
+        scan.repo_id,
+        &scan.received_at,
+        crate::compliance::assessment::LOOKBACK_SCANS,
+    )
+    .await?)
+}
+
 fn duplicate(existing: ScanRecord) -> IngestedScan {
     let evaluation = existing
         .outcomes
@@ -493,10 +511,11 @@ async fn rescore_scan(
     let scan = find_scan(&mut tx, &path).await?;
     let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
     let evaluable = evaluate::evaluable(&selection, &state.catalog);
+    let earlier = earlier_scans(&mut tx, &scan).await?;
     let pending = evaluate::prepare(
         &mut tx,
         &state.plugins,
-        (&repo, &scan),
+        (&repo, &scan, &earlier),
         None,
         &evaluable,
         Refresh::All,

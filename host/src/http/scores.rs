@@ -15,6 +15,7 @@ use crate::{
     authz::{Action, Resource},
     compliance::{
         catalog::{Control, Framework},
+        assessment,
         evaluate::{self, Outcomes, Refresh},
         evidence::EvidenceIndex,
         score::{self, ExecutiveSummary, FrameworkScore, Inputs},
@@ -68,11 +69,14 @@ pub struct ScoreReport {
     pub repo_name: String,
     /// When the outcomes were evaluated (the `now` the plugins saw); null without a scan.
     pub evaluated_at: Option<String>,
-    /// When the latest scan completed; null without a scan.
+    /// When the latest scan completed (the scanner's clock); null without a scan.
     pub last_scan: Option<String>,
+    /// The latest upload, whose assessment this is.
     pub scan_id: Option<String>,
-    /// Findings in the latest scan.
+    /// Findings in the assessment (each tool's newest results).
     pub total_issues: i64,
+    /// The assessment: each tool's newest scan, by receive time.
+    pub assessment: Vec<assessment::Part>,
     pub executive_summary: ExecutiveSummary,
     pub frameworks: BTreeMap<String, FrameworkScore>,
 }
@@ -80,6 +84,9 @@ pub struct ScoreReport {
 #[derive(Serialize, ToSchema)]
 pub struct TrendPoint {
     pub scan_id: String,
+    /// When the server received the scan (points are ordered by this).
+    pub received_at: String,
+    /// The scanner's own completion time.
     pub completed_at: String,
     pub commit: Option<String>,
     pub branch: Option<String>,
@@ -97,7 +104,7 @@ pub struct Trend {
     /// The framework, or null for the overall score.
     pub framework: Option<String>,
     pub days: i64,
-    /// One point per completed scan in the window, oldest first.
+    /// One point per scan received in the window (the assessment after it), oldest first.
     pub points: Vec<TrendPoint>,
 }
 
@@ -221,15 +228,17 @@ async fn get_score(
             last_scan: None,
             scan_id: None,
             total_issues: 0,
+            assessment: Vec::new(),
             executive_summary: score::summarize(&scored),
             frameworks: scored,
         }));
     };
     let wanted = wanted(&selection, &frameworks);
+    let earlier = super::scans::earlier_scans(&mut tx, &scan).await?;
     let pending = evaluate::prepare(
         &mut tx,
         &state.plugins,
-        (&repo, &scan),
+        (&repo, &scan, &earlier),
         None,
         &wanted,
         Refresh::IfStale,
@@ -240,6 +249,8 @@ async fn get_score(
         .await?
         .pop()
         .unwrap_or_default();
+    let scans: Vec<&store::scans::ScanRecord> = std::iter::once(&scan).chain(&earlier).collect();
+    let total_issues = assessment::finding_total(&outcomes.basis, &scans);
     let inputs = Inputs {
         outcomes: &outcomes,
         evidence: &evidence,
@@ -252,7 +263,8 @@ async fn get_score(
         evaluated_at: Some(outcomes.as_of),
         last_scan: Some(scan.completed_at),
         scan_id: Some(scan.id),
-        total_issues: scan.finding_count,
+        total_issues,
+        assessment: outcomes.basis,
         executive_summary: score::summarize(&scored),
         frameworks: scored,
     }))
@@ -292,7 +304,19 @@ async fn get_trend(
     let frameworks = frameworks_for(&state, &selection, query.framework.as_deref())?;
     let wanted = wanted(&selection, &frameworks);
     let since = time::format(Utc::now() - chrono::Duration::days(days));
-    let scans = store::scans::completed_since(&mut tx, repo.id, &since, MAX_TREND_POINTS).await?;
+    let scans = store::scans::received_since(&mut tx, repo.id, &since, MAX_TREND_POINTS).await?;
+    let earlier = match scans.last() {
+        Some(newest) => {
+            store::scans::received_until(
+                &mut tx,
+                repo.id,
+                &newest.received_at,
+                MAX_TREND_POINTS + assessment::LOOKBACK_SCANS,
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
     let evidence = evidence_index(&mut tx).await?;
     let mut pending = Vec::with_capacity(scans.len());
     for scan in &scans {
@@ -300,7 +324,7 @@ async fn get_trend(
             evaluate::prepare(
                 &mut tx,
                 &state.plugins,
-                (&repo, scan),
+                (&repo, scan, &earlier),
                 None,
                 &wanted,
                 Refresh::Missing,
@@ -312,8 +336,8 @@ async fn get_trend(
     let all_outcomes = run_and_store(&state, &org_id, pending).await?;
     let mut points = Vec::with_capacity(scans.len());
     for (scan, outcomes) in scans.into_iter().zip(all_outcomes) {
-        // Each point counts the evidence that was in force when its scan completed.
-        let at = time::parse(&scan.completed_at).unwrap_or_else(Utc::now);
+        // Each point counts the evidence that was in force when its scan was received.
+        let at = time::parse(&scan.received_at).unwrap_or_else(Utc::now);
         let inputs = Inputs {
             outcomes: &outcomes,
             evidence: &evidence,
@@ -336,6 +360,7 @@ async fn get_trend(
         };
         points.push(TrendPoint {
             scan_id: scan.id,
+            received_at: scan.received_at,
             completed_at: scan.completed_at,
             commit: scan.commit,
             branch: scan.branch,

@@ -53,7 +53,8 @@ pub struct ControlSpec {
 }
 
 /// `pass | partial | fail | not_applicable`, plus `error` when the plugin could not produce a
-/// valid outcome. `error` never counts as passing.
+/// valid outcome (`error` never counts as passing) and `not_assessed` when the kind of scanner
+/// the check needs did not run (or its results are stale): never counted as passing either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeStatus {
@@ -62,6 +63,7 @@ pub enum OutcomeStatus {
     Fail,
     NotApplicable,
     Error,
+    NotAssessed,
 }
 
 /// Which plugin produced an outcome.

@@ -40,6 +40,7 @@ pub fn new_record(
             .unwrap_or_else(|| "unknown".into()),
         outcomes: None,
         evaluated_at: None,
+        coverage: Some(parsed.coverage.clone()),
     })
 }
 
@@ -61,6 +62,7 @@ mod tests {
             }),
             quality_gate: QualityGate::Passed,
             findings: Vec::new(),
+            coverage: Default::default(),
         }
     }
 

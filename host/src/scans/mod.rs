@@ -10,11 +10,13 @@
 pub mod ingest;
 pub mod native;
 pub mod sarif;
+pub mod scanners;
 mod summary;
 
-use crate::domain::finding::{Finding, PrReviews, QualityGate};
+use crate::domain::finding::{Category, Finding, PrReviews, QualityGate};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
 pub use summary::ScanSummary;
 
 /// Most findings one scan may carry (a larger scan is a 422, not a slow evaluation).
@@ -38,6 +40,10 @@ impl ScanFormat {
     }
 }
 
+/// What each tool of a scan can detect when it runs (tool → categories): a control that
+/// needs a category no fresh tool covers is `not_assessed`, never `pass`.
+pub type Coverage = BTreeMap<String, BTreeSet<Category>>;
+
 /// A parsed, normalized scan.
 #[derive(Debug, Clone)]
 pub struct ParsedScan {
@@ -49,6 +55,7 @@ pub struct ParsedScan {
     pub pr_reviews: Option<PrReviews>,
     pub quality_gate: QualityGate,
     pub findings: Vec<Finding>,
+    pub coverage: Coverage,
 }
 
 /// Why an upload could not be parsed: a JSON location (`["body", "runs", 0, …]`) and a message.

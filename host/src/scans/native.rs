@@ -12,7 +12,10 @@
 //! Every field but `findings[].tool`, `rule_id`, `category` and `severity` is optional. Unknown
 //! fields are rejected so that a typo is a 422 naming it, not silently ignored data.
 
-use super::{MAX_MESSAGE_BYTES, ParseError, ParsedScan, ScanFormat, finding_id, truncate};
+use super::{
+    Coverage, MAX_MESSAGE_BYTES, ParseError, ParsedScan, ScanFormat, finding_id,
+    scanners::Scanners, truncate,
+};
 use crate::domain::finding::{Category, Finding, PrReviews, QualityGate, Severity};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -35,6 +38,12 @@ pub struct ScanUpload {
     pub quality_gate: QualityGate,
     #[serde(default)]
     pub findings: Vec<FindingUpload>,
+    /// What each tool looked for, when the scanner table (docs/decisions/0009) does not know
+    /// it: `{"my-audit": ["sca"]}` says my-audit ran a dependency check, so an empty finding
+    /// list means "nothing found", not "not assessed". Known tools and the categories of the
+    /// findings are added automatically.
+    #[serde(default)]
+    pub coverage: BTreeMap<String, Vec<Category>>,
 }
 
 /// One finding; the host assigns its id.
@@ -86,9 +95,28 @@ pub fn parse(body: &[u8]) -> Result<ParsedScan, ParseError> {
         .chain(findings.iter().map(|f| f.tool.clone()))
         .filter(|t| !t.is_empty())
         .collect();
+    let mut coverage = Coverage::new();
+    for tool in &tools {
+        let detects = coverage.entry(tool.clone()).or_default();
+        if let Some(known) = Scanners::get().tool(tool) {
+            detects.extend(known.detects.iter().copied());
+        }
+    }
+    for (tool, categories) in upload.coverage {
+        let tool = tool.trim().to_lowercase();
+        if tool.is_empty() {
+            continue;
+        }
+        coverage.entry(tool).or_default().extend(categories);
+    }
+    for f in &findings {
+        coverage.entry(f.tool.clone()).or_default().insert(f.category);
+    }
+    let tools = coverage.keys().cloned().collect();
     Ok(ParsedScan {
         format: ScanFormat::Grc,
-        tools: tools.into_iter().collect(),
+        coverage,
+        tools,
         commit: upload.commit,
         branch: upload.branch,
         completed_at: upload.completed_at,

@@ -7,7 +7,11 @@
 //! * category: tool family first, then rule id / tags / CWE, else `sast`;
 //! * severity: `security-severity` (CVSS), then a textual severity property, then `level`.
 
-use super::{MAX_MESSAGE_BYTES, ParseError, ParsedScan, ScanFormat, finding_id, truncate};
+use super::{
+    Coverage, MAX_MESSAGE_BYTES, ParseError, ParsedScan, ScanFormat, finding_id,
+    scanners::{RuleClass, Scanners},
+    truncate,
+};
 use crate::domain::finding::{Category, Finding, QualityGate, Severity};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -16,25 +20,6 @@ use serde_sarif::sarif::{
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Tools whose every finding is a secret / an IaC misconfiguration / a vulnerable dependency.
-const SECRET_TOOLS: &[&str] = &["gitleaks", "trufflehog", "detect-secrets", "ggshield"];
-const IAC_TOOLS: &[&str] = &[
-    "checkov",
-    "tfsec",
-    "kics",
-    "terrascan",
-    "hadolint",
-    "kube-linter",
-    "cfn-lint",
-];
-const SCA_TOOLS: &[&str] = &[
-    "osv-scanner",
-    "pip-audit",
-    "grype",
-    "npm-audit",
-    "snyk",
-    "dependency-check",
-];
 /// CWEs that mean "a credential is in the code".
 const SECRET_CWES: &[u32] = &[259, 321, 798];
 const SCA_RULE_PREFIXES: &[&str] = &["CVE-", "GHSA-", "PYSEC-", "OSV-", "RUSTSEC-", "GO-"];
@@ -74,6 +59,7 @@ pub fn parse(body: &[u8]) -> Result<ParsedScan, ParseError> {
     }
     let mut findings = Vec::new();
     let mut tools = BTreeSet::new();
+    let mut coverage = Coverage::new();
     let mut commit = None;
     let mut branch = None;
     let mut completed_at: Option<DateTime<Utc>> = None;
@@ -104,13 +90,17 @@ pub fn parse(body: &[u8]) -> Result<ParsedScan, ParseError> {
             completed_at = Some(completed_at.map_or(end, |c| c.max(end)));
         }
         let rules = RuleIndex::new(run);
+        let detects = coverage.entry(tool.clone()).or_default();
+        detects.extend(declared_coverage(&tool, run));
         for result in run.results.iter().flatten() {
             if !is_finding(result) {
                 continue;
             }
             let rule = rules.lookup(result);
             let id = finding_id(findings.len());
-            findings.push(to_finding(id, &tool, run, result, rule));
+            let finding = to_finding(id, &tool, run, result, rule);
+            detects.insert(finding.category);
+            findings.push(finding);
         }
     }
     Ok(ParsedScan {
@@ -122,7 +112,24 @@ pub fn parse(body: &[u8]) -> Result<ParsedScan, ParseError> {
         pr_reviews: None,
         quality_gate: QualityGate::Unknown,
         findings,
+        coverage,
     })
+}
+
+/// What a run's tool detects when it runs: the scanner table's `detects`, plus, for tools
+/// whose rule set decides (semgrep, ruff) and for tools the table does not know, the
+/// categories of every rule the run declares (a rule that found nothing still looked).
+fn declared_coverage(tool: &str, run: &Run) -> BTreeSet<Category> {
+    let known = Scanners::get().tool(tool);
+    let mut detects: BTreeSet<Category> = known.map(|t| t.detects.clone()).unwrap_or_default();
+    if known.is_none_or(|t| t.rules_decide) {
+        let driver = run.tool.driver.rules.iter().flatten();
+        let extensions = run.tool.extensions.iter().flatten();
+        for rule in driver.chain(extensions.flat_map(|e| e.rules.iter().flatten())) {
+            detects.insert(RuleFacts::of(tool, &rule.id, Some(rule), None).category());
+        }
+    }
+    detects
 }
 
 fn loc(rest: &[Value]) -> Vec<Value> {
@@ -207,18 +214,10 @@ fn to_finding(
         .clone()
         .or_else(|| rule.map(|r| r.id.clone()))
         .unwrap_or_else(|| "unknown".into());
-    let rule_props = rule.and_then(|r| r.properties.as_ref());
     let result_props = result.properties.as_ref();
-    let tags: Vec<String> = [rule_props, result_props]
-        .into_iter()
-        .flatten()
-        .flat_map(|p| p.tags.iter().flatten().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let cwe_ids = cwes(&tags, [rule_props, result_props], rule);
-    let category = category(tool, &rule_id, &tags, &cwe_ids);
-    let severity = severity(result, rule, [result_props, rule_props]);
+    let facts = RuleFacts::of(tool, &rule_id, rule, result_props);
+    let severity = severity(result, rule, [result_props, facts.rule_props], &facts);
+    let category = facts.category();
     let (file, line) = location(run, result);
     let message = result
         .message
@@ -229,58 +228,111 @@ fn to_finding(
         .unwrap_or_else(|| rule_id.clone());
     Finding {
         id,
-        rule_id,
-        tool: tool.to_owned(),
         category,
         severity,
-        cwe_ids,
+        cwe_ids: facts.cwe_ids,
+        tags: facts.tags,
+        rule_id,
+        tool: tool.to_owned(),
         file,
         line,
         message: truncate(message, MAX_MESSAGE_BYTES),
         fingerprint: fingerprint(result),
-        tags,
         properties: scalar_properties(result_props),
     }
 }
 
-/// First match wins: tool family, SCA rule ids/tags, secrets (tags, CWE), IaC tags, quality
-/// tags without `security`, otherwise `sast`.
-fn category(tool: &str, rule_id: &str, tags: &[String], cwes: &[u32]) -> Category {
-    let has_tag = |set: &[&str]| {
-        tags.iter()
-            .any(|t| set.iter().any(|s| t.eq_ignore_ascii_case(s)))
-    };
-    if SECRET_TOOLS.contains(&tool) {
-        return Category::Secret;
-    }
-    if IAC_TOOLS.contains(&tool) {
-        return Category::Iac;
-    }
-    if SCA_TOOLS.contains(&tool)
-        || SCA_RULE_PREFIXES.iter().any(|p| rule_id.starts_with(p))
-        || has_tag(SCA_TAGS)
-    {
-        return Category::Sca;
-    }
-    if has_tag(SECRET_TAGS) || cwes.iter().any(|c| SECRET_CWES.contains(c)) {
-        return Category::Secret;
-    }
-    if has_tag(IAC_TAGS) {
-        return Category::Iac;
-    }
-    if has_tag(QUALITY_TAGS) && !has_tag(&["security"]) {
-        return Category::Quality;
-    }
-    Category::Sast
+/// What is known about a rule (and, for a result, the result's own properties): the input of
+/// the category and severity rules.
+struct RuleFacts<'a> {
+    tool: &'a str,
+    rule_id: &'a str,
+    rule_props: Option<&'a PropertyBag>,
+    tags: Vec<String>,
+    cwe_ids: Vec<u32>,
+    class: RuleClass,
 }
 
-/// `security-severity` (CVSS: ≥9 critical, ≥7 high, ≥4 medium, >0 low, 0 info), then a textual
-/// severity property, then the result's `level` or the rule's default level (SARIF's default is
-/// `warning`): error → high, warning → medium, note → low, none → info.
+impl<'a> RuleFacts<'a> {
+    fn of(
+        tool: &'a str,
+        rule_id: &'a str,
+        rule: Option<&'a ReportingDescriptor>,
+        result_props: Option<&'a PropertyBag>,
+    ) -> Self {
+        let rule_props = rule.and_then(|r| r.properties.as_ref());
+        let tags: Vec<String> = [rule_props, result_props]
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p.tags.iter().flatten().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let name = rule
+            .map(|r| {
+                let short = r.short_description.as_ref().map(|d| d.text.as_str());
+                format!("{} {}", r.name.as_deref().unwrap_or(""), short.unwrap_or(""))
+            })
+            .unwrap_or_default();
+        let class = Scanners::get().classify(tool, rule_id, &name);
+        let mut cwe_ids = cwes(&tags, [rule_props, result_props], rule);
+        for cwe in &class.cwe {
+            if !cwe_ids.contains(cwe) {
+                cwe_ids.push(*cwe);
+            }
+        }
+        RuleFacts {
+            tool,
+            rule_id,
+            rule_props,
+            tags,
+            cwe_ids,
+            class,
+        }
+    }
+
+    /// First match wins: the scanner table's rules (rule-id namespaces such as checkov's
+    /// `CKV_SECRET_*` or ruff's `S` rules); a secret or dependency scanner's own category; SCA
+    /// rule ids and tags; secret tags and CWEs; IaC tags; quality tags without `security`; the
+    /// tool's category; else `sast`.
+    fn category(&self) -> Category {
+        if let Some(category) = self.class.category {
+            return category;
+        }
+        let has_tag = |set: &[&str]| {
+            self.tags
+                .iter()
+                .any(|t| set.iter().any(|s| t.eq_ignore_ascii_case(s)))
+        };
+        let tool = Scanners::get().tool(self.tool);
+        if let Some(fixed @ (Category::Secret | Category::Sca)) = tool.and_then(|t| t.category) {
+            return fixed;
+        }
+        if SCA_RULE_PREFIXES.iter().any(|p| self.rule_id.starts_with(p)) || has_tag(SCA_TAGS) {
+            return Category::Sca;
+        }
+        if has_tag(SECRET_TAGS) || self.cwe_ids.iter().any(|c| SECRET_CWES.contains(c)) {
+            return Category::Secret;
+        }
+        if has_tag(IAC_TAGS) {
+            return Category::Iac;
+        }
+        if has_tag(QUALITY_TAGS) && !has_tag(&["security"]) {
+            return Category::Quality;
+        }
+        tool.and_then(|t| t.category).unwrap_or(Category::Sast)
+    }
+}
+
+/// `security-severity` (CVSS: ≥9 critical, ≥7 high, ≥4 medium, >0 low, 0 info), then the
+/// scanner table's rule, then a textual severity property, then the tool's calibrated default
+/// (for tools that mark every result alike), then the result's `level` or the rule's default
+/// level (SARIF's default is `warning`): error → high, warning → medium, note → low, none → info.
 fn severity(
     result: &sarif::Result,
     rule: Option<&ReportingDescriptor>,
     props: [Option<&PropertyBag>; 2],
+    facts: &RuleFacts,
 ) -> Severity {
     let cvss = props.iter().flatten().find_map(|p| {
         let v = p.additional_properties.get("security-severity")?;
@@ -295,6 +347,9 @@ fn severity(
             _ => Severity::Info,
         };
     }
+    if let Some(severity) = facts.class.severity {
+        return severity;
+    }
     let textual = props.iter().flatten().find_map(|p| {
         SEVERITY_PROPERTIES
             .iter()
@@ -303,6 +358,12 @@ fn severity(
     });
     if let Some(severity) = textual {
         return severity;
+    }
+    if let Some(calibrated) = Scanners::get()
+        .tool(facts.tool)
+        .and_then(|t| t.default_severity)
+    {
+        return calibrated;
     }
     let level = result.level.or_else(|| {
         let level = rule?.default_configuration.as_ref()?.level.as_ref()?;

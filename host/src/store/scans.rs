@@ -25,6 +25,8 @@ pub struct ScanRecord {
     /// JSON (`compliance::evaluate::Outcomes`); `None` until evaluated.
     pub outcomes: Option<String>,
     pub evaluated_at: Option<String>,
+    /// What each tool detects (`None` for scans ingested before coverage was recorded).
+    pub coverage: Option<crate::scans::Coverage>,
 }
 
 impl ScanRecord {
@@ -41,14 +43,16 @@ impl ScanRecord {
 }
 
 const COLUMNS: &str = "id, repo_id, source, content_sha256, tools, commit_sha, branch, completed_at, \
-    received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, outcomes, evaluated_at";
+    received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, outcomes, evaluated_at, coverage";
 
 /// Listing columns: the outcome cache stays unread.
 const LIST_COLUMNS: &str = "id, repo_id, source, content_sha256, tools, commit_sha, branch, completed_at, \
-    received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, NULL AS outcomes, evaluated_at";
+    received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, NULL AS outcomes, evaluated_at, \
+    coverage";
 
 fn from_row(r: &AnyRow) -> StoreResult<ScanRecord> {
     let tools: String = r.try_get("tools")?;
+    let coverage: Option<String> = r.try_get("coverage")?;
     Ok(ScanRecord {
         id: r.try_get("id")?,
         repo_id: r.try_get("repo_id")?,
@@ -66,6 +70,9 @@ fn from_row(r: &AnyRow) -> StoreResult<ScanRecord> {
         quality_gate: r.try_get("quality_gate")?,
         outcomes: r.try_get("outcomes")?,
         evaluated_at: r.try_get("evaluated_at")?,
+        coverage: coverage
+            .map(|c| super::decode_json(&c, "scans.coverage"))
+            .transpose()?,
     })
 }
 
@@ -74,8 +81,9 @@ pub async fn insert(tx: &mut TenantTx, s: &ScanRecord, findings_json: &str) -> S
     sqlx::query(
         "INSERT INTO scans (id, org_id, repo_id, source, content_sha256, tools, commit_sha, branch, \
          completed_at, received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, \
-         findings, outcomes, evaluated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         findings, outcomes, evaluated_at, coverage) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19)",
     )
     .bind(&s.id)
     .bind(tx.org_id().to_owned())
@@ -95,6 +103,13 @@ pub async fn insert(tx: &mut TenantTx, s: &ScanRecord, findings_json: &str) -> S
     .bind(findings_json)
     .bind(&s.outcomes)
     .bind(&s.evaluated_at)
+    .bind(
+        s.coverage
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
+    )
     .execute(tx.conn())
     .await
     .map(|_| ())
@@ -131,12 +146,13 @@ pub async fn find(tx: &mut TenantTx, repo_id: i64, id: &str) -> StoreResult<Opti
     row.as_ref().map(from_row).transpose()
 }
 
-/// The most recently completed scan of a repository.
+/// The most recently received scan of a repository (the scanner's own completion time is
+/// information, not order: clocks differ).
 pub async fn latest(tx: &mut TenantTx, repo_id: i64) -> StoreResult<Option<ScanRecord>> {
     let org_id = tx.org_id().to_owned();
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM scans WHERE org_id = $1 AND repo_id = $2 \
-         ORDER BY completed_at DESC, received_at DESC LIMIT 1"
+         ORDER BY received_at DESC, id DESC LIMIT 1"
     ))
     .bind(org_id)
     .bind(repo_id)
@@ -145,9 +161,9 @@ pub async fn latest(tx: &mut TenantTx, repo_id: i64) -> StoreResult<Option<ScanR
     row.as_ref().map(from_row).transpose()
 }
 
-/// The newest `limit` scans completed at or after `since` (RFC 3339), returned oldest first,
+/// The newest `limit` scans received at or after `since` (RFC 3339), returned oldest first,
 /// with their outcome cache.
-pub async fn completed_since(
+pub async fn received_since(
     tx: &mut TenantTx,
     repo_id: i64,
     since: &str,
@@ -155,8 +171,8 @@ pub async fn completed_since(
 ) -> StoreResult<Vec<ScanRecord>> {
     let org_id = tx.org_id().to_owned();
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM scans WHERE org_id = $1 AND repo_id = $2 AND completed_at >= $3 \
-         ORDER BY completed_at DESC, received_at DESC LIMIT $4"
+        "SELECT {COLUMNS} FROM scans WHERE org_id = $1 AND repo_id = $2 AND received_at >= $3 \
+         ORDER BY received_at DESC, id DESC LIMIT $4"
     ))
     .bind(org_id)
     .bind(repo_id)
@@ -177,12 +193,34 @@ pub async fn list(
     let org_id = tx.org_id().to_owned();
     let rows = sqlx::query(&format!(
         "SELECT {LIST_COLUMNS} FROM scans WHERE org_id = $1 AND repo_id = $2 \
-         ORDER BY completed_at DESC, received_at DESC LIMIT $3 OFFSET $4"
+         ORDER BY received_at DESC, id DESC LIMIT $3 OFFSET $4"
     ))
     .bind(org_id)
     .bind(repo_id)
     .bind(limit)
     .bind(offset)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Scans an assessment may draw on: the newest `limit` scans of the repository received at or
+/// before `until`, newest first, without findings or outcomes.
+pub async fn received_until(
+    tx: &mut TenantTx,
+    repo_id: i64,
+    until: &str,
+    limit: i64,
+) -> StoreResult<Vec<ScanRecord>> {
+    let org_id = tx.org_id().to_owned();
+    let rows = sqlx::query(&format!(
+        "SELECT {LIST_COLUMNS} FROM scans WHERE org_id = $1 AND repo_id = $2 AND received_at <= $3 \
+         ORDER BY received_at DESC, id DESC LIMIT $4"
+    ))
+    .bind(org_id)
+    .bind(repo_id)
+    .bind(until)
+    .bind(limit)
     .fetch_all(tx.conn())
     .await?;
     rows.iter().map(from_row).collect()

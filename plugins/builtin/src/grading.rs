@@ -3,11 +3,17 @@
 //! Every finding-based pass condition splits the selected findings into *blocking* ones (the
 //! condition forbids them) and the rest, then:
 //!
-//! * any blocking finding → `fail`, score 0, citing the blocking findings;
+//! * any blocking finding → `fail`, citing the blocking findings, scored `round(49 × K ÷ (K + R))`
+//!   (0–49);
 //! * else any non-blocking finding of severity low or above → `partial`, citing those findings,
-//!   with the **residual-risk score** `clamp(100 − Σ weight, 1, 99)` where the weights are
-//!   critical 40, high 20, medium 5, low 2 (info findings never count);
+//!   scored `50 + round(49 × K ÷ (K + R))` (50–99);
 //! * else → `pass`, score 100 (info-level findings are ignored and only mentioned).
+//!
+//! `R` is the **residual risk**, Σ weight over the selected findings (critical 40, high 20,
+//! medium 5, low 2, info 0), and `K` = 100 the risk that halves a band. The status sets the band
+//! and the findings place the score within it, so one high finding (41) scores well above 477
+//! (1), and adding a finding never raises a score (R only grows, and crossing into a worse
+//! status drops a band).
 
 use grc_plugin_sdk::prelude::*;
 
@@ -65,13 +71,32 @@ pub const fn weight(severity: Severity) -> u32 {
     }
 }
 
-/// `clamp(100 − Σ weight, 1, 99)`: a partial score is never 0 (fail) nor 100 (pass).
-pub fn residual_score(findings: &[&Finding]) -> u8 {
-    let penalty = findings
+/// The risk that halves a band (five high findings, or 2½ critical).
+pub const HALF_BAND_RISK: u64 = 100;
+
+/// Σ weight of `findings`.
+pub fn residual_risk(findings: &[&Finding]) -> u64 {
+    findings
         .iter()
-        .fold(0u32, |acc, f| acc.saturating_add(weight(f.severity)));
-    let score = 100u32.saturating_sub(penalty).clamp(1, 99);
-    u8::try_from(score).unwrap_or(1)
+        .fold(0u64, |acc, f| acc.saturating_add(u64::from(weight(f.severity))))
+}
+
+/// `round(49 × K ÷ (K + R))`: where within a 49-point band the findings put a control.
+fn within_band(risk: u64) -> u8 {
+    let k = HALF_BAND_RISK;
+    let denominator = k.saturating_add(risk);
+    let scaled = (49 * k * 2 + denominator) / (2 * denominator);
+    u8::try_from(scaled.min(49)).unwrap_or(0)
+}
+
+/// A partial score, 50–99: `50 + round(49 × K ÷ (K + R))`.
+pub fn residual_score(findings: &[&Finding]) -> u8 {
+    50 + within_band(residual_risk(findings))
+}
+
+/// A failing score, 0–49: `round(49 × K ÷ (K + R))` over every selected finding.
+pub fn failing_score(findings: &[&Finding]) -> u8 {
+    within_band(residual_risk(findings))
 }
 
 /// The findings a check_type looks at, and the noun used in reasons ("secret", "SAST").
@@ -97,7 +122,8 @@ impl<'a> Selection<'a> {
         let blocking: Vec<&Finding> = self.pick(|f| blocks(f.severity));
         if !blocking.is_empty() {
             let head = count(blocking.len(), self.noun);
-            return Outcome::fail(
+            return Outcome::fail_scored(
+                failing_score(&self.findings),
                 format!("{head} {rule} ({})", breakdown(&blocking)),
                 cite_ids(&blocking),
             );
@@ -207,10 +233,23 @@ mod tests {
             f(Severity::Low),
             f(Severity::Info),
         );
-        assert_eq!(residual_score(&[&m, &l, &i]), 93);
-        assert_eq!(residual_score(&[&c, &h]), 40);
-        assert_eq!(residual_score(&[&c, &c, &c]), 1);
+        // R = 5 + 2 → 50 + round(49 × 100 / 107) = 96.
+        assert_eq!(residual_score(&[&m, &l, &i]), 96);
+        // R = 60 → 50 + 31.
+        assert_eq!(residual_score(&[&c, &h]), 81);
         assert_eq!(residual_score(&[&i]), 99);
+        // Failing: one high 41, two 35, 477 of them 1; monotone in the number of findings.
+        assert_eq!(failing_score(&[&h]), 41);
+        assert_eq!(failing_score(&[&h, &h]), 35);
+        let many: Vec<&Finding> = std::iter::repeat_n(&h, 477).collect();
+        assert_eq!(failing_score(&many), 1);
+        let mut last = 100;
+        for n in 0..600 {
+            let some: Vec<&Finding> = std::iter::repeat_n(&l, n).collect();
+            let score = failing_score(&some);
+            assert!(score <= last, "{n} findings scored {score} > {last}");
+            last = score;
+        }
         assert_eq!(breakdown(&[&l, &c, &l]), "1 critical, 2 low");
         assert_eq!(count(1, "IaC"), "1 IaC finding");
     }

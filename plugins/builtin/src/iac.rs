@@ -55,12 +55,12 @@ mod tests {
         ]);
         assert_eq!(
             run(&ctx, "iac_issues", "", &[]),
-            (Status::Fail, 0, ids(&["s3-public"]))
+            (Status::Fail, 35, ids(&["s3-public"]))
         );
         let r = run(&ctx, "iac_issues", "max_high_findings", &[("max", "1")]);
         assert_eq!(
             r,
-            (Status::Partial, 58, ids(&["s3-public", "no-healthcheck"]))
+            (Status::Partial, 85, ids(&["s3-public", "no-healthcheck"]))
         );
         let ctx = context(vec![finding(
             "no-healthcheck",

@@ -105,13 +105,13 @@ mod tests {
         ]);
         assert_eq!(
             run(&ctx, "code_quality", "", &[]),
-            (Status::Partial, 95, ids(&["q1"]))
+            (Status::Partial, 97, ids(&["q1"]))
         );
         let r = run(&ctx, "code_quality", "max_severity", &[("severity", "low")]);
-        assert_eq!(r, (Status::Fail, 0, ids(&["q1"])));
+        assert_eq!(r, (Status::Fail, 47, ids(&["q1"])));
         assert_eq!(
             run(&ctx, "code_quality", "no_findings", &[]),
-            (Status::Fail, 0, ids(&["q1", "q2"]))
+            (Status::Fail, 47, ids(&["q1", "q2"]))
         );
         let ctx = context(vec![finding("q2", Category::Quality, Severity::Info)]);
         let o = eval(&ctx, "code_quality", "", &[]).unwrap();

@@ -25,7 +25,8 @@ pub const SAST_AUTH: CheckTypeDef = CheckTypeDef::new(
     "sast_auth",
     "Authentication and authorization weaknesses: `sast` findings with an auth CWE (259, 284, \
      285, 287, 288, 290, 306, 307, 384, 521, 522, 613, 620, 639, 640, 798, 862, 863, 1390, \
-     1391) or a tag or rule id containing `auth`.",
+     1391) or a tag or rule id containing `auth`, and `secret` findings with an auth CWE \
+     (hard-coded credentials, CWE-259/798, are also broken authentication).",
     "max_high_findings",
     CONDITIONS,
 );
@@ -106,7 +107,13 @@ pub fn evaluate_auth(
     control: &Control,
     resolved: &Resolved,
 ) -> Result<Outcome, CheckError> {
-    let sel = Selection::new("auth-related SAST", sast(ctx).filter(|f| is_auth(f)));
+    // Hard-coded credentials (a secret finding with CWE-259/798) are broken authentication too.
+    let selected = ctx.findings.iter().filter(|f| match f.category {
+        Category::Sast => is_auth(f),
+        Category::Secret => f.cwe_ids.iter().any(|&c| is_auth_cwe(c)),
+        _ => false,
+    });
+    let sel = Selection::new("auth-related", selected);
     grading::evaluate(&sel, control, resolved)
 }
 
@@ -132,23 +139,23 @@ mod tests {
     #[test]
     fn selection_by_cwe_tag_and_rule() {
         let ctx = sample();
-        // crypto: md5 (CWE-328) + tls (tag); medium 5 + low 2 → 93.
+        // crypto: md5 (CWE-328) + tls (tag); R = 5 + 2 → 96.
         assert_eq!(
             run(&ctx, "sast_crypto", "", &[]),
-            (Status::Partial, 93, ids(&["md5", "tls"]))
+            (Status::Partial, 96, ids(&["md5", "tls"]))
         );
         // auth: idor (CWE-639, high) fails by default (max_high_findings, max 0).
         assert_eq!(
             run(&ctx, "sast_auth", "", &[]),
-            (Status::Fail, 0, ids(&["idor"]))
+            (Status::Fail, 40, ids(&["idor"]))
         );
-        // tolerating one high: idor (20) + jwt (2) → 78.
+        // tolerating one high: idor (20) + jwt (2) → 90.
         let r = run(&ctx, "sast_auth", "max_high_findings", &[("max", "1")]);
-        assert_eq!(r, (Status::Partial, 78, ids(&["idor", "jwt"])));
+        assert_eq!(r, (Status::Partial, 90, ids(&["idor", "jwt"])));
         // security: every SAST finding; critical xss + high idor fail.
         assert_eq!(
             run(&ctx, "sast_security", "", &[]),
-            (Status::Fail, 0, ids(&["idor", "xss"]))
+            (Status::Fail, 29, ids(&["idor", "xss"]))
         );
     }
 
@@ -161,8 +168,8 @@ mod tests {
             "max_severity",
             &[("severity", "critical")],
         );
-        // nothing above critical; residual 5 + 2 + 20 + 2 + 40 = 69 → 31
-        assert_eq!((r.0, r.1, r.2.len()), (Status::Partial, 31, 5));
+        // nothing above critical; R = 5 + 2 + 20 + 2 + 40 = 69 → 50 + 29
+        assert_eq!((r.0, r.1, r.2.len()), (Status::Partial, 79, 5));
         assert_eq!(run(&ctx, "sast_crypto", "no_findings", &[]).0, Status::Fail);
         let e = eval(
             &ctx,
@@ -174,6 +181,20 @@ mod tests {
         assert!(matches!(e, CheckError::InvalidParam(m) if m.starts_with("severity: ")));
         let e = eval(&ctx, "sast_crypto", "max_high_findings", &[("max", "-1")]).unwrap_err();
         assert!(matches!(e, CheckError::InvalidParam(m) if m.starts_with("max: expected u32")));
+    }
+
+    #[test]
+    fn hard_coded_credentials_are_an_auth_weakness() {
+        let mut password = finding("pw", Category::Secret, Severity::Low);
+        password.cwe_ids = vec![259];
+        let unrelated = finding("key", Category::Secret, Severity::Critical);
+        let ctx = context(vec![password, unrelated]);
+        // The CWE-259 secret is cited by sast_auth; the secret without an auth CWE is not.
+        assert_eq!(
+            run(&ctx, "sast_auth", "", &[]),
+            (Status::Partial, 98, ids(&["pw"]))
+        );
+        assert_eq!(run(&ctx, "sast_security", "", &[]).0, Status::Pass);
     }
 
     #[test]

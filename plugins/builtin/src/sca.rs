@@ -54,7 +54,7 @@ mod tests {
         ]);
         assert_eq!(
             run(&ctx, "sca_vulns", "", &[]),
-            (Status::Fail, 0, ids(&["lodash"]))
+            (Status::Fail, 40, ids(&["lodash"]))
         );
         let r = run(
             &ctx,
@@ -62,7 +62,7 @@ mod tests {
             "no_known_vulns_above",
             &[("severity", "critical")],
         );
-        assert_eq!(r, (Status::Partial, 78, ids(&["lodash", "left-pad"])));
+        assert_eq!(r, (Status::Partial, 90, ids(&["lodash", "left-pad"])));
         let o = eval(
             &ctx,
             "sca_vulns",

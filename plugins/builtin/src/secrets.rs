@@ -66,15 +66,15 @@ mod tests {
         let ctx = secrets(&[Severity::Critical, Severity::Low]);
         assert_eq!(
             run(&ctx, "secrets", "no_critical_secrets", &[]),
-            (Status::Fail, 0, ids(&["s0"]))
+            (Status::Fail, 35, ids(&["s0"]))
         );
         // Default pass condition is no_critical_secrets.
         assert_eq!(run(&ctx, "secrets", "", &[]).0, Status::Fail);
         let ctx = secrets(&[Severity::High, Severity::Low]);
-        // 100 - 20 - 2 = 78
+        // R = 20 + 2 → 50 + round(49 × 100 / 122) = 90
         assert_eq!(
             run(&ctx, "secrets", "no_critical_secrets", &[]),
-            (Status::Partial, 78, ids(&["s0", "s1"]))
+            (Status::Partial, 90, ids(&["s0", "s1"]))
         );
         let ctx = secrets(&[Severity::Info]);
         assert_eq!(
@@ -88,7 +88,7 @@ mod tests {
         let ctx = secrets(&[Severity::Info]);
         assert_eq!(
             run(&ctx, "secrets", "no_secrets", &[]),
-            (Status::Fail, 0, ids(&["s0"]))
+            (Status::Fail, 49, ids(&["s0"]))
         );
         let ctx = secrets(&[]);
         let o = eval(&ctx, "secrets", "no_secrets", &[]).unwrap();

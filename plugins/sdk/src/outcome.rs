@@ -23,6 +23,12 @@ impl Outcome {
         Self::new(Status::Fail, 0, reason, finding_ids)
     }
 
+    /// `fail` with a graded `score` (clamped to 0..=49): how far from passing, so that one
+    /// blocking finding scores above hundreds of them. The host counts a failing score up to 49.
+    pub fn fail_scored(score: u8, reason: impl Into<String>, finding_ids: Vec<String>) -> Self {
+        Self::new(Status::Fail, score.min(49), reason, finding_ids)
+    }
+
     /// `not-applicable` with score 0: the control does not apply to this scan (e.g. the data
     /// it needs is absent).
     pub fn not_applicable(reason: impl Into<String>) -> Self {
