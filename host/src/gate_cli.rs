@@ -51,7 +51,9 @@ pub fn decide(gate: &Gate, report: &Value) -> anyhow::Result<Verdict> {
             number(scored, "total_controls")?,
         ),
     };
-    let coverage = scored.get("coverage").context("the answer has no coverage")?;
+    let coverage = scored
+        .get("coverage")
+        .context("the answer has no coverage")?;
     let covered = number(coverage, "assessed")?;
     let coverable = number(coverage, "total")?;
     let percent = number(coverage, "percent")?;
@@ -150,7 +152,7 @@ mod tests {
         let coverage = json!({
             "assessed": total,
             "total": total + not_assessed,
-            "percent": if total + not_assessed == 0 { 100 } else { total * 100 / (total + not_assessed) },
+            "percent": (total * 100).checked_div(total + not_assessed).unwrap_or(100),
         });
         json!({
             "repo_name": "infra",
@@ -175,7 +177,10 @@ mod tests {
     #[test]
     fn passes_only_at_or_above_the_threshold() {
         let r = report(70, 10, 0);
-        assert!(matches!(decide(&gate(70, None, None), &r), Ok(Verdict::Pass(_))));
+        assert!(matches!(
+            decide(&gate(70, None, None), &r),
+            Ok(Verdict::Pass(_))
+        ));
         let below = decide(&gate(71, None, None), &r).expect("decided");
         assert_eq!(
             below,

@@ -487,3 +487,98 @@ async fn crash_between_put_and_verify_leaves_no_record() {
         .expect("get");
     assert_eq!(lineage.status(), 404);
 }
+
+/// `grc gate` fails closed: it exits 0 only when the score was read and meets the threshold;
+/// 1 below it, when nothing was assessed, or when coverage is short; 2 on any error.
+#[tokio::test]
+async fn gate_passes_only_on_a_read_score_that_meets_the_threshold() {
+    let dir = temp_dir();
+    let server = serve(&dir.join("data")).await;
+    let client = reqwest::Client::new();
+    let api = |path: String| format!("{}/api/v1/orgs/{}{path}", server.base, server.org_id);
+    let repo: Value = client
+        .post(api("/repos".into()))
+        .bearer_auth(&server.key)
+        .json(&serde_json::json!({ "name": "shop" }))
+        .send()
+        .await
+        .expect("repo")
+        .json()
+        .await
+        .expect("json");
+    let repo = repo["id"].as_i64().expect("repo id").to_string();
+    let push = |scan: Value| {
+        let (client, url, key) = (&client, api(format!("/repos/{repo}/scans")), &server.key);
+        async move {
+            let resp = client
+                .post(url)
+                .bearer_auth(key)
+                .json(&scan)
+                .send()
+                .await
+                .expect("scan");
+            assert!(resp.status().is_success(), "{}", resp.status());
+        }
+    };
+    let gate = |base: &str, key: &str, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_grc"))
+            .args(["gate", "--repo", &repo, "--min-score", "70"])
+            .args(extra)
+            .env("GRC_BASE_URL", base)
+            .env("GRC_API_KEY", key)
+            .env_remove("GRC_ORG_ID")
+            .env("GRC_DATA_DIR", dir.join("cli-data"))
+            .env("GRC_LOG", "warn")
+            .output()
+            .expect("run grc");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let base = server.base.as_str();
+
+    // Nothing scanned yet: not assessed, which fails.
+    let (code, out) = gate(base, &server.key, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not assessed"), "{out}");
+
+    // A committed critical secret: below the threshold.
+    let secret = serde_json::json!({ "tool": "gitleaks", "rule_id": "aws-access-token",
+        "category": "secret", "severity": "critical", "file": "settings.py", "line": 3 });
+    push(serde_json::json!({ "findings": [secret] })).await;
+    let (code, out) = gate(base, &server.key, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is below 70"), "{out}");
+
+    // The secret is gone: gitleaks finds nothing. The score passes; coverage is thin.
+    push(serde_json::json!({ "tools": ["gitleaks"], "commit": "fixed" })).await;
+    let (code, out) = gate(base, &server.key, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("gate passed: shop: overall score"), "{out}");
+    let (code, out) = gate(base, &server.key, &["--min-coverage", "90"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("is below 90%") && out.contains("scanner ran: add"),
+        "{out}"
+    );
+
+    // Errors fail closed with exit code 2: a bad key, an unknown repository, no server.
+    let (code, out) = gate(base, "sk-nope", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("HTTP 401"), "{out}");
+    let unknown = Command::new(env!("CARGO_BIN_EXE_grc"))
+        .args(["gate", "--repo", "999999", "--min-score", "0"])
+        .env("GRC_BASE_URL", base)
+        .env("GRC_API_KEY", &server.key)
+        .env("GRC_DATA_DIR", dir.join("cli-data"))
+        .output()
+        .expect("run grc");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("HTTP 404"));
+    let port = free_port();
+    let (code, out) = gate(&format!("http://127.0.0.1:{port}"), &server.key, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("gate error: reading the score from"), "{out}");
+}

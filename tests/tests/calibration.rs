@@ -33,7 +33,12 @@ fn corpus(project: &str, file: &str) -> Vec<u8> {
 fn tools_of(project: &str) -> &'static [&'static str] {
     match project {
         "insecure-iac" => &["checkov.sarif"],
-        _ => &["bandit.sarif", "semgrep.sarif", "ruff.sarif", "checkov.sarif"],
+        _ => &[
+            "bandit.sarif",
+            "semgrep.sarif",
+            "ruff.sarif",
+            "checkov.sarif",
+        ],
     }
 }
 
@@ -237,9 +242,10 @@ async fn separate_per_tool_uploads_equal_one_multi_run_upload(app: TestApp) {
         .await;
     upload(&app, together, serde_json::to_vec(&combined).expect("json")).await;
     let (a, b) = (score(&app, separate).await, score(&app, together).await);
-    let strip = |m: BTreeMap<String, (String, i64, String, String)>| -> BTreeMap<String, (String, i64)> {
-        m.into_iter().map(|(k, (s, n, ..))| (k, (s, n))).collect()
-    };
+    let strip =
+        |m: BTreeMap<String, (String, i64, String, String)>| -> BTreeMap<String, (String, i64)> {
+            m.into_iter().map(|(k, (s, n, ..))| (k, (s, n))).collect()
+        };
     assert_eq!(strip(controls(&a)), strip(controls(&b)));
     assert_eq!(overall(&a), overall(&b));
     assert_eq!(a["total_issues"], b["total_issues"]);
@@ -252,14 +258,17 @@ async fn adding_findings_never_raises_a_score(app: TestApp) {
         let before = score(&app, repo).await;
         // The same bandit run with every result reported twice more (other lines), uploaded as
         // bandit's next scan.
-        let mut log: Value = serde_json::from_slice(&corpus(project, "bandit.sarif")).expect("sarif");
-        let results = log["runs"][0]["results"].as_array().expect("results").clone();
+        let mut log: Value =
+            serde_json::from_slice(&corpus(project, "bandit.sarif")).expect("sarif");
+        let results = log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .clone();
         let mut more = results.clone();
         for (copy, line) in [(1, 1000), (2, 2000)] {
             for r in &results {
                 let mut r = r.clone();
-                r["locations"][0]["physicalLocation"]["region"]["startLine"] =
-                    json!(line + copy);
+                r["locations"][0]["physicalLocation"]["region"]["startLine"] = json!(line + copy);
                 more.push(r);
             }
         }

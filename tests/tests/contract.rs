@@ -30,10 +30,10 @@ enabled = false
 # Input that matches the schema can still be refused on meaning, which no schema states: Cedar
 # policy text (exactly one valid policy), explain's entity references, framework keys and
 # control ids that must exist in the catalog, a plugin check_type that must be provided, dates
-# that must parse, verify's object key that may come from the query or the body, and a key's
-# user_id that must be a member.
+# that must parse, verify's object key that may come from the query or the body, a key's
+# user_id that must be a member, and a scan's `pr_total` and `pr_reviewed`, which go together.
 [[operations]]
-include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/access-policies|PUT /api/v1/orgs/\{org_id\}/access-policies/\{policy_id\}|POST /api/v1/orgs/\{org_id\}/(authz/explain|api-keys)|POST /api/v1/orgs/\{org_id\}/evidence/(verify|upload-url|\{evidence_id\}/link-to-control)|PUT .*/frameworks/(enabled|\{framework_key\}/controls)|POST .*/custom-frameworks)$'
+include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/access-policies|PUT /api/v1/orgs/\{org_id\}/access-policies/\{policy_id\}|POST /api/v1/orgs/\{org_id\}/(authz/explain|api-keys)|POST /api/v1/orgs/\{org_id\}/evidence/(verify|upload-url|\{evidence_id\}/link-to-control)|PUT .*/frameworks/(enabled|\{framework_key\}/controls)|POST .*/custom-frameworks|POST /api/v1/orgs/\{org_id\}/repos/\{repo_id\}/scans)$'
 checks.positive_data_acceptance.enabled = false
 "#;
 

@@ -306,7 +306,9 @@ fn builtin_cases() -> Vec<Case> {
                 "pass",
             )
         },
+        // A fail is graded too: R = 40 + 2 → round(49 × 100 / 142) = 35.
         Case {
+            score: Some(35),
             cites: Some(json!(["s1"])),
             ..case(
                 "secrets",
@@ -319,8 +321,9 @@ fn builtin_cases() -> Vec<Case> {
                 "fail",
             )
         },
+        // Partial: 50 + round(49 × 100 / (100 + 20)) = 91.
         Case {
-            score: Some(80),
+            score: Some(91),
             cites: Some(json!(["s1"])),
             ..case(
                 "secrets",
@@ -353,7 +356,7 @@ fn builtin_cases() -> Vec<Case> {
             "fail",
         ),
         Case {
-            score: Some(95),
+            score: Some(97),
             ..case(
                 "sast_security",
                 "max_severity",
@@ -373,7 +376,7 @@ fn builtin_cases() -> Vec<Case> {
             "fail",
         ),
         Case {
-            score: Some(80),
+            score: Some(91),
             ..case(
                 "sast_security",
                 "max_high_findings",
@@ -420,7 +423,7 @@ fn builtin_cases() -> Vec<Case> {
             "fail",
         ),
         Case {
-            score: Some(95),
+            score: Some(97),
             ..case(
                 "sca_vulns",
                 "no_known_vulns_above",

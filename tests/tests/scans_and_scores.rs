@@ -13,7 +13,7 @@ both_backends!(
     plugin_errors_count_as_failing_never_passing,
     custom_frameworks_follow_the_seed,
     custom_framework_with_an_uploaded_plugin_is_scored_by_it,
-    trend_has_a_point_per_completed_scan,
+    trend_has_a_point_per_upload_in_receive_order,
     scan_signals_refine_recommendations,
     rescoring_is_explicit_and_audited,
     the_seed_ci_threshold_script_gates_on_the_score,
@@ -500,8 +500,8 @@ async fn scores_follow_the_seed_shape_and_rules(app: TestApp) {
             .any(|(id, _)| id == "K-SECRETS" || id == "K-BROKEN"),
         "{fw}"
     );
-    // (100 + 100 + 95) / 3 = 98.
-    assert_eq!(fw["score"], 98);
+    // K-SCA is not assessed: (97 + 100) / 2 = 98.5, rounded half up.
+    assert_eq!(fw["score"], 99);
     assert_eq!(after.body["executive_summary"]["posture"], "Strong");
     assert_eq!(
         after.body["evaluated_at"], resp.body["evaluated_at"],
@@ -785,21 +785,25 @@ async fn custom_framework_with_an_uploaded_plugin_is_scored_by_it(app: TestApp) 
     assert_eq!(control["finding_ids"], json!(["f1"]));
 }
 
-async fn trend_has_a_point_per_completed_scan(app: TestApp) {
+async fn trend_has_a_point_per_upload_in_receive_order(app: TestApp) {
     let repo = app.create_repo(&app.org_id, &app.owner_key, "r", &[]).await;
     save_framework(&app, known_framework()).await;
     enable_only(&app, "known").await;
-    // Three scans, oldest first in time: bad, better, clean.
+    // Three uploads, in this order. The trend orders by the server's receive time, not the
+    // scanner's clock (the second scanner's clock says 40 days ago). Each point is the
+    // assessment after that upload: the newest result of each tool.
     let mut first = known_scan();
-    first["completed_at"] = json!(hours_ago(24 * 40));
-    let mut second = known_scan();
-    second["completed_at"] = json!(hours_ago(24 * 3));
-    second["findings"] = json!([finding("semgrep", "sast", "medium")]);
-    let third = json!({ "completed_at": hours_ago(2), "commit": "c3" });
-    // Ingested out of order: the trend orders by completion.
-    for scan in [third, first, second] {
+    first["completed_at"] = json!(hours_ago(24 * 3));
+    let second = json!({ "completed_at": hours_ago(24 * 40),
+                         "findings": [finding("semgrep", "sast", "medium")] });
+    // semgrep runs again and finds nothing; it says it looked for SAST problems.
+    let third = json!({ "completed_at": hours_ago(2), "commit": "c3", "tools": ["semgrep"],
+                        "coverage": { "semgrep": ["sast"] } });
+    let mut ids = Vec::new();
+    for scan in [first, second, third] {
         let resp = app.push_json_scan(repo, scan).await;
         assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+        ids.push(resp.body["id"].clone());
     }
     let trend = |query: String| {
         let app = &app;
@@ -816,13 +820,20 @@ async fn trend_has_a_point_per_completed_scan(app: TestApp) {
     let resp = trend("?framework=known&days=90".into()).await;
     assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
     let points = resp.body["points"].as_array().expect("points");
+    let order: Vec<Value> = points.iter().map(|p| p["scan_id"].clone()).collect();
+    assert_eq!(order, ids, "receive order");
     let scores: Vec<u64> = points.iter().filter_map(|p| p["score"].as_u64()).collect();
-    // The 40-day-old scan was already stale when ingested (recency fails): 2 fails → (100+95)/5.
-    // The others: secret fail + broken → 59 / no findings: only broken fails → 80.
-    assert_eq!(scores, vec![39, 79, 80], "{points:?}");
+    // Counted: K-SECRETS, K-SAST, K-RECENT, K-BROKEN (error, 0); K-SCA is not assessed.
+    // 1st: secret fail 35, SAST partial 97, recent 100 → 232 / 4 = 58.
+    // 2nd: gitleaks' secret still stands (its newest result), semgrep's medium replaces
+    //      semgrep's, and the scan completed 40 days ago fails recency → 132 / 4 = 33.
+    // 3rd: semgrep found nothing → SAST passes; the secret stays → 235 / 4 = 59.
+    assert_eq!(scores, vec![58, 33, 59], "{points:?}");
     assert_eq!(points[2]["commit"], "c3");
+    assert!(points[1]["completed_at"].as_str() < points[0]["completed_at"].as_str());
+    // The window is by receive time: all three arrived just now.
     let recent = trend("?framework=known&days=7".into()).await;
-    assert_eq!(recent.body["points"].as_array().map(Vec::len), Some(2));
+    assert_eq!(recent.body["points"].as_array().map(Vec::len), Some(3));
     let overall = trend(String::new()).await;
     assert_eq!(overall.body["framework"], Value::Null);
     assert_eq!(overall.body["days"], 90);
@@ -882,7 +893,8 @@ async fn scan_signals_refine_recommendations(app: TestApp) {
     assert_eq!(a05["recommendation"], "required", "{a05}");
     let reason = a05["recommendation_reason"].as_str().unwrap_or("");
     assert!(
-        reason.contains("finding(s)") || reason.contains("dockerfile/terraform"),
+        reason.contains("findings in the latest assessment")
+            || reason.contains("dockerfile/terraform"),
         "{reason} (baseline was {baseline})"
     );
     // Real findings against a control: semgrep's crypto findings hit A02.
@@ -1017,7 +1029,7 @@ async fn the_seed_ci_threshold_script_gates_on_the_score(app: TestApp) {
     app.push_json_scan(repo, known_scan()).await;
     let (code, out) = tokio::task::block_in_place(|| run_ci_script(&app, repo));
     assert_eq!(code, 1, "{out}");
-    assert_eq!(out.trim(), "Compliance score 59 below threshold 70");
+    assert_eq!(out.trim(), "Compliance score 58 below threshold 70");
     let fixed = app
         .put(
             "/api/compliance/frameworks/known/controls",
@@ -1026,9 +1038,10 @@ async fn the_seed_ci_threshold_script_gates_on_the_score(app: TestApp) {
         )
         .await;
     assert_eq!(fixed.status, StatusCode::OK);
+    // The secret was removed: gitleaks runs again and finds nothing.
     app.push_json_scan(
         repo,
-        json!({ "completed_at": hours_ago(0), "commit": "fixed" }),
+        json!({ "completed_at": hours_ago(0), "commit": "fixed", "tools": ["gitleaks"] }),
     )
     .await;
     let (code, out) = tokio::task::block_in_place(|| run_ci_script(&app, repo));

@@ -308,7 +308,11 @@ mod tests {
     #[test]
     fn the_newest_scan_of_each_tool_wins_by_receive_time() {
         let t = |d: u32| format!("2026-11-{d:02}T10:00:00.000000Z");
-        let a = scan("a", &t(1), &[("bandit", &[Category::Sast]), ("checkov", &[Category::Iac])]);
+        let a = scan(
+            "a",
+            &t(1),
+            &[("bandit", &[Category::Sast]), ("checkov", &[Category::Iac])],
+        );
         let b = scan("b", &t(2), &[("semgrep", &[Category::Sast])]);
         let c = scan("c", &t(3), &[("bandit", &[Category::Sast])]);
         let later = scan("d", &t(4), &[("checkov", &[Category::Iac])]);
@@ -318,7 +322,10 @@ mod tests {
             .iter()
             .map(|p| (p.tool.as_str(), p.scan_id.as_str()))
             .collect();
-        assert_eq!(by_tool, [("bandit", "c"), ("checkov", "a"), ("semgrep", "b")]);
+        assert_eq!(
+            by_tool,
+            [("bandit", "c"), ("checkov", "a"), ("semgrep", "b")]
+        );
         // The scan being assessed may not be stored yet.
         assert_eq!(basis(&c, &[b, a]), parts);
     }
@@ -375,14 +382,20 @@ mod tests {
         let (status, why) = gate(Some(&sca), &state, OutcomeStatus::Pass, "ok".into());
         assert_eq!(status, OutcomeStatus::NotAssessed);
         assert!(why.starts_with("no SCA scanner ran: add "), "{why}");
-        assert!(why.contains("pip-audit") && why.ends_with(" or trivy"), "{why}");
+        assert!(
+            why.contains("pip-audit") && why.ends_with(" or trivy"),
+            "{why}"
+        );
         let iac: BTreeSet<Category> = [Category::Iac].into();
         let (status, why) = gate(Some(&iac), &state, OutcomeStatus::Pass, "ok".into());
         assert_eq!(status, OutcomeStatus::NotAssessed);
         assert!(why.contains("checkov, 89 days ago"), "{why}");
         let (status, why) = gate(Some(&iac), &state, OutcomeStatus::Fail, "2 IaC".into());
         assert_eq!(status, OutcomeStatus::Fail);
-        assert!(why.starts_with("2 IaC (assessment incomplete: the last IaC"), "{why}");
+        assert!(
+            why.starts_with("2 IaC (assessment incomplete: the last IaC"),
+            "{why}"
+        );
         let sast: BTreeSet<Category> = [Category::Sast].into();
         let kept = gate(Some(&sast), &state, OutcomeStatus::Pass, "ok".into());
         assert_eq!(kept, (OutcomeStatus::Pass, "ok".into()));

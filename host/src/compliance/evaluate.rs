@@ -242,10 +242,7 @@ pub async fn run(plugins: &PluginHost, org_id: &str, pending: Pending) -> Evalua
     let results = plugins
         .evaluate_controls(org_id, &providers, &context, &specs)
         .await;
-    let coverage = CoverageState::of(
-        &outcomes.basis,
-        outcomes.as_of().unwrap_or_else(Utc::now),
-    );
+    let coverage = CoverageState::of(&outcomes.basis, outcomes.as_of().unwrap_or_else(Utc::now));
     for ((key, spec, control), outcome) in missing.into_iter().zip(results) {
         let needs = Scanners::get().needs(&control.check_type);
         let (status, reason) = assessment::gate(needs, &coverage, outcome.status, outcome.reason);

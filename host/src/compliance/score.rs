@@ -77,11 +77,9 @@ pub struct Coverage {
 
 impl Coverage {
     pub fn new(assessed: usize, total: usize) -> Self {
-        let percent = if total == 0 {
-            100
-        } else {
-            u32::try_from(assessed * 100 / total).unwrap_or(100)
-        };
+        let percent = (assessed * 100)
+            .checked_div(total)
+            .map_or(100, |p| u32::try_from(p).unwrap_or(100));
         Coverage {
             assessed,
             total,
@@ -260,7 +258,7 @@ pub fn summarize(frameworks: &BTreeMap<String, FrameworkScore>) -> ExecutiveSumm
             controls,
         })
         .collect();
-    not_assessed_reasons.sort_by(|a, b| b.controls.cmp(&a.controls));
+    not_assessed_reasons.sort_by_key(|r| std::cmp::Reverse(r.controls));
 
     let mut areas: BTreeMap<&str, RiskArea> = BTreeMap::new();
     for (key, fw) in frameworks {

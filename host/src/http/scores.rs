@@ -14,8 +14,8 @@ use crate::{
     authn::Caller,
     authz::{Action, Resource},
     compliance::{
-        catalog::{Control, Framework},
         assessment,
+        catalog::{Control, Framework},
         evaluate::{self, Outcomes, Refresh},
         evidence::EvidenceIndex,
         score::{self, ExecutiveSummary, FrameworkScore, Inputs},

@@ -110,7 +110,10 @@ pub fn parse(body: &[u8]) -> Result<ParsedScan, ParseError> {
         coverage.entry(tool).or_default().extend(categories);
     }
     for f in &findings {
-        coverage.entry(f.tool.clone()).or_default().insert(f.category);
+        coverage
+            .entry(f.tool.clone())
+            .or_default()
+            .insert(f.category);
     }
     let tools = coverage.keys().cloned().collect();
     Ok(ParsedScan {

@@ -271,7 +271,11 @@ impl<'a> RuleFacts<'a> {
         let name = rule
             .map(|r| {
                 let short = r.short_description.as_ref().map(|d| d.text.as_str());
-                format!("{} {}", r.name.as_deref().unwrap_or(""), short.unwrap_or(""))
+                format!(
+                    "{} {}",
+                    r.name.as_deref().unwrap_or(""),
+                    short.unwrap_or("")
+                )
             })
             .unwrap_or_default();
         let class = Scanners::get().classify(tool, rule_id, &name);
@@ -308,7 +312,11 @@ impl<'a> RuleFacts<'a> {
         if let Some(fixed @ (Category::Secret | Category::Sca)) = tool.and_then(|t| t.category) {
             return fixed;
         }
-        if SCA_RULE_PREFIXES.iter().any(|p| self.rule_id.starts_with(p)) || has_tag(SCA_TAGS) {
+        if SCA_RULE_PREFIXES
+            .iter()
+            .any(|p| self.rule_id.starts_with(p))
+            || has_tag(SCA_TAGS)
+        {
             return Category::Sca;
         }
         if has_tag(SECRET_TAGS) || self.cwe_ids.iter().any(|c| SECRET_CWES.contains(c)) {
@@ -606,5 +614,57 @@ mod tests {
                 "ruleId".into()
             ]
         );
+    }
+
+    #[test]
+    fn rules_decide_category_and_severity_before_the_tool() {
+        let scan = parse_str(
+            r#"{"version": "2.1.0", "runs": [
+              {"tool": {"driver": {"name": "Checkov", "rules": [
+                  {"id": "CKV_SECRET_2", "shortDescription": {"text": "AWS Access Key"}},
+                  {"id": "CKV_DOCKER_2", "shortDescription": {"text": "Ensure that HEALTHCHECK instructions have been added"}},
+                  {"id": "CKV_AWS_24", "shortDescription": {"text": "Ensure no security groups allow ingress from 0.0.0.0:0 to port 22"}},
+                  {"id": "CKV_AWS_293", "shortDescription": {"text": "Ensure that AWS database instances have deletion protection enabled"}},
+                  {"id": "CKV_AWS_999", "shortDescription": {"text": "Something new"}}]}},
+               "results": [
+                  {"ruleId": "CKV_SECRET_2", "level": "error", "message": {"text": "key"}},
+                  {"ruleId": "CKV_DOCKER_2", "level": "error", "message": {"text": "hc"}},
+                  {"ruleId": "CKV_AWS_24", "level": "error", "message": {"text": "ssh"}},
+                  {"ruleId": "CKV_AWS_999", "level": "error", "message": {"text": "new"}}]},
+              {"tool": {"driver": {"name": "ruff", "rules": [
+                  {"id": "E501", "name": "line-too-long"}, {"id": "S608"}]}},
+               "results": [
+                  {"ruleId": "E501", "level": "error", "message": {"text": "long"}},
+                  {"ruleId": "S608", "level": "error", "message": {"text": "sql"}}]},
+              {"tool": {"driver": {"name": "Semgrep OSS", "rules": [
+                  {"id": "python.crypto.md5", "properties": {"tags": ["CWE-327: Broken Crypto"]}},
+                  {"id": "generic.secrets.stripe", "properties": {"tags": ["CWE-798: Hard-coded Credentials"]}}]}},
+               "results": []}
+            ]}"#,
+        );
+        let got: Vec<(&str, Category, Severity)> = scan
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.category, f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("CKV_SECRET_2", Category::Secret, Severity::Critical),
+                ("CKV_DOCKER_2", Category::Iac, Severity::Low),
+                ("CKV_AWS_24", Category::Iac, Severity::High),
+                // checkov marks everything `error`: an unknown rule is medium, not high.
+                ("CKV_AWS_999", Category::Iac, Severity::Medium),
+                ("E501", Category::Quality, Severity::Low),
+                ("S608", Category::Sast, Severity::Medium),
+            ]
+        );
+        assert!(scan.findings[0].cwe_ids.contains(&798));
+        // Coverage: checkov's table entry; ruff's table entry plus its rules' categories;
+        // semgrep found nothing, but its rules say it looked for crypto and secret problems.
+        let cov = |tool: &str| scan.coverage[tool].iter().copied().collect::<Vec<_>>();
+        assert_eq!(cov("checkov"), [Category::Secret, Category::Iac]);
+        assert_eq!(cov("ruff"), [Category::Sast, Category::Quality]);
+        assert_eq!(cov("semgrep"), [Category::Secret, Category::Sast]);
     }
 }

@@ -99,9 +99,9 @@ impl Scanners {
         for (name, table) in raw.severities {
             let mut by_number = BTreeMap::new();
             for (number, severity) in table {
-                let number: u32 = number
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("severities.{name}: {number:?} is not a number"))?;
+                let number: u32 = number.parse().map_err(|_| {
+                    anyhow::anyhow!("severities.{name}: {number:?} is not a number")
+                })?;
                 by_number.insert(number, severity);
             }
             severities.insert(name, by_number);
@@ -113,7 +113,9 @@ impl Scanners {
                 anyhow::bail!("{at}: needs `id` or `name_contains`");
             }
             if r.category.is_none() && r.severity.is_none() && r.severity_from.is_none() {
-                anyhow::bail!("{at}: sets nothing (give `category`, `severity` or `severity_from`)");
+                anyhow::bail!(
+                    "{at}: sets nothing (give `category`, `severity` or `severity_from`)"
+                );
             }
             if let Some(table) = &r.severity_from
                 && !severities.contains_key(table)
@@ -125,12 +127,11 @@ impl Scanners {
             {
                 anyhow::bail!("{at}: unknown tool {tool:?}");
             }
-            let id = r
-                .id
-                .as_deref()
-                .map(Regex::new)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("{at}: bad id regex: {e}"))?;
+            let id =
+                r.id.as_deref()
+                    .map(Regex::new)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("{at}: bad id regex: {e}"))?;
             rules.push(Rule {
                 tool: r.tool,
                 id,
@@ -218,7 +219,10 @@ impl Scanners {
         };
         let looked_up = rule.severity_from.as_ref().and_then(|table| {
             let digits: String = rule_id.chars().filter(char::is_ascii_digit).collect();
-            self.severities.get(table)?.get(&digits.parse().ok()?).copied()
+            self.severities
+                .get(table)?
+                .get(&digits.parse().ok()?)
+                .copied()
         });
         RuleClass {
             category: rule.category,
@@ -276,7 +280,10 @@ mod tests {
             (sql.category, sql.severity),
             (Some(Category::Sast), Some(Severity::Medium))
         );
-        assert_eq!(t.classify("ruff", "S324", "").severity, Some(Severity::High));
+        assert_eq!(
+            t.classify("ruff", "S324", "").severity,
+            Some(Severity::High)
+        );
         let pw = t.classify("ruff", "S105", "");
         assert_eq!((pw.category, pw.cwe), (Some(Category::Secret), vec![259]));
         let style = t.classify("ruff", "E501", "line-too-long");
@@ -298,7 +305,10 @@ mod tests {
             ("[tools.x]\ndetects = [\"nope\"]", "unknown variant"),
             ("[[rules]]\ncategory = \"sast\"", "needs `id`"),
             ("[[rules]]\nid = \"(\"\ncategory = \"sast\"", "bad id regex"),
-            ("[[rules]]\nid = \"x\"\ntool = \"y\"\ncategory = \"sast\"", "unknown tool"),
+            (
+                "[[rules]]\nid = \"x\"\ntool = \"y\"\ncategory = \"sast\"",
+                "unknown tool",
+            ),
             ("[[rules]]\nid = \"x\"", "sets nothing"),
         ] {
             let err = Scanners::parse(bad).expect_err(bad).to_string();

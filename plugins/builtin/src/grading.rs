@@ -76,9 +76,9 @@ pub const HALF_BAND_RISK: u64 = 100;
 
 /// Σ weight of `findings`.
 pub fn residual_risk(findings: &[&Finding]) -> u64 {
-    findings
-        .iter()
-        .fold(0u64, |acc, f| acc.saturating_add(u64::from(weight(f.severity))))
+    findings.iter().fold(0u64, |acc, f| {
+        acc.saturating_add(u64::from(weight(f.severity)))
+    })
 }
 
 /// `round(49 × K ÷ (K + R))`: where within a 49-point band the findings put a control.
