@@ -15,6 +15,7 @@ both_backends!(
     separate_per_tool_uploads_equal_one_multi_run_upload,
     adding_findings_never_raises_a_score,
     a_new_upload_of_a_tool_replaces_only_that_tools_results,
+    stale_results_can_fail_a_control_but_never_pass_it,
 );
 
 /// Every built-in framework the default plan allows.
@@ -336,4 +337,52 @@ async fn a_new_upload_of_a_tool_replaces_only_that_tools_results(app: TestApp) {
         .find(|p| p["tool"] == "bandit")
         .expect("bandit part");
     assert_eq!(bandit["scan_id"], after["scan_id"]);
+}
+
+async fn stale_results_can_fail_a_control_but_never_pass_it(app: TestApp) {
+    enable_all(&app).await;
+    let repo = app
+        .create_repo(&app.org_id, &app.owner_key, "ledger", &["python"])
+        .await;
+    // checkov ran 45 days ago (it found IaC hygiene issues and no secrets) …
+    let checkov = upload(&app, repo, corpus("clean-service", "checkov.sarif")).await;
+    let long_ago = (chrono::Utc::now() - chrono::Duration::days(45))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    app.owner_sql(&format!(
+        "UPDATE scans SET received_at = '{long_ago}' WHERE id = '{}'",
+        checkov["id"].as_str().expect("scan id")
+    ))
+    .await;
+    // … bandit runs today.
+    upload(&app, repo, corpus("clean-service", "bandit.sarif")).await;
+    let report = score(&app, repo).await;
+    for (key, (status, _, check, reason)) in controls(&report) {
+        match check.as_str() {
+            // No secret found by a 45-day-old run is not a pass.
+            "secrets" => {
+                assert_eq!(status, "not_assessed", "{key}");
+                assert!(
+                    reason.starts_with("the last secret results are stale (checkov, 45 days ago"),
+                    "{key}: {reason}"
+                );
+            }
+            // The IaC issues it found still count, and say the assessment is incomplete.
+            "iac_issues" => {
+                assert!(status == "partial" || status == "fail", "{key}: {status}");
+                assert!(
+                    reason.contains("(assessment incomplete: the last IaC results are stale"),
+                    "{key}: {reason}"
+                );
+            }
+            "sast_security" => assert_eq!(status, "partial", "{key}: {reason}"),
+            _ => {}
+        }
+    }
+    let stale = report["assessment"]
+        .as_array()
+        .expect("assessment")
+        .iter()
+        .find(|p| p["tool"] == "checkov")
+        .expect("checkov part");
+    assert_eq!(stale["received_at"], long_ago.as_str());
 }
