@@ -829,6 +829,10 @@ async fn trend_has_a_point_per_upload_in_receive_order(app: TestApp) {
     //      semgrep's, and the scan completed 40 days ago fails recency → 132 / 4 = 33.
     // 3rd: semgrep found nothing → SAST passes; the secret stays → 235 / 4 = 59.
     assert_eq!(scores, vec![58, 33, 59], "{points:?}");
+    assert!(
+        points.iter().all(|p| p["not_assessed"] == 1),
+        "K-SCA: {points:?}"
+    );
     assert_eq!(points[2]["commit"], "c3");
     assert!(points[1]["completed_at"].as_str() < points[0]["completed_at"].as_str());
     // The window is by receive time: all three arrived just now.

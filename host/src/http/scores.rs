@@ -95,6 +95,8 @@ pub struct TrendPoint {
     pub partial: usize,
     pub fail: usize,
     pub total: usize,
+    /// Controls whose kind of scanner had not run (or had gone stale) at this point.
+    pub not_assessed: usize,
     pub posture: &'static str,
 }
 
@@ -345,10 +347,10 @@ async fn get_trend(
         };
         let scored = score_frameworks(&selection, &frameworks, &inputs);
         let summary = score::summarize(&scored);
-        let (score, pass, partial, fail, total) = match query.framework.as_deref() {
+        let (score, pass, partial, fail, total, not_assessed) = match query.framework.as_deref() {
             Some(key) => scored
                 .get(key)
-                .map(|f| (f.score, f.pass, f.partial, f.fail, f.total))
+                .map(|f| (f.score, f.pass, f.partial, f.fail, f.total, f.not_assessed))
                 .unwrap_or_default(),
             None => (
                 summary.overall_score,
@@ -356,6 +358,7 @@ async fn get_trend(
                 summary.partial,
                 summary.failing,
                 summary.total_controls,
+                summary.not_assessed,
             ),
         };
         points.push(TrendPoint {
@@ -369,6 +372,7 @@ async fn get_trend(
             partial,
             fail,
             total,
+            not_assessed,
             posture: score::posture(score, total),
         });
     }
