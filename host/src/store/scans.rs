@@ -42,13 +42,14 @@ impl ScanRecord {
     }
 }
 
+/// In the order SQLite stores them (migration 0008): reading stops before `findings`.
 const COLUMNS: &str = "id, repo_id, source, content_sha256, tools, commit_sha, branch, completed_at, \
-    received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, outcomes, evaluated_at, coverage";
+    received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, coverage, evaluated_at, outcomes";
 
 /// Listing columns: the outcome cache stays unread.
 const LIST_COLUMNS: &str = "id, repo_id, source, content_sha256, tools, commit_sha, branch, completed_at, \
-    received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, NULL AS outcomes, evaluated_at, \
-    coverage";
+    received_at, finding_count, summary, pr_total, pr_reviewed, quality_gate, coverage, evaluated_at, \
+    NULL AS outcomes";
 
 fn from_row(r: &AnyRow) -> StoreResult<ScanRecord> {
     let tools: String = r.try_get("tools")?;
