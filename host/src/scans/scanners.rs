@@ -1,8 +1,8 @@
 //! The scanner table (`host/catalog/scanners.toml`): which kinds of problems each tool detects
 //! when it runs (a scan's **coverage**), and the rule-level classification that decides a
 //! finding's category and severity before tags, CWEs and the tool family do. Loaded once and
-//! validated at startup ([`Scanners::get`] panics on an invalid embedded table only in tests;
-//! `grc serve` calls [`Scanners::load`] first and refuses to start).
+//! validated: a unit test and `grc serve`'s startup ([`Scanners::load`]) refuse an invalid
+//! table, so [`Scanners::get`], which the mapping calls, never meets one in a running server.
 
 use crate::domain::finding::{Category, Severity};
 use regex::Regex;
