@@ -520,9 +520,9 @@ async fn gate_passes_only_on_a_read_score_that_meets_the_threshold() {
             assert!(resp.status().is_success(), "{}", resp.status());
         }
     };
-    let gate = |base: &str, key: &str, extra: &[&str]| {
+    let gate_on = |repo: &str, base: &str, key: &str, extra: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_grc"))
-            .args(["gate", "--repo", &repo, "--min-score", "70"])
+            .args(["gate", "--repo", repo, "--min-score", "70"])
             .args(extra)
             .env("GRC_BASE_URL", base)
             .env("GRC_API_KEY", key)
@@ -537,6 +537,7 @@ async fn gate_passes_only_on_a_read_score_that_meets_the_threshold() {
                 + &String::from_utf8_lossy(&out.stderr),
         )
     };
+    let gate = |base: &str, key: &str, extra: &[&str]| gate_on(&repo, base, key, extra);
     let base = server.base.as_str();
 
     // Nothing scanned yet: not assessed, which fails.
@@ -568,15 +569,9 @@ async fn gate_passes_only_on_a_read_score_that_meets_the_threshold() {
     let (code, out) = gate(base, "sk-nope", &[]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("HTTP 401"), "{out}");
-    let unknown = Command::new(env!("CARGO_BIN_EXE_grc"))
-        .args(["gate", "--repo", "999999", "--min-score", "0"])
-        .env("GRC_BASE_URL", base)
-        .env("GRC_API_KEY", &server.key)
-        .env("GRC_DATA_DIR", dir.join("cli-data"))
-        .output()
-        .expect("run grc");
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("HTTP 404"));
+    let (code, out) = gate_on("999999", base, &server.key, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("HTTP 404"), "{out}");
     let port = free_port();
     let (code, out) = gate(&format!("http://127.0.0.1:{port}"), &server.key, &[]);
     assert_eq!(code, 2, "{out}");
