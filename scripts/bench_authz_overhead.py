@@ -269,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(table_row(args.label, args, r))
     print()
-    print(f"Both peers: debug profile from the same target dir (workspace crates at opt-level 0, "
-          f"dependencies at opt-level 1); grc at {args.grc}, peer at {bare}.")
+    profiles = {Path(p).resolve().parent.name if Path(p).resolve().parent.name != "examples"
+                else Path(p).resolve().parent.parent.name for p in (args.grc, bare)}
+    print(f"Profiles (from the binaries' target dirs): {', '.join(sorted(profiles))}; "
+          f"grc at {args.grc}, peer at {bare}.")
     if failed:
         return 1
     return 0 if all(r.grc.clean and r.bare.clean for r in results) else 3

@@ -2,7 +2,7 @@
 //! router → listener. `spawn` is what both `grc serve` and the integration tests call.
 
 use crate::{
-    authn::JwtVerifier,
+    authn::{Authenticator, JwtVerifier},
     authz::Authz,
     bootstrap,
     compliance::catalog::Catalog,
@@ -25,7 +25,7 @@ pub struct AppInner {
     pub config: Config,
     pub db: Db,
     pub authz: Authz,
-    pub jwt: Option<JwtVerifier>,
+    pub authn: Authenticator,
     pub metrics: http::metrics::Metrics,
     pub plugins: PluginHost,
     pub catalog: Catalog,
@@ -85,7 +85,7 @@ impl AppState {
             config,
             db,
             authz,
-            jwt,
+            authn: Authenticator::new(jwt),
         })))
     }
 }

@@ -7,10 +7,14 @@
 
 use crate::{
     domain::{ApiKeySecret, ScopeSet, api_key::hashes_match},
-    store::{self, Db},
+    store::{self, Db, api_keys::ApiKeyRecord, users::User},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 /// Where the request came from, for the audit log.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +30,15 @@ pub struct Caller {
     pub email: String,
     pub credential: Credential,
     pub client: ClientMeta,
+    /// The access revision of the key's org that authentication saw, read after the request
+    /// arrived; authorization in that org reuses it instead of reading it again.
+    pub(crate) seen_revision: Option<SeenRevision>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SeenRevision {
+    pub org_id: String,
+    pub revision: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +76,14 @@ impl Caller {
         match &self.credential {
             Credential::ApiKey { scopes, .. } | Credential::Jwt { scopes, .. } => scopes,
         }
+    }
+
+    /// The fresh access revision authentication saw for `org_id`, if it read one.
+    pub(crate) fn seen_revision(&self, org_id: &str) -> Option<i64> {
+        self.seen_revision
+            .as_ref()
+            .filter(|seen| seen.org_id == org_id)
+            .map(|seen| seen.revision)
     }
 
     pub fn credential_kind(&self) -> &'static str {
@@ -155,53 +176,198 @@ pub struct PresentedCredential<'a> {
     pub x_org_id: Option<&'a str>,
 }
 
-/// Authenticates the presented credential.
-pub async fn authenticate(
-    db: &Db,
-    jwt: Option<&JwtVerifier>,
-    presented: PresentedCredential<'_>,
-    client: ClientMeta,
-) -> Result<Caller, AuthnError> {
-    let bearer = presented
-        .authorization
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
+/// Turns credentials into callers, remembering what it read.
+///
+/// A key's row and user are cached by key hash, tagged with the access revision of the key's
+/// org read in the same statement. A cached key is used only while a fresh read of that
+/// revision (begun after the request arrived, `Db::fresh_access_revision`) shows no change since:
+/// revoking a key, changing a member or a policy through any server bumps the revision, and the
+/// next request on every server reloads. Users never change once created, so they are cached
+/// as found.
+pub struct Authenticator {
+    jwt: Option<JwtVerifier>,
+    keys: Mutex<HashMap<String, Arc<CachedKey>>>,
+    users: Mutex<HashMap<String, User>>,
+}
+
+struct CachedKey {
+    record: ApiKeyRecord,
+    user: User,
+    /// The org's access revision when `record` was read.
+    revision: i64,
+    /// When this server last recorded a use (`last_used_at`), in RFC 3339.
+    last_used_at: Mutex<Option<String>>,
+}
+
+/// Entries kept before a cache is cleared.
+const CACHE_MAX: usize = 10_000;
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Authenticator {
+    pub fn new(jwt: Option<JwtVerifier>) -> Self {
+        Authenticator {
+            jwt,
+            keys: Mutex::new(HashMap::new()),
+            users: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Authenticates the presented credential.
+    pub async fn authenticate(
+        &self,
+        db: &Db,
+        presented: PresentedCredential<'_>,
+        client: ClientMeta,
+    ) -> Result<Caller, AuthnError> {
+        let bearer = presented
+            .authorization
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        if let Some(raw) = presented
+            .x_api_key
+            .map(str::trim)
+            .or(bearer.filter(|t| t.starts_with("sk-")))
+        {
+            return self.authenticate_key(db, raw, client).await;
+        }
+        let Some(token) = bearer else {
+            return Err(AuthnError::Missing);
+        };
+        let verifier = self.jwt.as_ref().ok_or(AuthnError::InvalidToken)?;
+        let claims = verifier.verify(token)?;
+        if crate::domain::text::forbidden_control(&claims.sub).is_some() {
+            return Err(AuthnError::InvalidToken);
+        }
+        let user = self
+            .user(db, &claims.sub)
+            .await?
+            .ok_or(AuthnError::InvalidToken)?;
+        let scopes = match claims.scope.as_deref() {
+            Some(list) => ScopeSet::parse_list(list).map_err(|_| AuthnError::InvalidToken)?,
+            None => ScopeSet::all(),
+        };
+        Ok(Caller {
+            user_id: user.id,
+            email: user.email,
+            credential: Credential::Jwt {
+                org_id: claims.org_id.or(presented.x_org_id.map(str::to_owned)),
+                scopes,
+            },
+            client,
+            seen_revision: None,
         })
-        .map(str::trim);
-    if let Some(raw) = presented
-        .x_api_key
-        .map(str::trim)
-        .or(bearer.filter(|t| t.starts_with("sk-")))
-    {
-        return authenticate_key(db, raw, client).await;
     }
-    let Some(token) = bearer else {
-        return Err(AuthnError::Missing);
-    };
-    let verifier = jwt.ok_or(AuthnError::InvalidToken)?;
-    let claims = verifier.verify(token)?;
-    if crate::domain::text::forbidden_control(&claims.sub).is_some() {
-        return Err(AuthnError::InvalidToken);
+
+    /// A user by id or email; found users are cached (they never change).
+    async fn user(&self, db: &Db, id_or_email: &str) -> Result<Option<User>, AuthnError> {
+        if let Some(user) = locked(&self.users).get(id_or_email) {
+            return Ok(Some(user.clone()));
+        }
+        let mut tx = db.global_tx().await?;
+        let user = store::users::find(tx.conn(), id_or_email).await?;
+        tx.commit().await?;
+        if let Some(user) = &user {
+            let mut users = locked(&self.users);
+            if users.len() >= CACHE_MAX {
+                users.clear();
+            }
+            users.insert(id_or_email.to_owned(), user.clone());
+        }
+        Ok(user)
     }
-    let mut tx = db.global_tx().await?;
-    let user = store::users::find(tx.conn(), &claims.sub)
-        .await?
-        .ok_or(AuthnError::InvalidToken)?;
-    tx.commit().await?;
-    let scopes = match claims.scope.as_deref() {
-        Some(list) => ScopeSet::parse_list(list).map_err(|_| AuthnError::InvalidToken)?,
-        None => ScopeSet::all(),
-    };
-    Ok(Caller {
-        user_id: user.id,
-        email: user.email,
-        credential: Credential::Jwt {
-            org_id: claims.org_id.or(presented.x_org_id.map(str::to_owned)),
-            scopes,
-        },
-        client,
-    })
+
+    async fn authenticate_key(
+        &self,
+        db: &Db,
+        raw: &str,
+        client: ClientMeta,
+    ) -> Result<Caller, AuthnError> {
+        let secret = ApiKeySecret::parse(raw).ok_or(AuthnError::InvalidKey)?;
+        let hash = secret.hash();
+        let (key, revision) = self.current_key(db, &hash).await?;
+        let record = &key.record;
+        if record.revoked_at.is_some() {
+            return Err(AuthnError::Revoked);
+        }
+        if record
+            .expires_at
+            .as_deref()
+            .is_some_and(|exp| exp <= crate::domain::time::now().as_str())
+        {
+            return Err(AuthnError::Expired);
+        }
+        self.record_use(db, &key).await?;
+        let scopes = ScopeSet::parse_list(&record.scopes).map_err(|_| AuthnError::InvalidKey)?;
+        Ok(Caller {
+            user_id: key.user.id.clone(),
+            email: key.user.email.clone(),
+            credential: Credential::ApiKey {
+                key_id: record.id.clone(),
+                org_id: record.org_id.clone(),
+                scopes,
+            },
+            client,
+            seen_revision: Some(SeenRevision {
+                org_id: record.org_id.clone(),
+                revision,
+            }),
+        })
+    }
+
+    /// The key with this hash as of now, and its org's access revision as of now: the cached
+    /// copy when a fresh read of the revision shows no change since it was loaded, else a reload.
+    async fn current_key(&self, db: &Db, hash: &str) -> Result<(Arc<CachedKey>, i64), AuthnError> {
+        let cached = locked(&self.keys).get(hash).cloned();
+        if let Some(key) = cached {
+            match db.fresh_access_revision(&key.record.org_id).await? {
+                Some(now) if now <= key.revision => return Ok((key.clone(), key.revision)),
+                _ => {}
+            }
+        }
+        let mut tx = db.global_tx().await?;
+        let found = store::api_keys::find_by_hash(&mut tx, hash)
+            .await?
+            .filter(|k| hashes_match(&k.record.key_hash, hash))
+            .ok_or(AuthnError::InvalidKey)?;
+        let user = store::users::find(tx.conn(), &found.record.user_id)
+            .await?
+            .ok_or(AuthnError::InvalidKey)?;
+        tx.commit().await?;
+        let key = Arc::new(CachedKey {
+            last_used_at: Mutex::new(found.record.last_used_at.clone()),
+            record: found.record,
+            user,
+            revision: found.access_revision,
+        });
+        let mut keys = locked(&self.keys);
+        if keys.len() >= CACHE_MAX {
+            keys.clear();
+        }
+        keys.insert(hash.to_owned(), key.clone());
+        Ok((key, found.access_revision))
+    }
+
+    /// Records the key's use at most once a minute per key and server: authentication stays
+    /// read-only otherwise.
+    async fn record_use(&self, db: &Db, key: &CachedKey) -> Result<(), AuthnError> {
+        {
+            let mut last_used_at = locked(&key.last_used_at);
+            if !needs_touch(last_used_at.as_deref()) {
+                return Ok(());
+            }
+            *last_used_at = Some(crate::domain::time::now());
+        }
+        let mut tx = db.write_tx(&key.record.org_id).await?;
+        store::api_keys::touch(&mut tx, &key.record.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// Whether a key's `last_used_at` is old enough (a minute) to record this use.
@@ -210,45 +376,4 @@ fn needs_touch(last_used_at: Option<&str>) -> bool {
     last_used_at
         .and_then(crate::domain::time::parse)
         .is_none_or(|t| t < stale_before)
-}
-
-async fn authenticate_key(db: &Db, raw: &str, client: ClientMeta) -> Result<Caller, AuthnError> {
-    let secret = ApiKeySecret::parse(raw).ok_or(AuthnError::InvalidKey)?;
-    let hash = secret.hash();
-    let mut tx = db.global_tx().await?;
-    let key = store::api_keys::find_by_hash(&mut tx, &hash)
-        .await?
-        .filter(|k| hashes_match(&k.key_hash, &hash))
-        .ok_or(AuthnError::InvalidKey)?;
-    if key.revoked_at.is_some() {
-        return Err(AuthnError::Revoked);
-    }
-    if key
-        .expires_at
-        .as_deref()
-        .is_some_and(|exp| exp <= crate::domain::time::now().as_str())
-    {
-        return Err(AuthnError::Expired);
-    }
-    let user = store::users::find(tx.conn(), &key.user_id)
-        .await?
-        .ok_or(AuthnError::InvalidKey)?;
-    tx.commit().await?;
-    if needs_touch(key.last_used_at.as_deref()) {
-        // Recorded at most once a minute per key: authentication stays read-only otherwise.
-        let mut tx = db.write_tx(&key.org_id).await?;
-        store::api_keys::touch(&mut tx, &key.id).await?;
-        tx.commit().await?;
-    }
-    let scopes = ScopeSet::parse_list(&key.scopes).map_err(|_| AuthnError::InvalidKey)?;
-    Ok(Caller {
-        user_id: user.id,
-        email: user.email,
-        credential: Credential::ApiKey {
-            key_id: key.id,
-            org_id: key.org_id,
-            scopes,
-        },
-        client,
-    })
 }

@@ -212,6 +212,75 @@ async fn three_hosts_share_one_database_and_one_store() {
     let (status, body) = call(Method::GET, at(&h2, "/members"), dev_key, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
+    // 1b. Every server caches keys, members and org rows (decision 0015): a role change, a key
+    // revocation and a removal through host 1 each hold on the other hosts' next request.
+    for h in [&h2, &h3] {
+        let (status, body) = call(Method::GET, at(h, ""), dev_key, None).await;
+        assert_eq!(
+            (status, body["role"].as_str()),
+            (StatusCode::OK, Some("member"))
+        );
+    }
+    let user_id = member["user_id"].as_str().unwrap();
+    let (status, body) = call(
+        Method::PATCH,
+        at(&h1, &format!("/members/{user_id}")),
+        &owner,
+        Some(json!({ "role": "auditor" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = call(Method::GET, at(&h3, ""), dev_key, None).await;
+    assert_eq!(
+        (status, body["role"].as_str()),
+        (StatusCode::OK, Some("auditor")),
+        "{body}"
+    );
+    let (status, second) = call(
+        Method::POST,
+        at(&h1, "/api-keys"),
+        &owner,
+        Some(json!({ "name": "dev 2", "scopes": ["read:org"], "user_id": user_id })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let second_key = second["key"].as_str().unwrap();
+    assert_eq!(
+        call(Method::GET, at(&h2, ""), second_key, None).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = call(
+        Method::DELETE,
+        at(
+            &h1,
+            &format!("/api-keys/{}", dev["key_id"].as_str().unwrap()),
+        ),
+        &owner,
+        None,
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(
+        call(Method::GET, at(&h2, ""), dev_key, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(Method::GET, at(&h3, ""), second_key, None).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = call(
+        Method::DELETE,
+        at(&h1, &format!("/members/{user_id}")),
+        &owner,
+        None,
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(
+        call(Method::GET, at(&h3, ""), second_key, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
     // 2. A plugin uploaded through host 2 scores a scan on host 3.
     let component = std::fs::read(
         std::path::Path::new(grc::plugins::guests::COMPONENT_DIR)

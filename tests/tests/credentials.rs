@@ -396,6 +396,13 @@ async fn revoked_and_expired_keys_get_401_everywhere(app: TestApp) {
         expired.key_id
     ))
     .await;
+    // Hand-written SQL must bump the org's access revision, as the store does, or servers keep
+    // using their cached copy of the key (decision 0015).
+    app.owner_sql(&format!(
+        "UPDATE access_revisions SET revision = revision + 1 WHERE org_id = '{}'",
+        app.org_id
+    ))
+    .await;
     expect_everywhere(
         &app,
         Auth::Bearer(&expired.key),

@@ -9,6 +9,7 @@
 mod actions;
 mod entities;
 pub mod policy_set;
+mod snapshot;
 
 pub use actions::{Action, ContextExtras, Resource};
 pub use policy_set::PolicyDiagnostic;
@@ -16,13 +17,11 @@ pub use policy_set::PolicyDiagnostic;
 use crate::{
     authn::{Caller, ClientMeta, Credential},
     domain::ScopeSet,
-    store::{self, TenantTx, orgs::Org},
+    store::{self, Db, TenantTx, memberships::Member, orgs::Org},
 };
 use cedar_policy::{Authorizer, Decision, PolicySet, Schema, Validator};
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use snapshot::{OrgSnapshot, Snapshots};
+use std::sync::Arc;
 
 /// Who did it, as recorded in the audit log.
 #[derive(Debug, Clone)]
@@ -94,11 +93,9 @@ pub struct Authz {
     schema: Schema,
     validator: Validator,
     baseline: PolicySet,
-    /// org id → (policy revision, baseline + tenant policies).
-    cache: Mutex<HashMap<String, (i64, Arc<PolicySet>)>>,
+    /// Per org: the org row, its compiled policy set and members, by access revision.
+    snapshots: Snapshots,
 }
-
-const CACHE_MAX_ORGS: usize = 10_000;
 
 impl Authz {
     /// Loads and strictly validates the schema and baseline; refuses to build when invalid.
@@ -108,7 +105,7 @@ impl Authz {
             validator: Validator::new(schema.clone()),
             schema,
             baseline,
-            cache: Mutex::new(HashMap::new()),
+            snapshots: Snapshots::default(),
         })
     }
 
@@ -116,7 +113,9 @@ impl Authz {
         &self.validator
     }
 
-    /// The gate: is `caller` allowed to do `action` on `resource` in the transaction's org?
+    /// The gate inside a write transaction: is `caller` allowed to do `action` on `resource` in
+    /// the transaction's org? The org and the membership are read in the transaction (it holds
+    /// the org's write lock, so they cannot change before it commits).
     pub async fn authorize(
         &self,
         tx: &mut TenantTx,
@@ -125,11 +124,7 @@ impl Authz {
         resource: Resource,
         extras: ContextExtras,
     ) -> Result<Authorized, AuthzError> {
-        if let Credential::ApiKey { org_id, .. } = &caller.credential
-            && org_id != tx.org_id()
-        {
-            return Err(AuthzError::NotMember);
-        }
+        refuse_foreign_key(caller, tx.org_id())?;
         let org = store::orgs::current(tx)
             .await?
             .ok_or(AuthzError::NotMember)?;
@@ -137,13 +132,103 @@ impl Authz {
             .await?
             .ok_or(AuthzError::NotMember)?;
         let policies = self.policies_for(tx, &org).await?;
-        let eval = self.evaluate(
+        self.decide(
+            org,
             &policies,
+            caller,
+            member.role,
+            action,
+            resource,
+            extras,
+        )
+    }
+
+    /// The gate for a request that reads: is `caller` allowed to do `action` on `resource` in
+    /// `org_id`, as of now? It opens no transaction when this server's snapshot of the org is
+    /// current, which one shared read of the org's access revision shows (the read began after
+    /// the request arrived; authentication usually made it already).
+    pub async fn authorize_read(
+        &self,
+        db: &Db,
+        caller: &Caller,
+        org_id: &str,
+        action: Action,
+        resource: Resource,
+        extras: ContextExtras,
+    ) -> Result<Authorized, AuthzError> {
+        refuse_foreign_key(caller, org_id)?;
+        let revision = match caller.seen_revision(org_id) {
+            Some(seen) => seen,
+            None => db
+                .fresh_access_revision(org_id)
+                .await?
+                .ok_or(AuthzError::NotMember)?,
+        };
+        let (snapshot, member) = match self.snapshots.current(org_id, revision) {
+            Some(snapshot) => match snapshot.member(&caller.user_id) {
+                Some(member) => (snapshot, member),
+                None => {
+                    let mut tx = db.tenant_tx(org_id).await?;
+                    let member = store::memberships::find(&mut tx, &caller.user_id).await?;
+                    tx.commit().await?;
+                    snapshot.remember_member(&caller.user_id, member.clone());
+                    (snapshot, member)
+                }
+            },
+            None => self.load_snapshot(db, org_id, &caller.user_id).await?,
+        };
+        let member = member.ok_or(AuthzError::NotMember)?;
+        self.decide(
+            snapshot.org.clone(),
+            &snapshot.policies,
+            caller,
+            member.role,
+            action,
+            resource,
+            extras,
+        )
+    }
+
+    /// Reads the org, its tenant policies and one member in one transaction and keeps the
+    /// result as the org's snapshot.
+    async fn load_snapshot(
+        &self,
+        db: &Db,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<(Arc<OrgSnapshot>, Option<Member>), AuthzError> {
+        let mut tx = db.tenant_tx(org_id).await?;
+        let org = store::orgs::current(&mut tx)
+            .await?
+            .ok_or(AuthzError::NotMember)?;
+        let tenant = store::access_policies::list(&mut tx).await?;
+        let member = store::memberships::find(&mut tx, user_id).await?;
+        tx.commit().await?;
+        let snapshot = Arc::new(OrgSnapshot::new(org, Arc::new(self.compile(&tenant))));
+        snapshot.remember_member(user_id, member.clone());
+        self.snapshots.keep(snapshot.clone());
+        Ok((snapshot, member))
+    }
+
+    /// Evaluates the request and turns the evaluation into proof or a denial.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        org: Org,
+        policies: &PolicySet,
+        caller: &Caller,
+        role: String,
+        action: Action,
+        resource: Resource,
+        extras: ContextExtras,
+    ) -> Result<Authorized, AuthzError> {
+        let eval = self.evaluate(
+            policies,
             &EvalInput {
                 org: &org,
                 user_id: &caller.user_id,
                 email: &caller.email,
-                role: &member.role,
+                role: &role,
                 credential: caller.credential_kind(),
                 scopes: caller.scopes(),
                 action,
@@ -171,7 +256,7 @@ impl Authz {
                 email: caller.email.clone(),
                 key_id: caller.key_id().map(str::to_owned),
             },
-            role: member.role,
+            role,
             client: caller.client.clone(),
             policy_ids: eval.policy_ids,
             scopes: caller
@@ -218,26 +303,20 @@ impl Authz {
         }
     }
 
-    /// The org's effective policy set, cached per org and policy revision.
+    /// The org's effective policy set as of `org` (read in `tx`): the snapshot's when it is at
+    /// that revision, else compiled from the transaction's view and kept.
     pub async fn policies_for(
         &self,
         tx: &mut TenantTx,
         org: &Org,
     ) -> Result<Arc<PolicySet>, sqlx::Error> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some((rev, set)) = cache.get(&org.id)
-            && *rev == org.policy_revision
-        {
-            return Ok(set.clone());
+        if let Some(snapshot) = self.snapshots.current(&org.id, org.access_revision) {
+            return Ok(snapshot.policies.clone());
         }
         let tenant = store::access_policies::list(tx).await?;
         let set = Arc::new(self.compile(&tenant));
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= CACHE_MAX_ORGS {
-                cache.clear();
-            }
-            cache.insert(org.id.clone(), (org.policy_revision, set.clone()));
-        }
+        self.snapshots
+            .keep(Arc::new(OrgSnapshot::new(org.clone(), set.clone())));
         Ok(set)
     }
 
@@ -261,6 +340,14 @@ impl Authz {
     /// Strictly validates a tenant policy (used by upload and the validate endpoint).
     pub fn validate_tenant_policy(&self, src: &str) -> Result<(), Vec<PolicyDiagnostic>> {
         policy_set::validate_tenant_policy(&self.validator, src, "candidate").map(|_| ())
+    }
+}
+
+/// An API key acts in its own org only.
+fn refuse_foreign_key(caller: &Caller, org_id: &str) -> Result<(), AuthzError> {
+    match &caller.credential {
+        Credential::ApiKey { org_id: own, .. } if own != org_id => Err(AuthzError::NotMember),
+        _ => Ok(()),
     }
 }
 

@@ -177,7 +177,6 @@ async fn create_policy(
                 store::access_policies::insert(tx, &policy)
                     .await
                     .map_err(|e| conflict_on_name(e, &policy.name))?;
-                store::orgs::bump_policy_revision(tx).await?;
                 audit::record(
                     tx,
                     auth,
@@ -255,7 +254,6 @@ async fn update_policy(
                 store::access_policies::update(tx, &policy)
                     .await
                     .map_err(|e| conflict_on_name(e, &policy.name))?;
-                store::orgs::bump_policy_revision(tx).await?;
                 audit::record(tx, auth, AuditEvent {
                     action: "ACCESS_POLICY_UPDATED",
                     target_type: "access_policy",
@@ -295,7 +293,6 @@ async fn delete_policy(
                     .await?
                     .ok_or_else(|| ApiError::not_found("access policy"))?;
                 store::access_policies::delete(tx, policy_id).await?;
-                store::orgs::bump_policy_revision(tx).await?;
                 audit::record(
                     tx,
                     auth,

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    authn::{self, Caller, ClientMeta, PresentedCredential},
+    authn::{Caller, ClientMeta, PresentedCredential},
     domain::text,
 };
 use axum::{
@@ -187,7 +187,10 @@ impl FromRequestParts<AppState> for Caller {
             x_api_key: header("x-api-key"),
             x_org_id: header("x-org-id"),
         };
-        Ok(authn::authenticate(&state.db, state.jwt.as_ref(), presented, client).await?)
+        Ok(state
+            .authn
+            .authenticate(&state.db, presented, client)
+            .await?)
     }
 }
 

@@ -38,8 +38,8 @@ use std::marker::PhantomData;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
-/// Opens a transaction in `org_id` and asks Cedar whether `caller` may do `action` on
-/// `resource`. This is the only authorization entry point for routes.
+/// Asks Cedar whether `caller` may do `action` on `resource` in `org_id`, then opens a read
+/// transaction in that org for the handler. With [`check`], this is how read routes authorize.
 pub async fn authorize(
     state: &AppState,
     caller: &Caller,
@@ -67,12 +67,34 @@ pub async fn authorize_with(
     resource: Resource,
     extras: ContextExtras,
 ) -> ApiResult<(TenantTx, Authorized)> {
-    let mut tx = state.db.tenant_tx(org_id).await?;
     let auth = state
         .authz
-        .authorize(&mut tx, caller, action, resource, extras)
+        .authorize_read(&state.db, caller, org_id, action, resource, extras)
         .await?;
+    let tx = state.db.tenant_tx(org_id).await?;
     Ok((tx, auth))
+}
+
+/// [`authorize`] for a route that needs nothing from the database beyond the decision: no
+/// transaction is opened when this server's view of the org's access state is current.
+pub async fn check(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    action: Action,
+    resource: Resource,
+) -> ApiResult<Authorized> {
+    Ok(state
+        .authz
+        .authorize_read(
+            &state.db,
+            caller,
+            org_id,
+            action,
+            resource,
+            ContextExtras::default(),
+        )
+        .await?)
 }
 
 /// What the closure of [`write`] works with: the write transaction and the authorization it

@@ -1,7 +1,7 @@
 //! `GET /api/v1/orgs` and `GET /api/v1/orgs/{org_id}`.
 
 use super::{
-    authorize,
+    check,
     error::{ApiError, ApiResult},
     extract::Path,
 };
@@ -55,8 +55,8 @@ async fn list_orgs(State(state): State<AppState>, caller: Caller) -> ApiResult<J
     let mut orgs = Vec::new();
     for org_id in candidates {
         // Each org is listed only if Cedar lets the caller read it there.
-        match authorize(&state, &caller, &org_id, Action::OrgRead, Resource::Org).await {
-            Ok((_tx, auth)) => orgs.push(view(auth.org, auth.role)),
+        match check(&state, &caller, &org_id, Action::OrgRead, Resource::Org).await {
+            Ok(auth) => orgs.push(view(auth.org, auth.role)),
             Err(ApiError::Forbidden(_) | ApiError::MissingScope(_)) => continue,
             Err(e) => return Err(e),
         }
@@ -74,7 +74,7 @@ async fn get_org(
     caller: Caller,
     Path(org_id): Path<Uuid>,
 ) -> ApiResult<Json<OrgView>> {
-    let (_tx, auth) = authorize(
+    let auth = check(
         &state,
         &caller,
         &org_id.to_string(),

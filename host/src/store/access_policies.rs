@@ -1,5 +1,5 @@
-//! Tenant-authored Cedar policies. Every change also bumps the org's policy revision (see
-//! `orgs::bump_policy_revision`) so cached policy sets are rebuilt.
+//! Tenant-authored Cedar policies. Every change also bumps the org's access revision
+//! (`access_revisions::bump`), so every server rebuilds its cached policy set.
 
 use super::{StoreResult, TenantTx};
 use sqlx::{Row, any::AnyRow};
@@ -65,8 +65,8 @@ pub async fn insert(tx: &mut TenantTx, p: &AccessPolicy) -> StoreResult<()> {
     .bind(&p.created_at)
     .bind(&p.updated_at)
     .execute(tx.conn())
-    .await
-    .map(|_| ())
+    .await?;
+    super::access_revisions::bump(tx).await
 }
 
 pub async fn update(tx: &mut TenantTx, p: &AccessPolicy) -> StoreResult<bool> {
@@ -82,6 +82,7 @@ pub async fn update(tx: &mut TenantTx, p: &AccessPolicy) -> StoreResult<bool> {
     .bind(&p.id)
     .execute(tx.conn())
     .await?;
+    super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -92,5 +93,6 @@ pub async fn delete(tx: &mut TenantTx, id: &str) -> StoreResult<bool> {
         .bind(id)
         .execute(tx.conn())
         .await?;
+    super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected() == 1)
 }

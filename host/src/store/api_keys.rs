@@ -40,16 +40,36 @@ fn from_row(r: &AnyRow) -> StoreResult<ApiKeyRecord> {
 const COLUMNS: &str = "id, org_id, user_id, name, prefix, key_hash, scopes, expires_at, \
      revoked_at, last_used_at, created_by, created_at";
 
+/// A key found by its hash, with its org's access revision read in the same statement (so a
+/// cached copy can be checked against later revisions; `access_revisions`).
+pub struct FoundKey {
+    pub record: ApiKeyRecord,
+    pub access_revision: i64,
+}
+
 /// Looks a key up by hash before the tenant is known (`app.key_hash` unlocks exactly that row).
-pub async fn find_by_hash(tx: &mut GlobalTx, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
+pub async fn find_by_hash(tx: &mut GlobalTx, key_hash: &str) -> StoreResult<Option<FoundKey>> {
     tx.unlock("app.key_hash", key_hash).await?;
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("k.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1"
+        "SELECT {columns}, r.revision AS access_revision FROM api_keys k \
+         JOIN access_revisions r ON r.org_id = k.org_id WHERE k.key_hash = $1"
     ))
     .bind(key_hash)
     .fetch_optional(tx.conn())
     .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref()
+        .map(|r| {
+            Ok(FoundKey {
+                record: from_row(r)?,
+                access_revision: r.try_get("access_revision")?,
+            })
+        })
+        .transpose()
 }
 
 /// Records use, at most once a minute per key, to keep authentication mostly read-only.
@@ -87,8 +107,8 @@ pub async fn insert(tx: &mut TenantTx, key: &ApiKeyRecord) -> StoreResult<()> {
     .bind(&key.created_by)
     .bind(&key.created_at)
     .execute(tx.conn())
-    .await
-    .map(|_| ())
+    .await?;
+    super::access_revisions::bump(tx).await
 }
 
 pub async fn list(tx: &mut TenantTx) -> StoreResult<Vec<ApiKeyRecord>> {
@@ -125,6 +145,7 @@ pub async fn revoke(tx: &mut TenantTx, key_id: &str) -> StoreResult<bool> {
     .bind(key_id)
     .execute(tx.conn())
     .await?;
+    super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -139,5 +160,6 @@ pub async fn revoke_all_for_user(tx: &mut TenantTx, user_id: &str) -> StoreResul
     .bind(user_id)
     .execute(tx.conn())
     .await?;
+    super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected())
 }

@@ -57,6 +57,7 @@ pub async fn insert(tx: &mut TenantTx, user_id: &str, role: &str) -> StoreResult
     .bind(&now)
     .execute(tx.conn())
     .await?;
+    super::access_revisions::bump(tx).await?;
     Ok(now)
 }
 
@@ -68,6 +69,7 @@ pub async fn update_role(tx: &mut TenantTx, user_id: &str, role: &str) -> StoreR
         .bind(user_id)
         .execute(tx.conn())
         .await?;
+    super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -78,6 +80,7 @@ pub async fn delete(tx: &mut TenantTx, user_id: &str) -> StoreResult<bool> {
         .bind(user_id)
         .execute(tx.conn())
         .await?;
+    super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected() == 1)
 }
 

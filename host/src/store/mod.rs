@@ -7,6 +7,7 @@
 //! level filter. Forgetting the tenant is therefore a type error, not a data leak.
 
 pub mod access_policies;
+pub mod access_revisions;
 pub mod api_keys;
 pub mod audit;
 pub mod compliance;
@@ -22,6 +23,7 @@ pub mod scans;
 pub mod users;
 
 use sqlx::{Any, AnyPool, Transaction};
+use std::sync::Arc;
 
 pub use connect::{connect, open_existing};
 
@@ -40,6 +42,7 @@ pub struct Db {
     pool: AnyPool,
     readers: AnyPool,
     backend: Backend,
+    revisions: Arc<access_revisions::FreshRevisions>,
 }
 
 /// A transaction scoped to one tenant.
@@ -65,6 +68,7 @@ impl Db {
             pool,
             readers,
             backend,
+            revisions: Arc::default(),
         }
     }
 
@@ -74,6 +78,12 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The org's access revision as of a read that began after this call (`None`: no such org).
+    /// Concurrent callers share reads; see [`access_revisions::FreshRevisions`].
+    pub async fn fresh_access_revision(&self, org_id: &str) -> StoreResult<Option<i64>> {
+        self.revisions.read(&self.readers, org_id).await
     }
 
     /// Begins a read transaction for `org_id`, setting the RLS tenant on PostgreSQL. On SQLite

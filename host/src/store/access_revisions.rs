@@ -1,0 +1,159 @@
+//! The access revision of each org: a counter bumped in the same transaction as every change to
+//! what authentication and authorization read (API keys, memberships, the org row, tenant access
+//! policies). The store functions that make those changes bump it themselves, so no route can
+//! forget to.
+//!
+//! Servers cache those reads (`crate::access`) and use a cached value only while the revision it
+//! was loaded at is still current, as shown by a read of the counter that *began after the
+//! request arrived* ([`FreshRevisions`]). A change committed through any server is therefore
+//! seen by the next request on every server (docs/decisions/0015).
+
+use super::{StoreResult, TenantTx};
+use sqlx::AnyPool;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+/// Gives a newly created org its counter.
+pub async fn create(tx: &mut TenantTx) -> StoreResult<()> {
+    let org_id = tx.org_id().to_owned();
+    sqlx::query("INSERT INTO access_revisions (org_id, revision) VALUES ($1, 0)")
+        .bind(org_id)
+        .execute(tx.conn())
+        .await
+        .map(|_| ())
+}
+
+/// Marks every cached read of this org's access state as outdated once the transaction commits.
+pub async fn bump(tx: &mut TenantTx) -> StoreResult<()> {
+    let org_id = tx.org_id().to_owned();
+    sqlx::query("UPDATE access_revisions SET revision = revision + 1 WHERE org_id = $1")
+        .bind(org_id)
+        .execute(tx.conn())
+        .await
+        .map(|_| ())
+}
+
+/// One statement, no transaction and no tenant: the counter is readable for any org (it is a
+/// number and says nothing else), only writable in the org's own tenant context.
+async fn read(pool: &AnyPool, org_id: &str) -> StoreResult<Option<i64>> {
+    sqlx::query_scalar("SELECT revision FROM access_revisions WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Reads of the current revision, shared between concurrent requests of one org.
+///
+/// A request needs a read that began after it arrived (a read already in flight may predate a
+/// commit the client has seen). At most one read per org is in flight: requests that arrive
+/// meanwhile wait for it to end, and the first of them then begins the next read for all of
+/// them. Under load one statement answers many requests; an idle server pays one statement per
+/// request.
+#[derive(Default)]
+pub struct FreshRevisions {
+    orgs: Mutex<HashMap<String, Arc<OrgReads>>>,
+}
+
+#[derive(Default)]
+struct OrgReads {
+    /// How many reads have begun.
+    begun: AtomicU64,
+    /// The newest completed read: (its number, the revision; `None` for an unknown org).
+    /// Holding the lock is what makes a request the one reader in flight.
+    latest: tokio::sync::Mutex<(u64, Option<i64>)>,
+}
+
+/// Orgs tracked before the table is cleared (each entry is a few dozen bytes).
+const MAX_ORGS: usize = 100_000;
+
+impl FreshRevisions {
+    /// The org's access revision as of a read begun after this call; `None` when no such org.
+    pub async fn read(&self, pool: &AnyPool, org_id: &str) -> StoreResult<Option<i64>> {
+        let reads = self.for_org(org_id);
+        let arrived_after = reads.begun.load(Ordering::SeqCst);
+        let mut latest = reads.latest.lock().await;
+        if latest.0 > arrived_after {
+            // Read number `latest.0` began after this request arrived.
+            return Ok(latest.1);
+        }
+        let number = reads.begun.fetch_add(1, Ordering::SeqCst) + 1;
+        let revision = read(pool, org_id).await?;
+        *latest = (number, revision);
+        Ok(revision)
+    }
+
+    fn for_org(&self, org_id: &str) -> Arc<OrgReads> {
+        let mut orgs = self
+            .orgs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(reads) = orgs.get(org_id) {
+            return reads.clone();
+        }
+        if orgs.len() >= MAX_ORGS {
+            orgs.clear();
+        }
+        orgs.entry(org_id.to_owned()).or_default().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::any::AnyPoolOptions;
+
+    async fn pool() -> AnyPool {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        sqlx::query("CREATE TABLE access_revisions (org_id TEXT PRIMARY KEY, revision BIGINT)")
+            .execute(&pool)
+            .await
+            .expect("table");
+        sqlx::query("INSERT INTO access_revisions VALUES ('o1', 0)")
+            .execute(&pool)
+            .await
+            .expect("row");
+        pool
+    }
+
+    #[tokio::test]
+    async fn a_read_after_a_commit_sees_it() {
+        let pool = pool().await;
+        let reads = FreshRevisions::default();
+        assert_eq!(reads.read(&pool, "o1").await.expect("read"), Some(0));
+        sqlx::query("UPDATE access_revisions SET revision = 7")
+            .execute(&pool)
+            .await
+            .expect("bump");
+        assert_eq!(reads.read(&pool, "o1").await.expect("read"), Some(7));
+        assert_eq!(reads.read(&pool, "nope").await.expect("read"), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_readers_all_see_the_commit() {
+        let pool = pool().await;
+        let reads = Arc::new(FreshRevisions::default());
+        sqlx::query("UPDATE access_revisions SET revision = 3")
+            .execute(&pool)
+            .await
+            .expect("bump");
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let (reads, pool) = (reads.clone(), pool.clone());
+                tokio::spawn(async move { reads.read(&pool, "o1").await })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.expect("task").expect("read"), Some(3));
+        }
+    }
+}
