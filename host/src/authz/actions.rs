@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// One Cedar action. Adding a route means adding (or reusing) an action here and in the schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Action {
     OrgRead,
     MemberList,
@@ -142,7 +142,7 @@ impl Action {
 }
 
 /// The resource a request acts on. It is always built inside the request's org.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Resource {
     /// The org itself (collections such as "the org's members" are represented by the org).
     Org,
@@ -170,7 +170,7 @@ impl Resource {
 }
 
 /// Extra, action-specific context the host supplies.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ContextExtras {
     /// member.create / member.update: the role being granted.
     pub grants_role: Option<String>,

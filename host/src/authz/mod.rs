@@ -20,7 +20,7 @@ use crate::{
     store::{self, Db, TenantTx, memberships::Member, orgs::Org},
 };
 use cedar_policy::{Authorizer, Decision, PolicySet, Schema, Validator};
-use snapshot::{OrgSnapshot, Snapshots};
+use snapshot::{DecisionKey, OrgSnapshot, Snapshots};
 use std::sync::Arc;
 
 /// Who did it, as recorded in the audit log.
@@ -132,15 +132,9 @@ impl Authz {
             .await?
             .ok_or(AuthzError::NotMember)?;
         let policies = self.policies_for(tx, &org).await?;
-        self.decide(
-            org,
-            &policies,
-            caller,
-            member.role,
-            action,
-            resource,
-            extras,
-        )
+        let key = DecisionKey::new(caller, member.role, action, resource, extras);
+        let eval = self.evaluate(&policies, &key.input(&org));
+        conclude(eval, org, caller, key.role, action)
     }
 
     /// The gate for a request that reads: is `caller` allowed to do `action` on `resource` in
@@ -178,15 +172,16 @@ impl Authz {
             None => self.load_snapshot(db, org_id, &caller.user_id).await?,
         };
         let member = member.ok_or(AuthzError::NotMember)?;
-        self.decide(
-            snapshot.org.clone(),
-            &snapshot.policies,
-            caller,
-            member.role,
-            action,
-            resource,
-            extras,
-        )
+        let key = DecisionKey::new(caller, member.role, action, resource, extras);
+        let eval = match snapshot.decision(&key) {
+            Some(eval) => eval,
+            None => {
+                let eval = self.evaluate(&snapshot.policies, &key.input(&snapshot.org));
+                snapshot.remember_decision(key.clone(), eval.clone());
+                eval
+            }
+        };
+        conclude(eval, snapshot.org.clone(), caller, key.role, action)
     }
 
     /// Reads the org, its tenant policies and one member in one transaction and keeps the
@@ -208,64 +203,6 @@ impl Authz {
         snapshot.remember_member(user_id, member.clone());
         self.snapshots.keep(snapshot.clone());
         Ok((snapshot, member))
-    }
-
-    /// Evaluates the request and turns the evaluation into proof or a denial.
-    #[allow(clippy::too_many_arguments)]
-    fn decide(
-        &self,
-        org: Org,
-        policies: &PolicySet,
-        caller: &Caller,
-        role: String,
-        action: Action,
-        resource: Resource,
-        extras: ContextExtras,
-    ) -> Result<Authorized, AuthzError> {
-        let eval = self.evaluate(
-            policies,
-            &EvalInput {
-                org: &org,
-                user_id: &caller.user_id,
-                email: &caller.email,
-                role: &role,
-                credential: caller.credential_kind(),
-                scopes: caller.scopes(),
-                action,
-                resource: &resource,
-                extras: &extras,
-            },
-        );
-        if !eval.allowed() {
-            tracing::info!(
-                action = action.cedar_id(),
-                user_id = %caller.user_id,
-                policies = ?eval.policy_ids,
-                errors = ?eval.errors,
-                "authorization denied"
-            );
-            return Err(AuthzError::Denied {
-                message: eval.message.unwrap_or_else(|| "forbidden".into()),
-                policy_ids: eval.policy_ids,
-            });
-        }
-        Ok(Authorized {
-            org,
-            actor: Actor {
-                user_id: caller.user_id.clone(),
-                email: caller.email.clone(),
-                key_id: caller.key_id().map(str::to_owned),
-            },
-            role,
-            client: caller.client.clone(),
-            policy_ids: eval.policy_ids,
-            scopes: caller
-                .scopes()
-                .effective()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        })
     }
 
     /// Evaluates one request against a policy set. Errors of any kind produce a deny.
@@ -341,6 +278,81 @@ impl Authz {
     pub fn validate_tenant_policy(&self, src: &str) -> Result<(), Vec<PolicyDiagnostic>> {
         policy_set::validate_tenant_policy(&self.validator, src, "candidate").map(|_| ())
     }
+}
+
+impl DecisionKey {
+    fn new(
+        caller: &Caller,
+        role: String,
+        action: Action,
+        resource: Resource,
+        extras: ContextExtras,
+    ) -> Self {
+        DecisionKey {
+            user_id: caller.user_id.clone(),
+            email: caller.email.clone(),
+            role,
+            credential: caller.credential_kind(),
+            scopes: caller.scopes().clone(),
+            action,
+            resource,
+            extras,
+        }
+    }
+
+    fn input<'a>(&'a self, org: &'a Org) -> EvalInput<'a> {
+        EvalInput {
+            org,
+            user_id: &self.user_id,
+            email: &self.email,
+            role: &self.role,
+            credential: self.credential,
+            scopes: &self.scopes,
+            action: self.action,
+            resource: &self.resource,
+            extras: &self.extras,
+        }
+    }
+}
+
+/// Turns an evaluation into proof that the request was allowed, or a denial.
+fn conclude(
+    eval: Evaluation,
+    org: Org,
+    caller: &Caller,
+    role: String,
+    action: Action,
+) -> Result<Authorized, AuthzError> {
+    if !eval.allowed() {
+        tracing::info!(
+            action = action.cedar_id(),
+            user_id = %caller.user_id,
+            policies = ?eval.policy_ids,
+            errors = ?eval.errors,
+            "authorization denied"
+        );
+        return Err(AuthzError::Denied {
+            message: eval.message.unwrap_or_else(|| "forbidden".into()),
+            policy_ids: eval.policy_ids,
+        });
+    }
+    Ok(Authorized {
+        org,
+        actor: Actor {
+            user_id: caller.user_id.clone(),
+            email: caller.email.clone(),
+            key_id: caller.key_id().map(str::to_owned),
+        },
+        role,
+        client: caller.client.clone(),
+        policy_ids: eval.policy_ids,
+        scopes: caller
+            .scopes()
+            .effective()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// An API key acts in its own org only.

@@ -3,8 +3,15 @@
 //! the org's access revision (`store::access_revisions`). A snapshot serves a request only when
 //! its revision is at least the fresh revision that request read, so a change committed through
 //! any server reaches the next request everywhere (docs/decisions/0015).
+//!
+//! A Cedar decision is a pure function of the policy set and the request's inputs (no clock, no
+//! address), so a snapshot also remembers the decisions it has made, keyed by every input.
 
-use crate::store::{memberships::Member, orgs::Org};
+use super::{Action, ContextExtras, Evaluation, Resource};
+use crate::{
+    domain::ScopeSet,
+    store::{memberships::Member, orgs::Org},
+};
 use cedar_policy::PolicySet;
 use std::{
     collections::HashMap,
@@ -18,10 +25,26 @@ pub struct OrgSnapshot {
     pub policies: Arc<PolicySet>,
     /// user id → membership (`None`: not a member), filled as callers are seen.
     members: Mutex<HashMap<String, Option<Member>>>,
+    decisions: Mutex<HashMap<DecisionKey, Evaluation>>,
 }
 
-/// Members remembered per snapshot before the map is cleared.
+/// Everything a decision depends on besides the snapshot's org and policy set (what
+/// `entities::build` puts into the Cedar request).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DecisionKey {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub credential: &'static str,
+    pub scopes: ScopeSet,
+    pub action: Action,
+    pub resource: Resource,
+    pub extras: ContextExtras,
+}
+
+/// Members, and decisions, remembered per snapshot before the map is cleared.
 const MAX_MEMBERS: usize = 10_000;
+const MAX_DECISIONS: usize = 10_000;
 /// Orgs kept before the cache is cleared.
 const MAX_ORGS: usize = 10_000;
 
@@ -36,7 +59,21 @@ impl OrgSnapshot {
             org,
             policies,
             members: Mutex::new(HashMap::new()),
+            decisions: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The decision this snapshot made for exactly these inputs, if any.
+    pub fn decision(&self, key: &DecisionKey) -> Option<Evaluation> {
+        locked(&self.decisions).get(key).cloned()
+    }
+
+    pub fn remember_decision(&self, key: DecisionKey, evaluation: Evaluation) {
+        let mut decisions = locked(&self.decisions);
+        if decisions.len() >= MAX_DECISIONS {
+            decisions.clear();
+        }
+        decisions.insert(key, evaluation);
     }
 
     /// The remembered membership of `user_id`: `Some(None)` for a known non-member, `None` when

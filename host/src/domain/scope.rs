@@ -85,7 +85,7 @@ impl fmt::Display for Scope {
 }
 
 /// The scopes held by one credential.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ScopeSet(BTreeSet<Scope>);
 
 impl ScopeSet {

@@ -12,10 +12,7 @@ use super::{StoreResult, TenantTx};
 use sqlx::AnyPool;
 use std::{
     collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
 };
 
 /// Gives a newly created org its counter.
@@ -51,9 +48,9 @@ async fn read(pool: &AnyPool, org_id: &str) -> StoreResult<Option<i64>> {
 ///
 /// A request needs a read that began after it arrived (a read already in flight may predate a
 /// commit the client has seen). At most one read per org is in flight: requests that arrive
-/// meanwhile wait for it to end, and the first of them then begins the next read for all of
-/// them. Under load one statement answers many requests; an idle server pays one statement per
-/// request.
+/// meanwhile wait for it to end, all woken at once, and the first of them to run begins the next
+/// read for the rest. Under load one statement answers many requests; an idle server pays one
+/// statement per request.
 #[derive(Default)]
 pub struct FreshRevisions {
     orgs: Mutex<HashMap<String, Arc<OrgReads>>>,
@@ -61,11 +58,32 @@ pub struct FreshRevisions {
 
 #[derive(Default)]
 struct OrgReads {
+    state: Mutex<ReadState>,
+    /// Woken (all at once) whenever a read ends.
+    ended: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct ReadState {
     /// How many reads have begun.
-    begun: AtomicU64,
+    begun: u64,
+    in_flight: bool,
     /// The newest completed read: (its number, the revision; `None` for an unknown org).
-    /// Holding the lock is what makes a request the one reader in flight.
-    latest: tokio::sync::Mutex<(u64, Option<i64>)>,
+    latest: (u64, Option<i64>),
+}
+
+/// Ends the in-flight read when the reader finishes or is cancelled, so waiters never hang.
+struct InFlight<'a>(&'a OrgReads);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        locked(&self.0.state).in_flight = false;
+        self.0.ended.notify_waiters();
+    }
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Orgs tracked before the table is cleared (each entry is a few dozen bytes).
@@ -75,23 +93,39 @@ impl FreshRevisions {
     /// The org's access revision as of a read begun after this call; `None` when no such org.
     pub async fn read(&self, pool: &AnyPool, org_id: &str) -> StoreResult<Option<i64>> {
         let reads = self.for_org(org_id);
-        let arrived_after = reads.begun.load(Ordering::SeqCst);
-        let mut latest = reads.latest.lock().await;
-        if latest.0 > arrived_after {
-            // Read number `latest.0` began after this request arrived.
-            return Ok(latest.1);
+        let arrived_after = locked(&reads.state).begun;
+        loop {
+            let ended = reads.ended.notified();
+            tokio::pin!(ended);
+            let number = {
+                let mut state = locked(&reads.state);
+                if state.latest.0 > arrived_after {
+                    // Read number `latest.0` began after this request arrived.
+                    return Ok(state.latest.1);
+                }
+                if state.in_flight {
+                    // Register before unlocking, so the end of that read cannot be missed.
+                    ended.as_mut().enable();
+                    None
+                } else {
+                    state.in_flight = true;
+                    state.begun += 1;
+                    Some(state.begun)
+                }
+            };
+            let Some(number) = number else {
+                ended.await;
+                continue;
+            };
+            let _in_flight = InFlight(&reads);
+            let revision = read(pool, org_id).await?;
+            locked(&reads.state).latest = (number, revision);
+            return Ok(revision);
         }
-        let number = reads.begun.fetch_add(1, Ordering::SeqCst) + 1;
-        let revision = read(pool, org_id).await?;
-        *latest = (number, revision);
-        Ok(revision)
     }
 
     fn for_org(&self, org_id: &str) -> Arc<OrgReads> {
-        let mut orgs = self
-            .orgs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut orgs = locked(&self.orgs);
         if let Some(reads) = orgs.get(org_id) {
             return reads.clone();
         }
