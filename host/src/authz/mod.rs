@@ -93,7 +93,8 @@ pub struct Authz {
     schema: Schema,
     validator: Validator,
     baseline: PolicySet,
-    /// Per org: the org row, its compiled policy set and members, by access revision.
+    /// Per org: the org row, its compiled policy set, the members seen and the decisions made,
+    /// by access revision.
     snapshots: Snapshots,
 }
 
