@@ -6,15 +6,13 @@
 //! may do; that is the Cedar gate's job (`crate::authz`).
 
 use crate::{
+    bounded::{BoundedMap, locked},
     domain::{ApiKeySecret, ScopeSet, api_key::hashes_match},
     store::{self, Db, api_keys::ApiKeyRecord, users::User},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::{Arc, Mutex};
 
 /// Where the request came from, for the audit log.
 #[derive(Debug, Clone, Default)]
@@ -186,8 +184,8 @@ pub struct PresentedCredential<'a> {
 /// as found.
 pub struct Authenticator {
     jwt: Option<JwtVerifier>,
-    keys: Mutex<HashMap<String, Arc<CachedKey>>>,
-    users: Mutex<HashMap<String, User>>,
+    keys: BoundedMap<String, Arc<CachedKey>>,
+    users: BoundedMap<String, User>,
 }
 
 struct CachedKey {
@@ -202,16 +200,12 @@ struct CachedKey {
 /// Entries kept before a cache is cleared.
 const CACHE_MAX: usize = 10_000;
 
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Authenticator {
     pub fn new(jwt: Option<JwtVerifier>) -> Self {
         Authenticator {
             jwt,
-            keys: Mutex::new(HashMap::new()),
-            users: Mutex::new(HashMap::new()),
+            keys: BoundedMap::new(CACHE_MAX),
+            users: BoundedMap::new(CACHE_MAX),
         }
     }
 
@@ -266,18 +260,14 @@ impl Authenticator {
 
     /// A user by id or email; found users are cached (they never change).
     async fn user(&self, db: &Db, id_or_email: &str) -> Result<Option<User>, AuthnError> {
-        if let Some(user) = locked(&self.users).get(id_or_email) {
-            return Ok(Some(user.clone()));
+        if let Some(user) = self.users.get(id_or_email) {
+            return Ok(Some(user));
         }
         let mut tx = db.global_tx().await?;
         let user = store::users::find(tx.conn(), id_or_email).await?;
         tx.commit().await?;
         if let Some(user) = &user {
-            let mut users = locked(&self.users);
-            if users.len() >= CACHE_MAX {
-                users.clear();
-            }
-            users.insert(id_or_email.to_owned(), user.clone());
+            self.users.insert(id_or_email.to_owned(), user.clone());
         }
         Ok(user)
     }
@@ -323,8 +313,7 @@ impl Authenticator {
     /// The key with this hash as of now, and its org's access revision as of now: the cached
     /// copy when a fresh read of the revision shows no change since it was loaded, else a reload.
     async fn current_key(&self, db: &Db, hash: &str) -> Result<(Arc<CachedKey>, i64), AuthnError> {
-        let cached = locked(&self.keys).get(hash).cloned();
-        if let Some(key) = cached {
+        if let Some(key) = self.keys.get(hash) {
             match db.fresh_access_revision(&key.record.org_id).await? {
                 Some(now) if now <= key.revision => return Ok((key.clone(), key.revision)),
                 _ => {}
@@ -345,11 +334,7 @@ impl Authenticator {
             user,
             revision: found.access_revision,
         });
-        let mut keys = locked(&self.keys);
-        if keys.len() >= CACHE_MAX {
-            keys.clear();
-        }
-        keys.insert(hash.to_owned(), key.clone());
+        self.keys.insert(hash.to_owned(), key.clone());
         Ok((key, found.access_revision))
     }
 

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod authn;
 pub mod authz;
 pub mod bootstrap;
+pub mod bounded;
 pub mod cli;
 pub mod compliance;
 pub mod config;

@@ -9,14 +9,12 @@
 
 use super::{Action, ContextExtras, Evaluation, Resource};
 use crate::{
+    bounded::BoundedMap,
     domain::ScopeSet,
     store::{memberships::Member, orgs::Org},
 };
 use cedar_policy::PolicySet;
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
-};
+use std::sync::Arc;
 
 pub struct OrgSnapshot {
     /// The access revision the org row was read at; the policies and members are at least as new.
@@ -24,8 +22,8 @@ pub struct OrgSnapshot {
     pub org: Org,
     pub policies: Arc<PolicySet>,
     /// user id → membership (`None`: not a member), filled as callers are seen.
-    members: Mutex<HashMap<String, Option<Member>>>,
-    decisions: Mutex<HashMap<DecisionKey, Evaluation>>,
+    members: BoundedMap<String, Option<Member>>,
+    decisions: BoundedMap<DecisionKey, Evaluation>,
 }
 
 /// Everything a decision depends on besides the snapshot's org and policy set (what
@@ -48,76 +46,62 @@ const MAX_DECISIONS: usize = 10_000;
 /// Orgs kept before the cache is cleared.
 const MAX_ORGS: usize = 10_000;
 
-fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl OrgSnapshot {
     pub fn new(org: Org, policies: Arc<PolicySet>) -> Self {
         OrgSnapshot {
             revision: org.access_revision,
             org,
             policies,
-            members: Mutex::new(HashMap::new()),
-            decisions: Mutex::new(HashMap::new()),
+            members: BoundedMap::new(MAX_MEMBERS),
+            decisions: BoundedMap::new(MAX_DECISIONS),
         }
     }
 
     /// The decision this snapshot made for exactly these inputs, if any.
     pub fn decision(&self, key: &DecisionKey) -> Option<Evaluation> {
-        locked(&self.decisions).get(key).cloned()
+        self.decisions.get(key)
     }
 
     pub fn remember_decision(&self, key: DecisionKey, evaluation: Evaluation) {
-        let mut decisions = locked(&self.decisions);
-        if decisions.len() >= MAX_DECISIONS {
-            decisions.clear();
-        }
-        decisions.insert(key, evaluation);
+        self.decisions.insert(key, evaluation);
     }
 
     /// The remembered membership of `user_id`: `Some(None)` for a known non-member, `None` when
     /// not looked up yet.
     pub fn member(&self, user_id: &str) -> Option<Option<Member>> {
-        locked(&self.members).get(user_id).cloned()
+        self.members.get(user_id)
     }
 
     pub fn remember_member(&self, user_id: &str, member: Option<Member>) {
-        let mut members = locked(&self.members);
-        if members.len() >= MAX_MEMBERS {
-            members.clear();
-        }
-        members.insert(user_id.to_owned(), member);
+        self.members.insert(user_id.to_owned(), member);
     }
 }
 
-#[derive(Default)]
 pub struct Snapshots {
-    orgs: Mutex<HashMap<String, Arc<OrgSnapshot>>>,
+    orgs: BoundedMap<String, Arc<OrgSnapshot>>,
+}
+
+impl Default for Snapshots {
+    fn default() -> Self {
+        Snapshots {
+            orgs: BoundedMap::new(MAX_ORGS),
+        }
+    }
 }
 
 impl Snapshots {
     /// The org's snapshot if it is at least as new as `revision`.
     pub fn current(&self, org_id: &str, revision: i64) -> Option<Arc<OrgSnapshot>> {
-        locked(&self.orgs)
-            .get(org_id)
-            .filter(|s| s.revision >= revision)
-            .cloned()
+        self.orgs.get(org_id).filter(|s| s.revision >= revision)
     }
 
     /// Keeps `snapshot` unless a newer one is already kept.
     pub fn keep(&self, snapshot: Arc<OrgSnapshot>) {
-        let mut orgs = locked(&self.orgs);
-        if orgs
-            .get(&snapshot.org.id)
-            .is_some_and(|kept| kept.revision > snapshot.revision)
-        {
-            return;
-        }
-        if orgs.len() >= MAX_ORGS {
-            orgs.clear();
-        }
-        orgs.insert(snapshot.org.id.clone(), snapshot);
+        let revision = snapshot.revision;
+        self.orgs
+            .insert_unless(snapshot.org.id.clone(), snapshot, |kept| {
+                kept.revision > revision
+            });
     }
 }
 

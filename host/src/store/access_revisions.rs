@@ -9,11 +9,9 @@
 //! seen by the next request on every server (docs/decisions/0015).
 
 use super::{StoreResult, TenantTx};
+use crate::bounded::{BoundedMap, locked};
 use sqlx::AnyPool;
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::{Arc, Mutex};
 
 /// Gives a newly created org its counter.
 pub async fn create(tx: &mut TenantTx) -> StoreResult<()> {
@@ -51,9 +49,16 @@ async fn read(pool: &AnyPool, org_id: &str) -> StoreResult<Option<i64>> {
 /// meanwhile wait for it to end, all woken at once, and the first of them to run begins the next
 /// read for the rest. Under load one statement answers many requests; an idle server pays one
 /// statement per request.
-#[derive(Default)]
 pub struct FreshRevisions {
-    orgs: Mutex<HashMap<String, Arc<OrgReads>>>,
+    orgs: BoundedMap<String, Arc<OrgReads>>,
+}
+
+impl Default for FreshRevisions {
+    fn default() -> Self {
+        FreshRevisions {
+            orgs: BoundedMap::new(MAX_ORGS),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -82,17 +87,13 @@ impl Drop for InFlight<'_> {
     }
 }
 
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Orgs tracked before the table is cleared (each entry is a few dozen bytes).
 const MAX_ORGS: usize = 100_000;
 
 impl FreshRevisions {
     /// The org's access revision as of a read begun after this call; `None` when no such org.
     pub async fn read(&self, pool: &AnyPool, org_id: &str) -> StoreResult<Option<i64>> {
-        let reads = self.for_org(org_id);
+        let reads = self.orgs.get_or_insert_with(org_id, Arc::default);
         let arrived_after = locked(&reads.state).begun;
         loop {
             let ended = reads.ended.notified();
@@ -122,17 +123,6 @@ impl FreshRevisions {
             locked(&reads.state).latest = (number, revision);
             return Ok(revision);
         }
-    }
-
-    fn for_org(&self, org_id: &str) -> Arc<OrgReads> {
-        let mut orgs = locked(&self.orgs);
-        if let Some(reads) = orgs.get(org_id) {
-            return reads.clone();
-        }
-        if orgs.len() >= MAX_ORGS {
-            orgs.clear();
-        }
-        orgs.entry(org_id.to_owned()).or_default().clone()
     }
 }
 

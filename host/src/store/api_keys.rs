@@ -50,14 +50,10 @@ pub struct FoundKey {
 /// Looks a key up by hash before the tenant is known (`app.key_hash` unlocks exactly that row).
 pub async fn find_by_hash(tx: &mut GlobalTx, key_hash: &str) -> StoreResult<Option<FoundKey>> {
     tx.unlock("app.key_hash", key_hash).await?;
-    let columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("k.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
     let row = sqlx::query(&format!(
-        "SELECT {columns}, r.revision AS access_revision FROM api_keys k \
-         JOIN access_revisions r ON r.org_id = k.org_id WHERE k.key_hash = $1"
+        "SELECT {COLUMNS}, (SELECT r.revision FROM access_revisions r \
+         WHERE r.org_id = api_keys.org_id) AS access_revision \
+         FROM api_keys WHERE key_hash = $1"
     ))
     .bind(key_hash)
     .fetch_optional(tx.conn())
