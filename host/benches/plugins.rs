@@ -2,7 +2,8 @@
 //!
 //! Reports, in one run:
 //! 1. evaluating all ten built-in check_types over a scan of 1,000 and 10,000 findings through
-//!    the WebAssembly component vs the same Rust logic compiled natively (goal ≤ 2×);
+//!    the WebAssembly component (`grc:plugin@0.2.0`) vs the same Rust logic compiled natively
+//!    (goal ≤ 5×), and vs the same checks built against 0.1.0 (the committed fixture);
 //! 2. instantiation (fresh `Store` + `InstancePre::instantiate`) with the pooling allocator vs
 //!    on-demand allocation;
 //! 3. compiling a component vs loading the host's own serialized artifact from the cache.
@@ -13,6 +14,7 @@
 
 use grc::plugins::{
     artifacts::ArtifactCache,
+    description::Reads,
     guests,
     limits::PluginLimits,
     model::{
@@ -123,56 +125,55 @@ fn native_inputs(
     ctx: &ScanContext,
     controls: &[ControlSpec],
 ) -> (native::Context, Vec<native::Control>) {
-    let c = native::Context {
-        repository: native::Repository {
+    let findings: Vec<native::FindingData> = ctx
+        .findings
+        .iter()
+        .map(|f| native::FindingData {
+            rule_id: f.rule_id.clone(),
+            tool: f.tool.clone(),
+            category: match f.category {
+                Category::Secret => native::Category::Secret,
+                Category::Sast => native::Category::Sast,
+                Category::Sca => native::Category::Sca,
+                Category::Iac => native::Category::Iac,
+                Category::Quality => native::Category::Quality,
+                Category::Other => native::Category::Other,
+            },
+            severity: match f.severity {
+                Severity::Critical => native::Severity::Critical,
+                Severity::High => native::Severity::High,
+                Severity::Medium => native::Severity::Medium,
+                Severity::Low => native::Severity::Low,
+                Severity::Info => native::Severity::Info,
+            },
+            cwe_ids: f.cwe_ids.clone(),
+            file: f.file.clone(),
+            line: f.line,
+            message: f.message.clone(),
+            fingerprint: f.fingerprint.clone(),
+            tags: f.tags.clone(),
+            properties: vec![],
+        })
+        .collect();
+    let mut c = native::Context::new(
+        native::Repository {
             id: ctx.repository.id.clone(),
             name: ctx.repository.name.clone(),
             languages: ctx.repository.languages.clone(),
         },
-        scan: native::ScanInfo {
+        native::ScanInfo {
             tools: ctx.scan.tools.clone(),
             commit: None,
             branch: None,
             completed_at: ctx.scan.completed_at.map(|t| t.timestamp()),
             now: ctx.scan.now.map_or(0, |t| t.timestamp()),
         },
-        findings: ctx
-            .findings
-            .iter()
-            .map(|f| native::Finding {
-                id: f.id.clone(),
-                rule_id: f.rule_id.clone(),
-                tool: f.tool.clone(),
-                category: match f.category {
-                    Category::Secret => native::Category::Secret,
-                    Category::Sast => native::Category::Sast,
-                    Category::Sca => native::Category::Sca,
-                    Category::Iac => native::Category::Iac,
-                    Category::Quality => native::Category::Quality,
-                    Category::Other => native::Category::Other,
-                },
-                severity: match f.severity {
-                    Severity::Critical => native::Severity::Critical,
-                    Severity::High => native::Severity::High,
-                    Severity::Medium => native::Severity::Medium,
-                    Severity::Low => native::Severity::Low,
-                    Severity::Info => native::Severity::Info,
-                },
-                cwe_ids: f.cwe_ids.clone(),
-                file: f.file.clone(),
-                line: f.line,
-                message: f.message.clone(),
-                fingerprint: f.fingerprint.clone(),
-                tags: f.tags.clone(),
-                properties: vec![],
-            })
-            .collect(),
-        pr_reviews: Some(native::PrReviewStats {
-            total_prs: 10,
-            reviewed_prs: 9,
-        }),
-        quality_gate: native::QualityGate::Unknown,
-    };
+        &findings,
+    );
+    c.pr_reviews = Some(native::PrReviewStats {
+        total_prs: 10,
+        reviewed_prs: 9,
+    });
     let ctrls = controls
         .iter()
         .map(|c| native::Control {
@@ -185,6 +186,12 @@ fn native_inputs(
         .collect();
     (c, ctrls)
 }
+
+/// The built-in checks as built against `grc:plugin@0.1.0` (tests/fixtures/plugins-0.1.0).
+const BUILTIN_0_1_0: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/plugins-0.1.0/grc_builtin_checks.component.wasm"
+));
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -204,18 +211,29 @@ async fn run() {
         .load(Arc::new(guests::BUILTIN_CHECKS.to_vec()))
         .await
         .unwrap();
+    let legacy = runtime
+        .load(Arc::new(BUILTIN_0_1_0.to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (builtin.wit_version(), legacy.wit_version()),
+        ("0.2.0", "0.1.0")
+    );
     let who = PluginRef {
         id: "builtin".into(),
         name: "grc-builtin".into(),
         version: "bench".into(),
     };
     let controls = controls();
+    let description = runtime.describe(&builtin, "bench").await.unwrap();
+    let reads = description.reads_for(&controls);
+    let everything = Reads::default();
 
     println!("## 1. Ten built-in check_types over one scan: plugin vs native\n");
     println!(
-        "| findings | native (logic only) | plugin (end to end) | ratio | plugin, empty batch (context marshaling + instantiate) | host `to_wit` copy |"
+        "| findings | native (logic only) | plugin 0.2.0 (end to end) | ratio to native | plugin 0.1.0 (end to end) | 0.1.0 ÷ 0.2.0 | 0.2.0 empty batch (instantiate + call) | 0.2.0 host input build |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in [1_000usize, 10_000] {
         let ctx = scan(n);
         let (nctx, nctrls) = native_inputs(&ctx, &controls);
@@ -230,10 +248,11 @@ async fn run() {
             })
             .collect();
         let mut plugin_samples = Vec::new();
+        let mut legacy_samples = Vec::new();
         for _ in 0..iters {
             let t = Instant::now();
             let out = runtime
-                .evaluate("bench", &builtin, &who, &ctx, &controls)
+                .evaluate("bench", &builtin, &who, &ctx, &reads, &controls)
                 .await;
             plugin_samples.push(t.elapsed());
             assert!(
@@ -241,23 +260,46 @@ async fn run() {
                     .all(|o| o.status != grc::plugins::model::OutcomeStatus::Error),
                 "{out:?}"
             );
+            let t = Instant::now();
+            let old = runtime
+                .evaluate("bench", &legacy, &who, &ctx, &everything, &controls)
+                .await;
+            legacy_samples.push(t.elapsed());
+            // The same logic through either revision gives the same outcomes.
+            let key = |o: &grc::plugins::model::ControlOutcome| {
+                (o.status, o.score, o.reason.clone(), o.finding_ids.clone())
+            };
+            assert_eq!(
+                out.iter().map(key).collect::<Vec<_>>(),
+                old.iter().map(key).collect::<Vec<_>>()
+            );
         }
         let mut marshal_samples = Vec::new();
         let mut convert_samples = Vec::new();
         for _ in 0..iters {
             let t = Instant::now();
-            std::hint::black_box(runtime.evaluate("bench", &builtin, &who, &ctx, &[]).await);
+            std::hint::black_box(
+                runtime
+                    .evaluate("bench", &builtin, &who, &ctx, &reads, &[])
+                    .await,
+            );
             marshal_samples.push(t.elapsed());
             let t = Instant::now();
-            std::hint::black_box(ctx.to_wit());
+            std::hint::black_box(grc::plugins::wire::input(&ctx, &reads));
             convert_samples.push(t.elapsed());
         }
-        let (nat, plug) = (median(native_samples), median(plugin_samples));
+        let (nat, plug, old) = (
+            median(native_samples),
+            median(plugin_samples),
+            median(legacy_samples),
+        );
         println!(
-            "| {n} | {} | {} | {:.2}× | {} | {} |",
+            "| {n} | {} | {} | {:.2}× | {} | {:.1}× | {} | {} |",
             fmt(nat),
             fmt(plug),
             plug.as_secs_f64() / nat.as_secs_f64(),
+            fmt(old),
+            old.as_secs_f64() / plug.as_secs_f64(),
             fmt(median(marshal_samples)),
             fmt(median(convert_samples))
         );

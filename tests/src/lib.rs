@@ -400,6 +400,15 @@ pub fn guest_component(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A component built against `grc:plugin@0.1.0` before the 0.2.0 revision, committed as it was
+/// built (tests/fixtures/plugins-0.1.0, see its README).
+pub fn legacy_component(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/plugins-0.1.0")
+        .join(format!("{name}.component.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 impl TestApp {
     /// Uploads a component as `application/wasm`.
     pub async fn upload_plugin(&self, org_id: &str, key: &str, bytes: Vec<u8>) -> Resp {

@@ -2,8 +2,8 @@
 //! deadline, other requests stay fast, and bad uploads are rejected with the right status.
 
 use grc_tests::{
-    Backend, TestApp, both_backends, control, guest_component, json, scan_context, spawn_app,
-    spawn_app_with,
+    Backend, TestApp, both_backends, control, finding, guest_component, json, scan_context,
+    spawn_app, spawn_app_with,
 };
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ async fn misbehave(app: &TestApp, plugin: &str, mode: &str) -> (serde_json::Valu
     let resp = app
         .dry_run(
             plugin,
-            scan_context(json!([])),
+            scan_context(json!([finding("f1", "sast", "low")])),
             json!([control("H-1", "hostile.misbehave", mode, json!({}))]),
         )
         .await;
@@ -51,7 +51,9 @@ async fn hostile_plugin_is_contained_with_clear_errors(app: TestApp) {
         ("panic", "aborted"),
         ("huge_reason", ""),
         ("too_many_ids", ""),
-        ("unknown_ids", "unknown finding id"),
+        ("unknown_ids", "unknown finding row"),
+        // Fails closed, and says which field was not declared.
+        ("undeclared_field", "read finding field"),
     ];
     for (mode, reason_contains) in cases {
         let (outcome, elapsed) = misbehave(&app, &plugin, mode).await;

@@ -6,14 +6,15 @@ use grc::{
     plugins::model::{ControlSpec, OutcomeStatus, ScanContext},
 };
 use grc_tests::{
-    Backend, TestApp, both_backends, control, finding, guest_component, json, scan_context,
-    spawn_app,
+    Backend, TestApp, both_backends, control, finding, guest_component, json, legacy_component,
+    scan_context, spawn_app,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 both_backends!(
     tenant_plugin_lifecycle_is_audited,
+    plugins_built_against_wit_0_1_0_keep_working,
     tenants_never_see_resolve_or_run_each_others_plugins,
     auditors_and_members_cannot_manage_plugins,
 );
@@ -60,6 +61,11 @@ async fn tenant_plugin_lifecycle_is_audited(app: TestApp) {
             &app.owner_key,
         )
         .await;
+    // What the check_type reads, as its describe() declares (grc:plugin@0.2.0).
+    assert_eq!(
+        detail.body["description"]["check_types"][0]["reads"],
+        json!({ "categories": ["sca"], "fields": ["properties"] })
+    );
     let conditions = &detail.body["description"]["check_types"][0]["pass_conditions"];
     assert!(
         conditions
@@ -131,6 +137,57 @@ async fn tenant_plugin_lifecycle_is_audited(app: TestApp) {
         actions,
         ["PLUGIN_DELETED", "PLUGIN_DISABLED", "PLUGIN_UPLOADED"]
     );
+}
+
+/// A component built against 0.1.0 (before the 0.2.0 revision) uploads, declares that it reads
+/// everything, and evaluates with findings cited by id, as it did.
+async fn plugins_built_against_wit_0_1_0_keep_working(app: TestApp) {
+    let resp = app
+        .upload_plugin(
+            &app.org_id,
+            &app.owner_key,
+            legacy_component("license_policy_plugin"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    let id = resp.body["id"].as_str().expect("id").to_owned();
+    let detail = app
+        .get(
+            &app.org_path(&app.org_id, &format!("/plugins/{id}")),
+            &app.owner_key,
+        )
+        .await;
+    let reads = &detail.body["description"]["check_types"][0]["reads"];
+    assert_eq!(
+        reads["categories"].as_array().map(Vec::len),
+        Some(6),
+        "{reads}"
+    );
+    assert_eq!(reads["fields"].as_array().map(Vec::len), Some(9), "{reads}");
+    let lic = |cond: &str| json!([control("LIC-1", "acme.license_policy", cond, json!({}))]);
+    let mut sast = finding("s1", "sast", "high");
+    sast["properties"] = json!({ "license": "GPL-3.0" });
+    let ctx = scan_context(json!([
+        sast,
+        license_finding("f1", "GPL-3.0"),
+        license_finding("f2", "MIT")
+    ]));
+    let run = app.dry_run(&id, ctx, lic("no_forbidden_licenses")).await;
+    assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
+    let outcome = &run.body["outcomes"][0];
+    assert_eq!(
+        (&outcome["status"], &outcome["finding_ids"]),
+        (&json!("fail"), &json!(["f1"])),
+        "{outcome}"
+    );
+    let run = app
+        .dry_run(
+            &id,
+            scan_context(json!([license_finding("f2", "MIT")])),
+            lic(""),
+        )
+        .await;
+    assert_eq!(run.body["outcomes"][0]["status"], "pass", "{:?}", run.body);
 }
 
 async fn tenants_never_see_resolve_or_run_each_others_plugins(app: TestApp) {
@@ -560,6 +617,71 @@ fn builtin_cases() -> Vec<Case> {
         "error",
     ));
     cases
+}
+
+/// The built-in checks as built against 0.1.0 and as built now give the same outcomes for every
+/// case: the 0.2.0 revision changes how findings travel, not what checks conclude.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_checks_agree_across_wit_revisions() {
+    use grc::plugins::{
+        description::Reads, guests, limits::PluginLimits, model::PluginRef, runtime::PluginRuntime,
+    };
+    use std::sync::Arc;
+    let runtime = PluginRuntime::new(PluginLimits::default(), None, true).expect("runtime");
+    let current = runtime
+        .load(Arc::new(guests::BUILTIN_CHECKS.to_vec()))
+        .await
+        .expect("0.2.0 built-ins");
+    let legacy = runtime
+        .load(Arc::new(legacy_component("grc_builtin_checks")))
+        .await
+        .expect("0.1.0 built-ins");
+    assert_eq!(
+        (current.wit_version(), legacy.wit_version()),
+        ("0.2.0", "0.1.0")
+    );
+    let description = runtime
+        .describe(&current, "builtin")
+        .await
+        .expect("describe");
+    let who = PluginRef {
+        id: "builtin".into(),
+        name: "grc-builtin".into(),
+        version: "test".into(),
+    };
+    let cases = builtin_cases();
+    for (i, c) in cases.iter().enumerate() {
+        let context: ScanContext = serde_json::from_value(c.context.clone()).expect("context");
+        let controls: Vec<ControlSpec> = serde_json::from_value(json!([control(
+            &format!("C{i}"),
+            c.check_type,
+            c.condition,
+            c.params.clone()
+        )]))
+        .expect("controls");
+        let reads = description.reads_for(&controls);
+        let now = runtime
+            .evaluate("t", &current, &who, &context, &reads, &controls)
+            .await;
+        let before = runtime
+            .evaluate("t", &legacy, &who, &context, &Reads::default(), &controls)
+            .await;
+        let key = |o: &grc::plugins::model::ControlOutcome| {
+            (o.status, o.score, o.reason.clone(), o.finding_ids.clone())
+        };
+        assert_eq!(
+            now.iter().map(key).collect::<Vec<_>>(),
+            before.iter().map(key).collect::<Vec<_>>(),
+            "#{i} {} / {}",
+            c.check_type,
+            c.condition
+        );
+        assert_eq!(
+            serde_json::to_value(now[0].status).ok(),
+            Some(json!(c.status)),
+            "#{i}"
+        );
+    }
 }
 
 /// Every built-in check_type, through the embedded component (HTTP dry-run), not natively.

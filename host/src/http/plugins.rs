@@ -412,6 +412,7 @@ async fn dry_run(
             &resolved.compiled,
             &resolved.who,
             &body.context,
+            &resolved.description.reads_for(&body.controls),
             &body.controls,
         )
         .await;

@@ -1,7 +1,12 @@
-//! A plugin's `describe()` answer in host form, and matching a pass condition against what a
-//! plugin declares (including `{param}` patterns such as `scanned_within_{days}_days`).
+//! A plugin's `describe()` answer in host form (either WIT revision), what its check_types
+//! read, and matching a pass condition against what a plugin declares (including `{param}`
+//! patterns such as `scanned_within_{days}_days`).
 
-use super::bindings::types as wit;
+use super::{
+    bindings::{v1, v2},
+    model::ControlSpec,
+};
+use crate::domain::finding::Category;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -17,7 +22,127 @@ pub struct PluginDescription {
 pub struct CheckTypeSpec {
     pub name: String,
     pub description: String,
+    /// What evaluations read; the host sends a batch nothing else. Plugins built against
+    /// `grc:plugin@0.1.0` declare nothing and read everything.
+    #[serde(default)]
+    pub reads: Reads,
     pub pass_conditions: Vec<PassConditionSpec>,
+}
+
+/// The findings (by category) and finding fields a check_type reads. Category and severity
+/// are always sent with a finding.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Reads {
+    /// Empty: the check reads no findings (scan metadata only).
+    pub categories: Vec<Category>,
+    pub fields: Vec<FindingField>,
+}
+
+/// A finding field beyond category and severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingField {
+    RuleId,
+    Tool,
+    CweIds,
+    File,
+    Line,
+    Message,
+    Fingerprint,
+    Tags,
+    Properties,
+}
+
+impl FindingField {
+    pub const ALL: [FindingField; 9] = [
+        FindingField::RuleId,
+        FindingField::Tool,
+        FindingField::CweIds,
+        FindingField::File,
+        FindingField::Line,
+        FindingField::Message,
+        FindingField::Fingerprint,
+        FindingField::Tags,
+        FindingField::Properties,
+    ];
+}
+
+impl Default for Reads {
+    /// Everything: what a plugin that declares nothing reads.
+    fn default() -> Self {
+        Reads {
+            categories: Category::ALL.to_vec(),
+            fields: FindingField::ALL.to_vec(),
+        }
+    }
+}
+
+impl Reads {
+    pub fn nothing() -> Self {
+        Reads {
+            categories: Vec::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Adds what `other` reads.
+    pub fn extend(&mut self, other: &Reads) {
+        for c in &other.categories {
+            if !self.categories.contains(c) {
+                self.categories.push(*c);
+            }
+        }
+        for f in &other.fields {
+            if !self.fields.contains(f) {
+                self.fields.push(*f);
+            }
+        }
+        self.categories.sort();
+        self.fields.sort();
+    }
+
+    pub fn reads_category(&self, category: Category) -> bool {
+        self.categories.contains(&category)
+    }
+
+    pub fn reads_field(&self, field: FindingField) -> bool {
+        self.fields.contains(&field)
+    }
+
+    fn from_v2(reads: v2::types::Reads) -> Self {
+        use v2::types::{Categories as C, FindingFields as F};
+        let categories = [
+            (C::SECRET, Category::Secret),
+            (C::SAST, Category::Sast),
+            (C::SCA, Category::Sca),
+            (C::IAC, Category::Iac),
+            (C::QUALITY, Category::Quality),
+            (C::OTHER, Category::Other),
+        ];
+        let fields = [
+            (F::RULE_ID, FindingField::RuleId),
+            (F::TOOL, FindingField::Tool),
+            (F::CWE_IDS, FindingField::CweIds),
+            (F::FILE, FindingField::File),
+            (F::LINE, FindingField::Line),
+            (F::MESSAGE, FindingField::Message),
+            (F::FINGERPRINT, FindingField::Fingerprint),
+            (F::TAGS, FindingField::Tags),
+            (F::PROPERTIES, FindingField::Properties),
+        ];
+        Reads {
+            categories: categories
+                .into_iter()
+                .filter(|(flag, _)| reads.categories.contains(*flag))
+                .map(|(_, c)| c)
+                .collect(),
+            fields: fields
+                .into_iter()
+                .filter(|(flag, _)| reads.fields.contains(*flag))
+                .map(|(_, f)| f)
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -36,8 +161,11 @@ pub struct ParamSpec {
     pub default_value: Option<String>,
 }
 
-impl From<wit::PluginInfo> for PluginDescription {
-    fn from(info: wit::PluginInfo) -> Self {
+/// Builds the host form of a `describe()` answer of either revision (`$reads` maps a check_type
+/// spec to what it reads).
+macro_rules! from_plugin_info {
+    ($info:expr, $reads:expr) => {{
+        let info = $info;
         PluginDescription {
             name: info.name,
             version: info.version,
@@ -46,6 +174,7 @@ impl From<wit::PluginInfo> for PluginDescription {
                 .check_types
                 .into_iter()
                 .map(|c| CheckTypeSpec {
+                    reads: $reads(&c),
                     name: c.name,
                     description: c.description,
                     pass_conditions: c
@@ -69,6 +198,19 @@ impl From<wit::PluginInfo> for PluginDescription {
                 })
                 .collect(),
         }
+    }};
+}
+
+impl From<v1::types::PluginInfo> for PluginDescription {
+    /// A 0.1.0 plugin declares no reads: it is sent everything.
+    fn from(info: v1::types::PluginInfo) -> Self {
+        from_plugin_info!(info, |_: &v1::types::CheckTypeSpec| Reads::default())
+    }
+}
+
+impl From<v2::types::PluginInfo> for PluginDescription {
+    fn from(info: v2::types::PluginInfo) -> Self {
+        from_plugin_info!(info, |c: &v2::types::CheckTypeSpec| Reads::from_v2(c.reads))
     }
 }
 
@@ -79,6 +221,18 @@ impl PluginDescription {
 
     pub fn check_type_names(&self) -> Vec<String> {
         self.check_types.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// What a batch of `controls` reads: the union over their check_types. A check_type the
+    /// plugin does not declare adds nothing (the plugin answers it with an error).
+    pub fn reads_for(&self, controls: &[ControlSpec]) -> Reads {
+        let mut reads = Reads::nothing();
+        for control in controls {
+            if let Some(spec) = self.check_type(&control.check_type) {
+                reads.extend(&spec.reads);
+            }
+        }
+        reads
     }
 }
 

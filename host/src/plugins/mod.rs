@@ -12,6 +12,7 @@ pub mod limits;
 pub mod model;
 pub mod runtime;
 mod sandbox;
+pub mod wire;
 
 use crate::store::{self, TenantTx};
 use description::PluginDescription;
@@ -200,9 +201,17 @@ impl PluginHost {
         }
         for (_, (resolved, indices)) in batches {
             let batch: Vec<ControlSpec> = indices.iter().map(|&i| controls[i].clone()).collect();
+            let reads = resolved.description.reads_for(&batch);
             let results = self
                 .runtime
-                .evaluate(org_id, &resolved.compiled, &resolved.who, context, &batch)
+                .evaluate(
+                    org_id,
+                    &resolved.compiled,
+                    &resolved.who,
+                    context,
+                    &reads,
+                    &batch,
+                )
                 .await;
             for (i, outcome) in indices.into_iter().zip(results) {
                 outcomes[i] = Some(outcome);

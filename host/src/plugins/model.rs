@@ -2,7 +2,7 @@
 //! what the compliance engine feeds in. Conversions to and from the generated bindings live here
 //! so the rest of the host never touches wasmtime types.
 
-use super::bindings::types as wit;
+use super::bindings::v1::types as wit;
 pub use crate::domain::finding::{Category, Finding, PrReviews, QualityGate, Severity};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -86,7 +86,8 @@ pub struct ControlOutcome {
 }
 
 impl ScanContext {
-    /// The WIT form. `now` is the supplied time or the server clock.
+    /// The `grc:plugin@0.1.0` form (every finding, every field; see `wire` for 0.2.0). `now`
+    /// is the supplied time or the server clock.
     pub fn to_wit(&self) -> wit::Context {
         let now = self.scan.now.unwrap_or_else(Utc::now).timestamp();
         wit::Context {
@@ -102,7 +103,7 @@ impl ScanContext {
                 completed_at: self.scan.completed_at.map(|t| t.timestamp()),
                 now,
             },
-            findings: self.findings.iter().map(Finding::to_wit).collect(),
+            findings: self.findings.iter().map(Finding::to_wit_v1).collect(),
             pr_reviews: self.pr_reviews.map(|p| wit::PrReviewStats {
                 total_prs: p.total_prs,
                 reviewed_prs: p.reviewed_prs,
@@ -117,7 +118,7 @@ impl ScanContext {
 }
 
 impl Finding {
-    fn to_wit(&self) -> wit::Finding {
+    fn to_wit_v1(&self) -> wit::Finding {
         wit::Finding {
             id: self.id.clone(),
             rule_id: self.rule_id.clone(),

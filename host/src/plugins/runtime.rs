@@ -4,12 +4,13 @@
 
 use super::{
     artifacts::ArtifactCache,
-    bindings::{CheckPlugin, CheckPluginPre, types as wit},
-    description::PluginDescription,
+    bindings::{v1, v2},
+    description::{PluginDescription, Reads},
     engine,
     limits::PluginLimits,
     model::{ControlOutcome, ControlSpec, OutcomeStatus, PluginRef, ScanContext},
     sandbox::{self, Sandbox},
+    wire,
 };
 use sha2::{Digest, Sha256};
 use std::{
@@ -26,7 +27,25 @@ use wasmtime::{
 /// A compiled plugin, ready to instantiate.
 pub struct CompiledPlugin {
     pub sha256: String,
-    pre: CheckPluginPre<Sandbox>,
+    pre: Pre,
+}
+
+/// The world revision a component implements, with its pre-linked instance.
+enum Pre {
+    /// `grc:plugin@0.1.0`: sent every finding with every field; cites findings by id.
+    V1(v1::CheckPluginPre<Sandbox>),
+    /// `grc:plugin@0.2.0`: sent what its check_types read, as columns; cites rows.
+    V2(v2::CheckPluginPre<Sandbox>),
+}
+
+impl CompiledPlugin {
+    /// The `grc:plugin` revision the component was built against.
+    pub fn wit_version(&self) -> &'static str {
+        match self.pre {
+            Pre::V1(_) => "0.1.0",
+            Pre::V2(_) => "0.2.0",
+        }
+    }
 }
 
 /// Why an upload was rejected.
@@ -65,7 +84,9 @@ impl PluginRuntime {
         let engine = engine::build(&limits, pooling)?;
         engine::start_epoch_ticker(&engine)?;
         let mut linker = Linker::new(&engine);
-        CheckPlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+        // Both revisions' host imports: components of either world link against one linker.
+        v1::CheckPlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+        v2::CheckPlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
         Ok(PluginRuntime {
             engine,
             linker,
@@ -108,11 +129,17 @@ impl PluginRuntime {
         }
         let component = self.component_for(&sha256, bytes).await?;
         check_world(&self.engine, &component)?;
-        let pre = self
+        let instance_pre = self
             .linker
             .instantiate_pre(&component)
-            .and_then(CheckPluginPre::new)
             .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre = match v2::CheckPluginPre::new(instance_pre.clone()) {
+            Ok(pre) => Pre::V2(pre),
+            Err(current) => match v1::CheckPluginPre::new(instance_pre) {
+                Ok(pre) => Pre::V1(pre),
+                Err(_) => return Err(LoadError::WrongWorld(format!("{current:#}"))),
+            },
+        };
         let compiled = Arc::new(CompiledPlugin {
             sha256: sha256.clone(),
             pre,
@@ -171,26 +198,33 @@ impl PluginRuntime {
         let label = label.to_owned();
         tokio::task::spawn_blocking(move || {
             let mut store = new_store(&engine, &label, &limits);
-            let outcome = plugin
-                .pre
-                .instantiate(&mut store)
-                .and_then(|bindings| bindings.call_describe(&mut store));
-            outcome
-                .map(PluginDescription::from)
-                .map_err(|e| sandbox::classify(&e, store.data(), &limits))
+            let outcome = match &plugin.pre {
+                Pre::V1(pre) => pre
+                    .instantiate(&mut store)
+                    .and_then(|b| b.call_describe(&mut store))
+                    .map(PluginDescription::from),
+                Pre::V2(pre) => pre
+                    .instantiate(&mut store)
+                    .and_then(|b| b.call_describe(&mut store))
+                    .map(PluginDescription::from),
+            };
+            outcome.map_err(|e| sandbox::classify(&e, store.data(), &limits))
         })
         .await
         .map_err(|e| format!("describe task failed: {e}"))?
     }
 
-    /// Evaluates a batch of controls in one fresh instance. Always returns one outcome per
-    /// control; any failure makes every control in the batch `error`, never `pass`.
+    /// Evaluates a batch of controls in one fresh instance. `reads` is what the batch's
+    /// check_types declare ([`PluginDescription::reads_for`]); a 0.1.0 plugin is sent
+    /// everything. Always returns one outcome per control; any failure makes every control in
+    /// the batch `error`, never `pass`.
     pub async fn evaluate(
         &self,
         tenant: &str,
         plugin: &Arc<CompiledPlugin>,
         who: &PluginRef,
         context: &ScanContext,
+        reads: &Reads,
         controls: &[ControlSpec],
     ) -> Vec<ControlOutcome> {
         let slots = self.slots_for(tenant);
@@ -205,18 +239,36 @@ impl PluginRuntime {
                 );
             }
         };
-        let wit_context = context.to_wit();
-        let known_ids: HashSet<String> = context.findings.iter().map(|f| f.id.clone()).collect();
-        let wit_controls: Vec<wit::Control> = controls.iter().map(ControlSpec::to_wit).collect();
+        let call = match &plugin.pre {
+            Pre::V1(_) => Call::V1 {
+                context: Box::new(context.to_wit()),
+                controls: controls.iter().map(ControlSpec::to_wit).collect(),
+            },
+            Pre::V2(_) => Call::V2 {
+                input: Box::new(wire::input(context, reads)),
+                controls: controls.iter().map(wire::control).collect(),
+            },
+        };
         let (plugin, limits, engine) = (plugin.clone(), self.limits.clone(), self.engine.clone());
         let label = format!("{}@{}", who.name, who.version);
         let raw = tokio::task::spawn_blocking(move || {
             let mut store = new_store(&engine, &label, &limits);
-            plugin
-                .pre
-                .instantiate(&mut store)
-                .and_then(|b| b.call_evaluate(&mut store, &wit_context, &wit_controls))
-                .map_err(|e| sandbox::classify(&e, store.data(), &limits))
+            let results = match (&plugin.pre, call) {
+                (Pre::V1(pre), Call::V1 { context, controls }) => pre
+                    .instantiate(&mut store)
+                    .and_then(|b| b.call_evaluate(&mut store, &context, &controls))
+                    .map(|r| r.into_iter().map(Raw::from).collect::<Vec<_>>()),
+                (Pre::V2(pre), Call::V2 { input, controls }) => pre
+                    .instantiate(&mut store)
+                    .and_then(|b| b.call_evaluate(&mut store, &input.context, &controls))
+                    .map(|r| {
+                        r.into_iter()
+                            .map(|r| Raw::cite_rows(r, &input.rows))
+                            .collect()
+                    }),
+                _ => Err(wasmtime::Error::msg("world revision mismatch")),
+            };
+            results.map_err(|e| sandbox::classify(&e, store.data(), &limits))
         })
         .await
         .unwrap_or_else(|e| Err(format!("evaluation task failed: {e}")));
@@ -237,7 +289,7 @@ impl PluginRuntime {
             Ok(results) => controls
                 .iter()
                 .zip(results)
-                .map(|(control, result)| validate(control, result, who, &self.limits, &known_ids))
+                .map(|(control, result)| validate(control, result, who, &self.limits, context))
                 .collect(),
         }
     }
@@ -246,7 +298,10 @@ impl PluginRuntime {
     /// instantiation benchmark; the same path every evaluation takes).
     pub fn instantiate_probe(&self, plugin: &CompiledPlugin) -> anyhow::Result<()> {
         let mut store = new_store(&self.engine, "probe", &self.limits);
-        plugin.pre.instantiate(&mut store)?;
+        match &plugin.pre {
+            Pre::V1(pre) => pre.instantiate(&mut store).map(drop)?,
+            Pre::V2(pre) => pre.instantiate(&mut store).map(drop)?,
+        }
         Ok(())
     }
 
@@ -270,67 +325,190 @@ fn new_store(engine: &Engine, label: &str, limits: &PluginLimits) -> Store<Sandb
     store
 }
 
+/// The input of one call, in the revision the plugin implements.
+enum Call {
+    V1 {
+        context: Box<v1::types::Context>,
+        controls: Vec<v1::types::Control>,
+    },
+    V2 {
+        input: Box<wire::Input>,
+        controls: Vec<v2::types::Control>,
+    },
+}
+
+/// One plugin result of either revision, before the output caps are checked.
+enum Raw {
+    Outcome {
+        status: OutcomeStatus,
+        score: u8,
+        reason: String,
+        cited: Cited,
+    },
+    Error(String),
+}
+
+/// The findings an outcome cites.
+enum Cited {
+    /// 0.1.0: by finding id, as the plugin wrote them.
+    Ids(Vec<String>),
+    /// 0.2.0: by row of the batch's input, mapped to the index of the finding in the scan
+    /// context (`Err(row)`: not a row that was sent); and how many rows were cited.
+    Rows(Vec<Result<u32, u32>>, usize),
+}
+
+impl Cited {
+    fn len(&self) -> usize {
+        match self {
+            Cited::Ids(ids) => ids.len(),
+            Cited::Rows(_, n) => *n,
+        }
+    }
+}
+
+impl Raw {
+    /// A 0.1.0 result: findings cited by id (resolved against the context in [`validate`]).
+    fn from(result: Result<v1::types::Outcome, v1::types::CheckError>) -> Raw {
+        use v1::types::{CheckError as E, Status as S};
+        match result {
+            Err(e) => Raw::Error(check_error_reason(match e {
+                E::UnknownCheckType(s) => CheckError::UnknownCheckType(s),
+                E::UnknownPassCondition(s) => CheckError::UnknownPassCondition(s),
+                E::InvalidParam(s) => CheckError::InvalidParam(s),
+                E::Internal(s) => CheckError::Internal(s),
+            })),
+            Ok(o) => Raw::Outcome {
+                status: match o.status {
+                    S::Pass => OutcomeStatus::Pass,
+                    S::Partial => OutcomeStatus::Partial,
+                    S::Fail => OutcomeStatus::Fail,
+                    S::NotApplicable => OutcomeStatus::NotApplicable,
+                },
+                score: o.score,
+                reason: o.reason,
+                cited: Cited::Ids(o.finding_ids),
+            },
+        }
+    }
+
+    /// A 0.2.0 result: findings cited by row of the batch's input, mapped to context indexes.
+    fn cite_rows(result: Result<v2::types::Outcome, v2::types::CheckError>, rows: &[u32]) -> Raw {
+        use v2::types::{CheckError as E, Status as S};
+        match result {
+            Err(e) => Raw::Error(check_error_reason(match e {
+                E::UnknownCheckType(s) => CheckError::UnknownCheckType(s),
+                E::UnknownPassCondition(s) => CheckError::UnknownPassCondition(s),
+                E::InvalidParam(s) => CheckError::InvalidParam(s),
+                E::Internal(s) => CheckError::Internal(s),
+            })),
+            Ok(o) => Raw::Outcome {
+                status: match o.status {
+                    S::Pass => OutcomeStatus::Pass,
+                    S::Partial => OutcomeStatus::Partial,
+                    S::Fail => OutcomeStatus::Fail,
+                    S::NotApplicable => OutcomeStatus::NotApplicable,
+                },
+                score: o.score,
+                reason: o.reason,
+                cited: Cited::Rows(
+                    o.findings
+                        .iter()
+                        .take(MAX_CITED_RESOLVED)
+                        .map(|&row| rows.get(row as usize).copied().ok_or(row))
+                        .collect(),
+                    o.findings.len(),
+                ),
+            },
+        }
+    }
+}
+
+/// Rows resolved per outcome; more than this is rejected by the `max_finding_ids` cap anyway.
+const MAX_CITED_RESOLVED: usize = 100_000;
+
+/// Why a control could not be evaluated, in either revision.
+enum CheckError {
+    UnknownCheckType(String),
+    UnknownPassCondition(String),
+    InvalidParam(String),
+    Internal(String),
+}
+
 /// Checks one plugin result against the output caps; anything off is an `error` outcome.
 fn validate(
     control: &ControlSpec,
-    result: Result<wit::Outcome, wit::CheckError>,
+    result: Raw,
     who: &PluginRef,
     limits: &PluginLimits,
-    known_ids: &HashSet<String>,
+    context: &ScanContext,
 ) -> ControlOutcome {
     let error = |reason: String| error_outcome(control, who, reason);
-    let outcome = match result {
-        Ok(o) => o,
-        Err(e) => return error(check_error_reason(e)),
+    let (status, score, reason, cited) = match result {
+        Raw::Error(reason) => return error(reason),
+        Raw::Outcome {
+            status,
+            score,
+            reason,
+            cited,
+        } => (status, score, reason, cited),
     };
-    if outcome.score > 100 {
-        return error(format!(
-            "malformed output: score {} is above 100",
-            outcome.score
-        ));
+    if score > 100 {
+        return error(format!("malformed output: score {score} is above 100"));
     }
-    if outcome.reason.len() > limits.max_reason_bytes {
+    if reason.len() > limits.max_reason_bytes {
         return error(format!(
             "malformed output: reason exceeds {} bytes",
             limits.max_reason_bytes
         ));
     }
-    if outcome.finding_ids.len() > limits.max_finding_ids {
+    if cited.len() > limits.max_finding_ids {
         return error(format!(
             "malformed output: cites more than {} findings",
             limits.max_finding_ids
         ));
     }
-    if let Some(unknown) = outcome
-        .finding_ids
-        .iter()
-        .find(|id| !known_ids.contains(*id))
-    {
-        return error(format!(
-            "malformed output: cites unknown finding id {unknown:?}"
-        ));
-    }
+    let finding_ids = match cited {
+        Cited::Ids(ids) => {
+            let known: HashSet<&str> = context.findings.iter().map(|f| f.id.as_str()).collect();
+            if let Some(unknown) = ids.iter().find(|id| !known.contains(id.as_str())) {
+                return error(format!(
+                    "malformed output: cites unknown finding id {unknown:?}"
+                ));
+            }
+            ids
+        }
+        Cited::Rows(rows, _) => {
+            let mut ids = Vec::with_capacity(rows.len());
+            for row in rows {
+                match row.map(|i| context.findings.get(i as usize)) {
+                    Ok(Some(f)) => ids.push(f.id.clone()),
+                    Ok(None) | Err(_) => {
+                        let row = row.unwrap_or_else(|raw| raw);
+                        return error(format!(
+                            "malformed output: cites unknown finding row {row} (not a row sent)"
+                        ));
+                    }
+                }
+            }
+            ids
+        }
+    };
     ControlOutcome {
         control_id: control.id.clone(),
-        status: match outcome.status {
-            wit::Status::Pass => OutcomeStatus::Pass,
-            wit::Status::Partial => OutcomeStatus::Partial,
-            wit::Status::Fail => OutcomeStatus::Fail,
-            wit::Status::NotApplicable => OutcomeStatus::NotApplicable,
-        },
-        score: outcome.score,
-        reason: outcome.reason,
-        finding_ids: outcome.finding_ids,
+        status,
+        score,
+        reason,
+        finding_ids,
         plugin: who.clone(),
     }
 }
 
-fn check_error_reason(e: wit::CheckError) -> String {
+fn check_error_reason(e: CheckError) -> String {
     match e {
-        wit::CheckError::UnknownCheckType(s) => format!("unknown check_type: {s}"),
-        wit::CheckError::UnknownPassCondition(s) => format!("unknown pass_condition: {s}"),
-        wit::CheckError::InvalidParam(s) => format!("invalid parameter: {s}"),
-        wit::CheckError::Internal(s) => format!("plugin error: {s}"),
+        CheckError::UnknownCheckType(s) => format!("unknown check_type: {s}"),
+        CheckError::UnknownPassCondition(s) => format!("unknown pass_condition: {s}"),
+        CheckError::InvalidParam(s) => format!("invalid parameter: {s}"),
+        CheckError::Internal(s) => format!("plugin error: {s}"),
     }
     .chars()
     .take(2048)

@@ -2,7 +2,7 @@
 //! failures into clear reasons. A fresh `Store<Sandbox>` is made for every call.
 
 use super::{
-    bindings::{self, LogLevel},
+    bindings::{v1, v2},
     limits::PluginLimits,
 };
 use wasmtime::{ResourceLimiter, Trap};
@@ -14,6 +14,8 @@ pub struct Sandbox {
     log_lines: usize,
     /// Set when the plugin tried to grow memory past the cap.
     pub memory_cap_hit: bool,
+    /// The last error-level log line: a plugin that aborts usually says why just before.
+    last_error: Option<String>,
 }
 
 impl Sandbox {
@@ -24,6 +26,7 @@ impl Sandbox {
             max_log_lines: limits.max_log_lines,
             log_lines: 0,
             memory_cap_hit: false,
+            last_error: None,
         }
     }
 }
@@ -52,24 +55,55 @@ impl ResourceLimiter for Sandbox {
     }
 }
 
-impl bindings::grc::plugin::types::Host for Sandbox {}
-
-impl bindings::grc::plugin::host::Host for Sandbox {
+impl Sandbox {
     /// Bounded: at most `max_log_lines` per call, each truncated to 1 KiB; never fails.
-    fn log(&mut self, level: LogLevel, message: String) {
+    fn log(&mut self, level: Level, message: String) {
         self.log_lines += 1;
         if self.log_lines > self.max_log_lines {
             return;
         }
         let message: String = message.chars().take(1024).collect();
-        match level {
-            LogLevel::Error | LogLevel::Warn => {
-                tracing::warn!(plugin = %self.label, %message, "plugin log")
-            }
-            LogLevel::Info | LogLevel::Debug => {
-                tracing::debug!(plugin = %self.label, %message, "plugin log")
-            }
+        if level == Level::Error {
+            self.last_error = Some(message.chars().take(256).collect());
         }
+        if level != Level::Quiet {
+            tracing::warn!(plugin = %self.label, %message, "plugin log")
+        } else {
+            tracing::debug!(plugin = %self.label, %message, "plugin log")
+        }
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum Level {
+    Error,
+    Warn,
+    Quiet,
+}
+
+impl v1::types::Host for Sandbox {}
+
+impl v1::grc::plugin::host::Host for Sandbox {
+    fn log(&mut self, level: v1::LogLevel, message: String) {
+        let level = match level {
+            v1::LogLevel::Error => Level::Error,
+            v1::LogLevel::Warn => Level::Warn,
+            v1::LogLevel::Info | v1::LogLevel::Debug => Level::Quiet,
+        };
+        Sandbox::log(self, level, message)
+    }
+}
+
+impl v2::types::Host for Sandbox {}
+
+impl v2::grc::plugin::host::Host for Sandbox {
+    fn log(&mut self, level: v2::LogLevel, message: String) {
+        let level = match level {
+            v2::LogLevel::Error => Level::Error,
+            v2::LogLevel::Warn => Level::Warn,
+            v2::LogLevel::Info | v2::LogLevel::Debug => Level::Quiet,
+        };
+        Sandbox::log(self, level, message)
     }
 }
 
@@ -84,7 +118,12 @@ pub fn classify(err: &wasmtime::Error, sandbox: &Sandbox, limits: &PluginLimits)
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!("plugin exceeded its {} ms deadline", limits.deadline_ms),
         Some(Trap::StackOverflow) => "plugin overflowed its stack (recursion too deep)".into(),
-        Some(Trap::UnreachableCodeReached) => "plugin aborted (panic or unreachable code)".into(),
+        Some(Trap::UnreachableCodeReached) => match &sandbox.last_error {
+            Some(said) => {
+                format!("plugin aborted (panic or unreachable code) after logging: {said}")
+            }
+            None => "plugin aborted (panic or unreachable code)".into(),
+        },
         Some(trap) => format!("plugin trapped: {trap}"),
         None => format!("plugin failed: {err}"),
     }

@@ -75,9 +75,9 @@ pub const fn weight(severity: Severity) -> u32 {
 pub const HALF_BAND_RISK: u64 = 100;
 
 /// Σ weight of `findings`.
-pub fn residual_risk(findings: &[&Finding]) -> u64 {
+pub fn residual_risk(findings: &[Finding<'_>]) -> u64 {
     findings.iter().fold(0u64, |acc, f| {
-        acc.saturating_add(u64::from(weight(f.severity)))
+        acc.saturating_add(u64::from(weight(f.severity())))
     })
 }
 
@@ -90,12 +90,12 @@ fn within_band(risk: u64) -> u8 {
 }
 
 /// A partial score, 50–99: `50 + round(49 × K ÷ (K + R))`.
-pub fn residual_score(findings: &[&Finding]) -> u8 {
+pub fn residual_score(findings: &[Finding<'_>]) -> u8 {
     50 + within_band(residual_risk(findings))
 }
 
 /// A failing score, 0–49: `round(49 × K ÷ (K + R))` over every selected finding.
-pub fn failing_score(findings: &[&Finding]) -> u8 {
+pub fn failing_score(findings: &[Finding<'_>]) -> u8 {
     within_band(residual_risk(findings))
 }
 
@@ -104,12 +104,12 @@ pub struct Selection<'a> {
     /// Adjective for reasons: "3 {noun} findings".
     pub noun: &'static str,
     /// The selected findings, in the host's order.
-    pub findings: Vec<&'a Finding>,
+    pub findings: Vec<Finding<'a>>,
 }
 
 impl<'a> Selection<'a> {
     /// Selects `findings` under `noun`.
-    pub fn new(noun: &'static str, findings: impl Iterator<Item = &'a Finding>) -> Self {
+    pub fn new(noun: &'static str, findings: impl Iterator<Item = Finding<'a>>) -> Self {
         Selection {
             noun,
             findings: findings.collect(),
@@ -119,7 +119,7 @@ impl<'a> Selection<'a> {
     /// Grades the selection: findings for which `blocks(severity)` holds fail the control;
     /// `rule` completes "N {noun} findings …" / "no {noun} findings …", e.g. "above medium".
     pub fn grade(&self, blocks: impl Fn(Severity) -> bool, rule: &str) -> Outcome {
-        let blocking: Vec<&Finding> = self.pick(|f| blocks(f.severity));
+        let blocking: Vec<Finding> = self.pick(|f| blocks(f.severity()));
         if !blocking.is_empty() {
             let head = count(blocking.len(), self.noun);
             return Outcome::fail_scored(
@@ -128,7 +128,7 @@ impl<'a> Selection<'a> {
                 cite_ids(&blocking),
             );
         }
-        let residual = self.pick(|f| f.severity != Severity::Info);
+        let residual = self.pick(|f| f.severity() != Severity::Info);
         if residual.is_empty() {
             let info = self.findings.len();
             let note = if info > 0 {
@@ -153,8 +153,8 @@ impl<'a> Selection<'a> {
         Outcome::partial(score, reason, cite_ids(&residual))
     }
 
-    fn pick(&self, keep: impl Fn(&Finding) -> bool) -> Vec<&'a Finding> {
-        self.findings.iter().copied().filter(|f| keep(f)).collect()
+    fn pick(&self, keep: impl Fn(Finding) -> bool) -> Vec<Finding<'a>> {
+        self.findings.iter().copied().filter(|&f| keep(f)).collect()
     }
 }
 
@@ -183,7 +183,7 @@ pub fn evaluate(
         let highs = sel
             .findings
             .iter()
-            .filter(|f| f.severity.at_least(Severity::High))
+            .filter(|f| f.severity().at_least(Severity::High))
             .count();
         let within = u32::try_from(highs).is_ok_and(|h| h <= max);
         let rule = match (max, within) {
@@ -207,11 +207,11 @@ pub fn count(n: usize, noun: &str) -> String {
 }
 
 /// Per-severity counts, worst first: "2 critical, 1 low".
-pub fn breakdown(findings: &[&Finding]) -> String {
+pub fn breakdown(findings: &[Finding<'_>]) -> String {
     let parts: Vec<String> = Severity::ALL
         .iter()
         .filter_map(|&sev| {
-            let n = findings.iter().filter(|f| f.severity == sev).count();
+            let n = findings.iter().filter(|f| f.severity() == sev).count();
             (n > 0).then(|| format!("{n} {sev}"))
         })
         .collect();
@@ -221,50 +221,56 @@ pub fn breakdown(findings: &[&Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::finding;
+    use crate::testutil::{context, finding};
 
     #[test]
     fn residual_score_formula() {
-        let f = |s| finding("x", Category::Sast, s);
-        let (c, h, m, l, i) = (
-            f(Severity::Critical),
-            f(Severity::High),
-            f(Severity::Medium),
-            f(Severity::Low),
-            f(Severity::Info),
+        let severities = [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Info,
+        ];
+        let ctx = context(
+            severities
+                .iter()
+                .map(|&s| finding("x", Category::Sast, s))
+                .collect(),
         );
+        let f: Vec<Finding> = ctx.findings().collect();
+        let (c, h, m, l, i) = (f[0], f[1], f[2], f[3], f[4]);
         // R = 5 + 2 → 50 + round(49 × 100 / 107) = 96.
-        assert_eq!(residual_score(&[&m, &l, &i]), 96);
+        assert_eq!(residual_score(&[m, l, i]), 96);
         // R = 60 → 50 + 31.
-        assert_eq!(residual_score(&[&c, &h]), 81);
-        assert_eq!(residual_score(&[&i]), 99);
+        assert_eq!(residual_score(&[c, h]), 81);
+        assert_eq!(residual_score(&[i]), 99);
         // Failing: one high 41, two 35, 477 of them 1; monotone in the number of findings.
-        assert_eq!(failing_score(&[&h]), 41);
-        assert_eq!(failing_score(&[&h, &h]), 35);
-        let many: Vec<&Finding> = std::iter::repeat_n(&h, 477).collect();
+        assert_eq!(failing_score(&[h]), 41);
+        assert_eq!(failing_score(&[h, h]), 35);
+        let many: Vec<Finding> = std::iter::repeat_n(h, 477).collect();
         assert_eq!(failing_score(&many), 1);
         let mut last = 100;
         for n in 0..600 {
-            let some: Vec<&Finding> = std::iter::repeat_n(&l, n).collect();
+            let some: Vec<Finding> = std::iter::repeat_n(l, n).collect();
             let score = failing_score(&some);
             assert!(score <= last, "{n} findings scored {score} > {last}");
             last = score;
         }
-        assert_eq!(breakdown(&[&l, &c, &l]), "1 critical, 2 low");
+        assert_eq!(breakdown(&[l, c, l]), "1 critical, 2 low");
         assert_eq!(count(1, "IaC"), "1 IaC finding");
     }
 
     #[test]
     fn citations_are_capped() {
-        let many: Vec<Finding> = (0..150)
-            .map(|n| finding(&n.to_string(), Category::Sca, Severity::High))
-            .collect();
-        let sel = Selection::new("SCA", many.iter());
-        let o = sel.grade(|s| s.at_least(Severity::High), "at or above high");
-        assert_eq!(
-            (o.status, o.finding_ids.len()),
-            (Status::Fail, MAX_CITED_IDS)
+        let ctx = context(
+            (0..150)
+                .map(|n| finding(&n.to_string(), Category::Sca, Severity::High))
+                .collect(),
         );
+        let sel = Selection::new("SCA", ctx.findings());
+        let o = sel.grade(|s| s.at_least(Severity::High), "at or above high");
+        assert_eq!((o.status, o.findings.len()), (Status::Fail, MAX_CITED_IDS));
         assert!(o.reason.starts_with("150 SCA findings at or above high"));
     }
 }

@@ -25,7 +25,8 @@ pub const IAC_ISSUES: CheckTypeDef = CheckTypeDef::new(
         MAX_HIGH_FINDINGS,
         NO_FINDINGS,
     ],
-);
+)
+.reads(Categories::IAC, FindingFields::empty());
 
 /// Evaluates an `iac_issues` control.
 pub fn evaluate(

@@ -22,14 +22,16 @@ pub const QUALITY_GATES: CheckTypeDef = CheckTypeDef::new(
     "The quality-gate status reported with the scan (e.g. SonarQube's).",
     "quality_gate_passed",
     &[QUALITY_GATE_PASSED],
-);
+)
+.reads(Categories::empty(), FindingFields::empty());
 /// The `code_quality` check_type.
 pub const CODE_QUALITY: CheckTypeDef = CheckTypeDef::new(
     "code_quality",
     "Code-quality findings: category `quality`.",
     "max_severity",
     &[MAX_SEVERITY, MAX_HIGH_FINDINGS, NO_FINDINGS],
-);
+)
+.reads(Categories::QUALITY, FindingFields::empty());
 
 /// Evaluates a `quality_gates` control.
 pub fn evaluate_gate(

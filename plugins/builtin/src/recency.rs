@@ -31,7 +31,8 @@ pub const SCAN_RECENCY: CheckTypeDef = CheckTypeDef::new(
     "Scan freshness: `scan.completed-at` compared with the host-supplied `scan.now`.",
     "scanned_within_7_days",
     &[SCANNED_WITHIN],
-);
+)
+.reads(Categories::empty(), FindingFields::empty());
 
 /// Evaluates a `scan_recency` control.
 pub fn evaluate(

@@ -22,7 +22,8 @@ pub const PR_REVIEWS: CheckTypeDef = CheckTypeDef::new(
     "Pull-request review coverage from the scan's `pr-reviews` statistics.",
     "min_reviewed_pr_ratio",
     &[MIN_REVIEWED_PR_RATIO],
-);
+)
+.reads(Categories::empty(), FindingFields::empty());
 
 /// Evaluates a `pr_reviews` control.
 pub fn evaluate(

@@ -11,7 +11,8 @@ pub const SAST_SECURITY: CheckTypeDef = CheckTypeDef::new(
     "Static-analysis security findings: every finding with category `sast`.",
     "max_high_findings",
     CONDITIONS,
-);
+)
+.reads(Categories::SAST, FindingFields::empty());
 /// Cryptography-related SAST findings.
 pub const SAST_CRYPTO: CheckTypeDef = CheckTypeDef::new(
     "sast_crypto",
@@ -19,7 +20,8 @@ pub const SAST_CRYPTO: CheckTypeDef = CheckTypeDef::new(
      760, 780, 916) or a tag or rule id containing `crypto`.",
     "max_high_findings",
     CONDITIONS,
-);
+)
+.reads(Categories::SAST, SELECTS_BY);
 /// Authentication/authorization-related SAST findings.
 pub const SAST_AUTH: CheckTypeDef = CheckTypeDef::new(
     "sast_auth",
@@ -29,7 +31,13 @@ pub const SAST_AUTH: CheckTypeDef = CheckTypeDef::new(
      (hard-coded credentials, CWE-259/798, are also broken authentication).",
     "max_high_findings",
     CONDITIONS,
-);
+)
+.reads(Categories::SAST.union(Categories::SECRET), SELECTS_BY);
+
+/// The fields `sast_crypto` and `sast_auth` select findings by.
+const SELECTS_BY: FindingFields = FindingFields::CWE_IDS
+    .union(FindingFields::TAGS)
+    .union(FindingFields::RULE_ID);
 
 /// Crypto-related CWEs (broken/risky algorithms, weak keys and randomness, certificate and
 /// signature validation, unsalted or weak password hashing).
@@ -64,21 +72,21 @@ pub const fn is_auth_cwe(cwe: u32) -> bool {
     )
 }
 
-fn mentions(f: &Finding, keyword: &str) -> bool {
-    f.tag_contains(keyword) || contains_ignore_ascii_case(&f.rule_id, keyword)
+fn mentions(f: Finding, keyword: &str) -> bool {
+    f.tag_contains(keyword) || contains_ignore_ascii_case(f.rule_id(), keyword)
 }
 
 /// True for SAST findings selected by `sast_crypto`.
-pub fn is_crypto(f: &Finding) -> bool {
-    f.cwe_ids.iter().any(|&c| is_crypto_cwe(c)) || mentions(f, "crypto")
+pub fn is_crypto(f: Finding) -> bool {
+    f.cwe_ids().iter().any(|&c| is_crypto_cwe(c)) || mentions(f, "crypto")
 }
 
 /// True for SAST findings selected by `sast_auth`.
-pub fn is_auth(f: &Finding) -> bool {
-    f.cwe_ids.iter().any(|&c| is_auth_cwe(c)) || mentions(f, "auth")
+pub fn is_auth(f: Finding) -> bool {
+    f.cwe_ids().iter().any(|&c| is_auth_cwe(c)) || mentions(f, "auth")
 }
 
-fn sast(ctx: &Context) -> impl Iterator<Item = &Finding> {
+fn sast(ctx: &Context) -> impl Iterator<Item = Finding<'_>> {
     ctx.findings_in(Category::Sast)
 }
 
@@ -97,7 +105,7 @@ pub fn evaluate_crypto(
     control: &Control,
     resolved: &Resolved,
 ) -> Result<Outcome, CheckError> {
-    let sel = Selection::new("crypto-related SAST", sast(ctx).filter(|f| is_crypto(f)));
+    let sel = Selection::new("crypto-related SAST", sast(ctx).filter(|&f| is_crypto(f)));
     grading::evaluate(&sel, control, resolved)
 }
 
@@ -108,9 +116,9 @@ pub fn evaluate_auth(
     resolved: &Resolved,
 ) -> Result<Outcome, CheckError> {
     // Hard-coded credentials (a secret finding with CWE-259/798) are broken authentication too.
-    let selected = ctx.findings.iter().filter(|f| match f.category {
+    let selected = ctx.findings().filter(|&f| match f.category() {
         Category::Sast => is_auth(f),
-        Category::Secret => f.cwe_ids.iter().any(|&c| is_auth_cwe(c)),
+        Category::Secret => f.cwe_ids().iter().any(|&c| is_auth_cwe(c)),
         _ => false,
     });
     let sel = Selection::new("auth-related", selected);

@@ -24,7 +24,8 @@ pub const SCA_VULNS: CheckTypeDef = CheckTypeDef::new(
         MAX_HIGH_FINDINGS,
         NO_FINDINGS,
     ],
-);
+)
+.reads(Categories::SCA, FindingFields::empty());
 
 /// Evaluates a `sca_vulns` control.
 pub fn evaluate(

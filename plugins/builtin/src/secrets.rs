@@ -27,7 +27,8 @@ pub const SECRETS: CheckTypeDef = CheckTypeDef::new(
         MAX_SEVERITY,
         MAX_HIGH_FINDINGS,
     ],
-);
+)
+.reads(Categories::SECRET, FindingFields::empty());
 
 /// Evaluates a `secrets` control.
 pub fn evaluate(
@@ -52,7 +53,7 @@ mod tests {
     use grc_plugin_sdk::prelude::*;
 
     fn secrets(sevs: &[Severity]) -> Context {
-        let mut findings: Vec<Finding> = sevs
+        let mut findings: Vec<FindingData> = sevs
             .iter()
             .enumerate()
             .map(|(i, s)| finding(&format!("s{i}"), Category::Secret, *s))

@@ -1,46 +1,41 @@
-//! Builders for unit tests.
+//! Builders for unit tests. Evaluations go through [`Context::restricted`] to the check_type's
+//! declared reads, exactly as the host sends them, so a check that reads an undeclared field
+//! fails its tests. Each finding's fingerprint is its label, so tests cite findings by name.
 
 use grc_plugin_sdk::prelude::*;
 
 /// The `scan.now` of [`context`].
 pub const NOW: i64 = 1_700_000_000;
 
-pub fn finding(id: &str, category: Category, severity: Severity) -> Finding {
-    Finding {
-        id: id.into(),
-        rule_id: format!("rule.{id}"),
+pub fn finding(label: &str, category: Category, severity: Severity) -> FindingData {
+    FindingData {
+        rule_id: format!("rule.{label}"),
         tool: "semgrep".into(),
-        category,
-        severity,
-        cwe_ids: vec![],
         file: Some("src/main.rs".into()),
         line: Some(1),
         message: "m".into(),
-        fingerprint: None,
-        tags: vec![],
-        properties: vec![],
+        fingerprint: Some(label.into()),
+        ..FindingData::new(category, severity)
     }
 }
 
 /// A context whose scan completed an hour before [`NOW`].
-pub fn context(findings: Vec<Finding>) -> Context {
-    Context {
-        repository: Repository {
+pub fn context(findings: Vec<FindingData>) -> Context {
+    Context::new(
+        Repository {
             id: "r1".into(),
             name: "repo".into(),
             languages: vec!["rust".into()],
         },
-        scan: ScanInfo {
+        ScanInfo {
             tools: vec!["semgrep".into()],
             commit: None,
             branch: Some("main".into()),
             completed_at: Some(NOW - 3600),
             now: NOW,
         },
-        findings,
-        pr_reviews: None,
-        quality_gate: QualityGate::Unknown,
-    }
+        &findings,
+    )
 }
 
 pub fn control(check_type: &str, pass_condition: &str, params: &[(&str, &str)]) -> Control {
@@ -56,17 +51,27 @@ pub fn control(check_type: &str, pass_condition: &str, params: &[(&str, &str)]) 
     }
 }
 
-/// Evaluates through the public entry point.
+/// Evaluates through the public entry point, on what the host would send this check_type;
+/// cited rows are mapped back to rows of `ctx`.
 pub fn eval(
     ctx: &Context,
     check_type: &str,
     cond: &str,
     params: &[(&str, &str)],
 ) -> Result<Outcome, CheckError> {
-    crate::evaluate_control(ctx, &control(check_type, cond, params))
+    let control = control(check_type, cond, params);
+    let Ok(check) = crate::PLUGIN.check_type(check_type) else {
+        return crate::evaluate_control(ctx, &control);
+    };
+    let (sent, rows) = ctx.restricted(check.categories, check.fields);
+    let mut outcome = crate::evaluate_control(&sent, &control)?;
+    for row in &mut outcome.findings {
+        *row = rows[*row as usize];
+    }
+    Ok(outcome)
 }
 
-/// Evaluates and unwraps, returning `(status, score, cited ids)`.
+/// Evaluates and unwraps, returning `(status, score, labels of the cited findings)`.
 pub fn run(
     ctx: &Context,
     check_type: &str,
@@ -74,7 +79,15 @@ pub fn run(
     params: &[(&str, &str)],
 ) -> (Status, u8, Vec<String>) {
     let o = eval(ctx, check_type, cond, params).unwrap();
-    (o.status, o.score, o.finding_ids)
+    let labels = o
+        .findings
+        .iter()
+        .map(|&row| {
+            let f = ctx.finding(row).unwrap();
+            f.fingerprint().unwrap().to_string()
+        })
+        .collect();
+    (o.status, o.score, labels)
 }
 
 pub fn ids(list: &[&str]) -> Vec<String> {

@@ -15,6 +15,11 @@ const CONDITIONS: &[ConditionDef] = &[
     ConditionDef::new("huge_reason", "Returns a 1 MiB reason.", &[]),
     ConditionDef::new("too_many_ids", "Cites 100,000 finding ids.", &[]),
     ConditionDef::new("unknown_ids", "Cites findings that do not exist.", &[]),
+    ConditionDef::new(
+        "undeclared_field",
+        "Reads a finding field its check_type does not declare.",
+        &[],
+    ),
     ConditionDef::new("well_behaved", "Passes.", &[]),
 ];
 const CHECK: CheckTypeDef = CheckTypeDef::new(
@@ -22,7 +27,8 @@ const CHECK: CheckTypeDef = CheckTypeDef::new(
     "Misbehaves on purpose.",
     "well_behaved",
     CONDITIONS,
-);
+)
+.reads(Categories::all(), FindingFields::empty());
 const PLUGIN: PluginDef = PluginDef::new(
     "hostile-fixture",
     "0.0.1",
@@ -37,7 +43,7 @@ impl Plugin for Hostile {
         PLUGIN.info()
     }
 
-    fn evaluate(_ctx: &Context, control: &Control) -> Result<Outcome, CheckError> {
+    fn evaluate(ctx: &Context, control: &Control) -> Result<Outcome, CheckError> {
         PLUGIN.resolve(control)?;
         match control.pass_condition.as_str() {
             "infinite_loop" => {
@@ -58,11 +64,17 @@ impl Plugin for Hostile {
             "deep_recursion" => Ok(Outcome::pass(format!("{}", recurse(u64::MAX)))),
             "panic" => panic!("hostile plugin panicked"),
             "huge_reason" => Ok(Outcome::pass("x".repeat(1 << 20))),
-            "too_many_ids" => Ok(Outcome::fail(
-                "many",
-                (0..100_000).map(|i| i.to_string()).collect(),
-            )),
-            "unknown_ids" => Ok(Outcome::fail("ghosts", vec!["no-such-finding".into()])),
+            "too_many_ids" => Ok(Outcome {
+                status: Status::Fail,
+                score: 0,
+                reason: "many".into(),
+                findings: (0..100_000).collect(),
+            }),
+            "unknown_ids" => Ok(Outcome::fail("ghosts", vec![u32::MAX])),
+            "undeclared_field" => {
+                let messages: Vec<&str> = ctx.findings().map(|f| f.message()).collect();
+                Ok(Outcome::pass(format!("read {} messages", messages.len())))
+            }
             _ => Ok(Outcome::pass("behaving")),
         }
     }

@@ -1,7 +1,7 @@
 //! # grc-plugin-sdk
 //!
 //! Write check plugins for the GRC server in plain Rust. A plugin is a WebAssembly component
-//! implementing the `grc:plugin/check-plugin@0.1.0` world (`wit/plugin.wit`): it describes the
+//! implementing the `grc:plugin/check-plugin@0.2.0` world (`wit/plugin.wit`): it describes the
 //! check_types it provides and evaluates controls against one scan's findings. Plugins are pure
 //! functions: no clock, filesystem, network or environment, only a bounded host log.
 //!
@@ -13,8 +13,10 @@
 //!
 //! const MAX: ParamDef = ParamDef::optional("max", "Findings tolerated.", "0");
 //! const AT_MOST: ConditionDef = ConditionDef::new("at_most_max", "At most `max` findings.", &[MAX]);
+//! // Reads the SCA findings and their `package` property; the host sends nothing else.
 //! const CHECK: CheckTypeDef =
-//!     CheckTypeDef::new("acme.count", "Counts findings.", "at_most_max", &[AT_MOST]);
+//!     CheckTypeDef::new("acme.count", "Counts findings.", "at_most_max", &[AT_MOST])
+//!         .reads(Categories::SCA, FindingFields::PROPERTIES);
 //! const PLUGIN: PluginDef = PluginDef::new("acme", "0.1.0", "Example.", &[CHECK]);
 //!
 //! struct Acme;
@@ -25,9 +27,9 @@
 //!     fn evaluate(ctx: &Context, control: &Control) -> Result<Outcome, CheckError> {
 //!         let (_check, resolved) = PLUGIN.resolve(control)?;
 //!         let max: usize = MAX.parse(control)?;
-//!         let n = ctx.findings.len();
+//!         let n = ctx.findings().len();
 //!         Ok(if n <= max { Outcome::pass(format!("{n} findings")) }
-//!            else { Outcome::fail(format!("{n} > {max} findings"), cite(&ctx.findings)) })
+//!            else { Outcome::fail(format!("{n} > {max} findings"), cite(ctx.findings())) })
 //!     }
 //! }
 //! export_plugin!(Acme);
@@ -68,11 +70,11 @@ pub mod bindings {
 
 pub use bindings::grc::plugin::host::LogLevel;
 pub use bindings::grc::plugin::types::{
-    Category, CheckError, CheckTypeSpec, Context, Control, Finding, Outcome, ParamSpec,
-    PassConditionSpec, PluginInfo, PrReviewStats, QualityGate, Repository, ScanInfo, Severity,
-    Status,
+    Categories, Category, CheckError, CheckTypeSpec, Control, FindingFields, Outcome, ParamSpec,
+    PassConditionSpec, PluginInfo, PrReviewStats, QualityGate, Reads, Repository, ScanInfo,
+    Severity, Status,
 };
-pub use context::contains_ignore_ascii_case;
+pub use context::{Context, Finding, FindingData, category_flag, contains_ignore_ascii_case};
 pub use outcome::{MAX_CITED_IDS, cite, cite_ids};
 pub use param::ParamDef;
 pub use severity::most_severe;
@@ -120,8 +122,20 @@ impl<P: Plugin + ?Sized> bindings::Guest for Adapter<P> {
         P::describe()
     }
 
-    fn evaluate(context: Context, controls: Vec<Control>) -> Vec<Result<Outcome, CheckError>> {
-        evaluate_batch::<P>(&context, &controls)
+    fn evaluate(
+        context: bindings::Context,
+        controls: Vec<Control>,
+    ) -> Vec<Result<Outcome, CheckError>> {
+        match Context::from_wire(context) {
+            Ok(context) => evaluate_batch::<P>(&context, &controls),
+            Err(problem) => {
+                let reason = format!("the host sent a malformed context: {problem}");
+                controls
+                    .iter()
+                    .map(|_| Err(CheckError::internal(reason.clone())))
+                    .collect()
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::{CheckError, Finding, Outcome, Status};
 use core::fmt;
 
-/// The most finding ids an outcome cites. Constructors keep the first `MAX_CITED_IDS` ids and
+/// The most findings an outcome cites. Constructors keep the first `MAX_CITED_IDS` rows and
 /// drop the rest; say how many there were in the reason instead.
 pub const MAX_CITED_IDS: usize = 100;
 
@@ -14,19 +14,19 @@ impl Outcome {
     }
 
     /// `partial` with `score` (clamped to 0..=100) and the findings that kept it from passing.
-    pub fn partial(score: u8, reason: impl Into<String>, finding_ids: Vec<String>) -> Self {
-        Self::new(Status::Partial, score.min(100), reason, finding_ids)
+    pub fn partial(score: u8, reason: impl Into<String>, findings: Vec<u32>) -> Self {
+        Self::new(Status::Partial, score.min(100), reason, findings)
     }
 
     /// `fail` with score 0 and the findings that caused the failure.
-    pub fn fail(reason: impl Into<String>, finding_ids: Vec<String>) -> Self {
-        Self::new(Status::Fail, 0, reason, finding_ids)
+    pub fn fail(reason: impl Into<String>, findings: Vec<u32>) -> Self {
+        Self::new(Status::Fail, 0, reason, findings)
     }
 
     /// `fail` with a graded `score` (clamped to 0..=49): how far from passing, so that one
     /// blocking finding scores above hundreds of them. The host counts a failing score up to 49.
-    pub fn fail_scored(score: u8, reason: impl Into<String>, finding_ids: Vec<String>) -> Self {
-        Self::new(Status::Fail, score.min(49), reason, finding_ids)
+    pub fn fail_scored(score: u8, reason: impl Into<String>, findings: Vec<u32>) -> Self {
+        Self::new(Status::Fail, score.min(49), reason, findings)
     }
 
     /// `not-applicable` with score 0: the control does not apply to this scan (e.g. the data
@@ -35,13 +35,13 @@ impl Outcome {
         Self::new(Status::NotApplicable, 0, reason, Vec::new())
     }
 
-    fn new(status: Status, score: u8, reason: impl Into<String>, mut ids: Vec<String>) -> Self {
-        ids.truncate(MAX_CITED_IDS);
+    fn new(status: Status, score: u8, reason: impl Into<String>, mut rows: Vec<u32>) -> Self {
+        rows.truncate(MAX_CITED_IDS);
         Outcome {
             status,
             score,
             reason: reason.into(),
-            finding_ids: ids,
+            findings: rows,
         }
     }
 }
@@ -57,17 +57,17 @@ pub(crate) fn validate(outcome: Outcome) -> Result<Outcome, CheckError> {
     Ok(outcome)
 }
 
-/// The ids of `findings`, at most [`MAX_CITED_IDS`] of them, in order.
-pub fn cite<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<String> {
+/// The rows of `findings`, at most [`MAX_CITED_IDS`] of them, in order.
+pub fn cite<'a>(findings: impl IntoIterator<Item = Finding<'a>>) -> Vec<u32> {
     findings
         .into_iter()
         .take(MAX_CITED_IDS)
-        .map(|f| f.id.clone())
+        .map(Finding::row)
         .collect()
 }
 
-/// Like [`cite`], for slices of references as produced by filtering a context's findings.
-pub fn cite_ids(findings: &[&Finding]) -> Vec<String> {
+/// Like [`cite`], for a slice of findings as produced by filtering a context's findings.
+pub fn cite_ids(findings: &[Finding<'_>]) -> Vec<u32> {
     cite(findings.iter().copied())
 }
 

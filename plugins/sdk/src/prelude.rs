@@ -7,8 +7,9 @@
 
 pub use crate::log;
 pub use crate::{
-    Category, CheckError, CheckTypeDef, CheckTypeSpec, ConditionDef, Context, Control, Finding,
-    LogLevel, MAX_CITED_IDS, Outcome, ParamDef, ParamSpec, PassConditionSpec, Plugin, PluginDef,
-    PluginInfo, PrReviewStats, QualityGate, Repository, Resolved, ScanInfo, Severity, Status, cite,
-    cite_ids, contains_ignore_ascii_case, export_plugin, most_severe,
+    Categories, Category, CheckError, CheckTypeDef, CheckTypeSpec, ConditionDef, Context, Control,
+    Finding, FindingData, FindingFields, LogLevel, MAX_CITED_IDS, Outcome, ParamDef, ParamSpec,
+    PassConditionSpec, Plugin, PluginDef, PluginInfo, PrReviewStats, QualityGate, Repository,
+    Resolved, ScanInfo, Severity, Status, cite, cite_ids, contains_ignore_ascii_case,
+    export_plugin, most_severe,
 };

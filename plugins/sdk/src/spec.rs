@@ -4,7 +4,10 @@
 //! [`PluginInfo`] for `describe`, and [`PluginDef::resolve`] / [`ParamDef`] use the very same
 //! definitions (names, defaults) while evaluating, so the two cannot drift apart.
 
-use crate::{CheckError, CheckTypeSpec, Control, ParamDef, PassConditionSpec, PluginInfo, pattern};
+use crate::{
+    Categories, CheckError, CheckTypeSpec, Control, FindingFields, ParamDef, PassConditionSpec,
+    PluginInfo, Reads, pattern,
+};
 
 /// A pass condition. `name` may contain one `{param}` placeholder, e.g.
 /// `scanned_within_{days}_days`; list that placeholder in `params` as [`ParamDef::required`].
@@ -84,6 +87,10 @@ pub struct CheckTypeDef {
     pub default_condition: &'static str,
     /// The pass conditions, default first by convention.
     pub conditions: &'static [ConditionDef],
+    /// The categories of findings its evaluations read (the host sends no others).
+    pub categories: Categories,
+    /// The finding fields, beyond category and severity, its evaluations read.
+    pub fields: FindingFields,
 }
 
 /// The pass condition selected for a control by [`CheckTypeDef::resolve`].
@@ -98,7 +105,8 @@ pub struct Resolved<'c> {
 }
 
 impl CheckTypeDef {
-    /// Defines a check_type.
+    /// Defines a check_type that reads every finding with every field. Narrow that with
+    /// [`CheckTypeDef::reads`]: the host then sends less, and evaluations are faster.
     pub const fn new(
         name: &'static str,
         description: &'static str,
@@ -110,6 +118,18 @@ impl CheckTypeDef {
             description,
             default_condition,
             conditions,
+            categories: Categories::all(),
+            fields: FindingFields::all(),
+        }
+    }
+
+    /// Declares what evaluations read: findings of `categories` (empty: no findings) with
+    /// `fields` beyond category and severity. Reading anything else aborts the batch as `error`.
+    pub const fn reads(self, categories: Categories, fields: FindingFields) -> Self {
+        CheckTypeDef {
+            categories,
+            fields,
+            ..self
         }
     }
 
@@ -121,6 +141,10 @@ impl CheckTypeDef {
                 "{} Default pass condition (used when none is given): `{}`.",
                 self.description, self.default_condition
             ),
+            reads: Reads {
+                categories: self.categories,
+                fields: self.fields,
+            },
             pass_conditions: self.conditions.iter().map(ConditionDef::spec).collect(),
         }
     }

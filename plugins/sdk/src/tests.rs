@@ -25,23 +25,21 @@ fn control(check_type: &str, pass_condition: &str, params: &[(&str, &str)]) -> C
 }
 
 fn context() -> Context {
-    Context {
-        repository: Repository {
+    Context::new(
+        Repository {
             id: "r".into(),
             name: "r".into(),
             languages: vec![],
         },
-        scan: ScanInfo {
+        ScanInfo {
             tools: vec![],
             commit: None,
             branch: None,
             completed_at: None,
             now: 0,
         },
-        findings: vec![],
-        pr_reviews: None,
-        quality_gate: QualityGate::Unknown,
-    }
+        &[],
+    )
 }
 
 #[test]
@@ -111,10 +109,10 @@ fn problems_are_reported() {
 
 #[test]
 fn outcome_constructors() {
-    let ids: Vec<String> = (0..150).map(|i| i.to_string()).collect();
-    let fail = Outcome::fail("bad", ids);
+    let rows: Vec<u32> = (0..150).collect();
+    let fail = Outcome::fail("bad", rows);
     assert_eq!(
-        (fail.status, fail.score, fail.finding_ids.len()),
+        (fail.status, fail.score, fail.findings.len()),
         (Status::Fail, 0, MAX_CITED_IDS)
     );
     assert_eq!(Outcome::partial(250, "p", vec![]).score, 100);
@@ -133,7 +131,7 @@ impl Plugin for Scores {
             status: Status::Pass,
             score,
             reason: String::new(),
-            finding_ids: vec![],
+            findings: vec![],
         })
     }
 }

@@ -38,7 +38,9 @@ const LICENSE_POLICY: CheckTypeDef = CheckTypeDef::new(
     "Open-source license policy over the `license` property of SCA findings.",
     "no_forbidden_licenses",
     &[NO_FORBIDDEN_LICENSES, ALLOWED_LICENSES_ONLY],
-);
+)
+// Only SCA findings and their properties: the host sends nothing else.
+.reads(Categories::SCA, FindingFields::PROPERTIES);
 const PLUGIN: PluginDef = PluginDef::new(
     "acme-license-policy",
     env!("CARGO_PKG_VERSION"),
@@ -75,17 +77,17 @@ impl Plugin for LicensePolicy {
 export_plugin!(LicensePolicy);
 
 fn no_forbidden(ctx: &Context, forbidden: &[&str]) -> Outcome {
-    let licensed: Vec<&Finding> = ctx
+    let licensed: Vec<Finding> = ctx
         .findings_in(Category::Sca)
         .filter(|f| f.property("license").is_some())
         .collect();
     if licensed.is_empty() {
         return Outcome::not_applicable("no SCA finding carries a `license` property");
     }
-    let bad: Vec<&Finding> = licensed
+    let bad: Vec<Finding> = licensed
         .iter()
         .copied()
-        .filter(|f| license_ids(f).any(|id| listed(id, forbidden)))
+        .filter(|&f| license_ids(f).any(|id| listed(id, forbidden)))
         .collect();
     if bad.is_empty() {
         Outcome::pass(format!(
@@ -106,14 +108,14 @@ fn no_forbidden(ctx: &Context, forbidden: &[&str]) -> Outcome {
 }
 
 fn allowed_only(ctx: &Context, allowed: &[&str]) -> Outcome {
-    let deps: Vec<&Finding> = ctx.findings_in(Category::Sca).collect();
+    let deps: Vec<Finding> = ctx.findings_in(Category::Sca).collect();
     if deps.is_empty() {
         return Outcome::not_applicable("no SCA findings");
     }
-    let bad: Vec<&Finding> = deps
+    let bad: Vec<Finding> = deps
         .iter()
         .copied()
-        .filter(|f| license_ids(f).any(|id| !listed(id, allowed)))
+        .filter(|&f| license_ids(f).any(|id| !listed(id, allowed)))
         .collect();
     if !bad.is_empty() {
         return Outcome::fail(
@@ -126,7 +128,7 @@ fn allowed_only(ctx: &Context, allowed: &[&str]) -> Outcome {
             cite_ids(&bad),
         );
     }
-    let unknown: Vec<&Finding> = deps
+    let unknown: Vec<Finding> = deps
         .iter()
         .copied()
         .filter(|f| f.property("license").is_none())
@@ -148,7 +150,7 @@ fn allowed_only(ctx: &Context, allowed: &[&str]) -> Outcome {
 }
 
 /// The license ids in a finding's `license` property (see the crate docs).
-fn license_ids(finding: &Finding) -> impl Iterator<Item = &str> {
+fn license_ids<'a>(finding: Finding<'a>) -> impl Iterator<Item = &'a str> {
     let mut after_with = false;
     let tokens = finding
         .property("license")
@@ -173,7 +175,7 @@ fn listed(id: &str, list: &[&str]) -> bool {
         .any(|entry| normalize(entry).eq_ignore_ascii_case(normalize(id)))
 }
 
-fn licenses(findings: &[&Finding]) -> String {
+fn licenses(findings: &[Finding]) -> String {
     let mut all: Vec<&str> = findings
         .iter()
         .filter_map(|f| f.property("license"))

@@ -3,43 +3,45 @@
 use super::*;
 use grc_plugin_sdk::evaluate_batch;
 
-fn dep(id: &str, license: Option<&str>) -> Finding {
-    Finding {
-        id: id.into(),
+/// A dependency finding; its fingerprint is `label`, which tests cite it by.
+fn dep(label: &str, license: Option<&str>) -> FindingData {
+    FindingData {
         rule_id: "CVE-2024-0001".into(),
         tool: "osv-scanner".into(),
-        category: Category::Sca,
-        severity: Severity::Low,
-        cwe_ids: vec![],
         file: Some("Cargo.lock".into()),
-        line: None,
         message: "m".into(),
-        fingerprint: None,
-        tags: vec![],
+        fingerprint: Some(label.into()),
         properties: license
             .map(|l| vec![("license".into(), l.into())])
             .unwrap_or_default(),
+        ..FindingData::new(Category::Sca, Severity::Low)
     }
 }
 
-fn ctx(findings: Vec<Finding>) -> Context {
-    Context {
-        repository: Repository {
+fn ctx(findings: Vec<FindingData>) -> Context {
+    Context::new(
+        Repository {
             id: "r".into(),
             name: "r".into(),
             languages: vec![],
         },
-        scan: ScanInfo {
+        ScanInfo {
             tools: vec![],
             commit: None,
             branch: None,
             completed_at: Some(0),
             now: 0,
         },
-        findings,
-        pr_reviews: None,
-        quality_gate: QualityGate::Unknown,
-    }
+        &findings,
+    )
+}
+
+/// Labels of the cited findings.
+fn cited(ctx: &Context, o: &Outcome) -> Vec<String> {
+    o.findings
+        .iter()
+        .map(|&r| ctx.finding(r).unwrap().fingerprint().unwrap().to_string())
+        .collect()
 }
 
 fn control(cond: &str, params: &[(&str, &str)]) -> Control {
@@ -55,8 +57,13 @@ fn control(cond: &str, params: &[(&str, &str)]) -> Control {
     }
 }
 
+/// Evaluates on what the host sends this check_type (SCA findings, properties only); cited rows
+/// are mapped back to rows of `ctx`.
 fn eval(ctx: &Context, cond: &str, params: &[(&str, &str)]) -> Result<Outcome, CheckError> {
-    LicensePolicy::evaluate(ctx, &control(cond, params))
+    let (sent, rows) = ctx.restricted(LICENSE_POLICY.categories, LICENSE_POLICY.fields);
+    let mut o = LicensePolicy::evaluate(&sent, &control(cond, params))?;
+    o.findings.iter_mut().for_each(|r| *r = rows[*r as usize]);
+    Ok(o)
 }
 
 #[test]
@@ -77,7 +84,7 @@ fn forbidden_licenses() {
     ]);
     let o = eval(&c, "", &[]).unwrap();
     assert_eq!(
-        (o.status, o.finding_ids),
+        (o.status, cited(&c, &o)),
         (Status::Fail, vec!["b".to_string()])
     );
     assert_eq!(
@@ -108,7 +115,7 @@ fn allowed_licenses_only() {
     let c = ctx(vec![dep("a", Some("MIT")), dep("u", None)]);
     let o = eval(&c, "allowed_licenses_only", &allowed).unwrap();
     assert_eq!(
-        (o.status, o.score, o.finding_ids),
+        (o.status, o.score, cited(&c, &o)),
         (Status::Partial, 50, vec!["u".to_string()])
     );
     let c = ctx(vec![dep("x", Some("MIT AND BSD-3-Clause"))]);
