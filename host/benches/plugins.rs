@@ -14,7 +14,7 @@
 
 use grc::plugins::{
     artifacts::ArtifactCache,
-    description::Reads,
+    description::BatchReads,
     guests,
     limits::PluginLimits,
     model::{
@@ -227,7 +227,7 @@ async fn run() {
     let controls = controls();
     let description = runtime.describe(&builtin, "bench").await.unwrap();
     let reads = description.reads_for(&controls);
-    let everything = Reads::default();
+    let everything = BatchReads::everything();
 
     println!("## 1. Ten built-in check_types over one scan: plugin vs native\n");
     println!(

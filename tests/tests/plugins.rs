@@ -624,7 +624,8 @@ fn builtin_cases() -> Vec<Case> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builtin_checks_agree_across_wit_revisions() {
     use grc::plugins::{
-        description::Reads, guests, limits::PluginLimits, model::PluginRef, runtime::PluginRuntime,
+        description::BatchReads, guests, limits::PluginLimits, model::PluginRef,
+        runtime::PluginRuntime,
     };
     use std::sync::Arc;
     let runtime = PluginRuntime::new(PluginLimits::default(), None, true).expect("runtime");
@@ -664,7 +665,14 @@ async fn builtin_checks_agree_across_wit_revisions() {
             .evaluate("t", &current, &who, &context, &reads, &controls)
             .await;
         let before = runtime
-            .evaluate("t", &legacy, &who, &context, &Reads::default(), &controls)
+            .evaluate(
+                "t",
+                &legacy,
+                &who,
+                &context,
+                &BatchReads::everything(),
+                &controls,
+            )
             .await;
         let key = |o: &grc::plugins::model::ControlOutcome| {
             (o.status, o.score, o.reason.clone(), o.finding_ids.clone())

@@ -67,6 +67,69 @@ impl FindingField {
     ];
 }
 
+/// What one batch reads: for each category, whether its findings are sent and which fields of
+/// them (the union over the batch's check_types that read that category). A field only one
+/// check reads is therefore sent only for the categories that check reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchReads {
+    /// Indexed by position in [`Category::ALL`]; bit `i` is [`FindingField::ALL`]`[i]`.
+    fields: [Option<u16>; 6],
+}
+
+impl BatchReads {
+    /// Every finding with every field (what a 0.1.0 plugin gets).
+    pub fn everything() -> Self {
+        Self::of([Reads::default()].iter())
+    }
+
+    pub fn of<'a>(reads: impl Iterator<Item = &'a Reads>) -> Self {
+        let mut fields = [None; 6];
+        for r in reads {
+            let mask = r
+                .fields
+                .iter()
+                .fold(0u16, |m, f| m | (1 << field_index(*f)));
+            for c in &r.categories {
+                let slot: &mut Option<u16> = &mut fields[category_index(*c)];
+                *slot = Some(slot.unwrap_or(0) | mask);
+            }
+        }
+        BatchReads { fields }
+    }
+
+    /// The fields read of findings of `category`, or `None` when they are not sent.
+    pub fn fields_of(&self, category: Category) -> Option<FieldSet> {
+        self.fields[category_index(category)].map(FieldSet)
+    }
+
+    /// Every field read of any category sent: the columns present.
+    pub fn columns(&self) -> FieldSet {
+        FieldSet(self.fields.iter().flatten().fold(0, |m, f| m | f))
+    }
+}
+
+/// A set of [`FindingField`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSet(u16);
+
+impl FieldSet {
+    pub fn has(self, field: FindingField) -> bool {
+        self.0 & (1 << field_index(field)) != 0
+    }
+
+    pub fn fields(self) -> impl Iterator<Item = FindingField> {
+        FindingField::ALL.into_iter().filter(move |f| self.has(*f))
+    }
+}
+
+fn field_index(f: FindingField) -> usize {
+    FindingField::ALL.iter().position(|x| *x == f).unwrap_or(0)
+}
+
+fn category_index(c: Category) -> usize {
+    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
 impl Default for Reads {
     /// Everything: what a plugin that declares nothing reads.
     fn default() -> Self {
@@ -83,30 +146,6 @@ impl Reads {
             categories: Vec::new(),
             fields: Vec::new(),
         }
-    }
-
-    /// Adds what `other` reads.
-    pub fn extend(&mut self, other: &Reads) {
-        for c in &other.categories {
-            if !self.categories.contains(c) {
-                self.categories.push(*c);
-            }
-        }
-        for f in &other.fields {
-            if !self.fields.contains(f) {
-                self.fields.push(*f);
-            }
-        }
-        self.categories.sort();
-        self.fields.sort();
-    }
-
-    pub fn reads_category(&self, category: Category) -> bool {
-        self.categories.contains(&category)
-    }
-
-    pub fn reads_field(&self, field: FindingField) -> bool {
-        self.fields.contains(&field)
     }
 
     fn from_v2(reads: v2::types::Reads) -> Self {
@@ -223,16 +262,15 @@ impl PluginDescription {
         self.check_types.iter().map(|c| c.name.clone()).collect()
     }
 
-    /// What a batch of `controls` reads: the union over their check_types. A check_type the
-    /// plugin does not declare adds nothing (the plugin answers it with an error).
-    pub fn reads_for(&self, controls: &[ControlSpec]) -> Reads {
-        let mut reads = Reads::nothing();
-        for control in controls {
-            if let Some(spec) = self.check_type(&control.check_type) {
-                reads.extend(&spec.reads);
-            }
-        }
-        reads
+    /// What a batch of `controls` reads, per category. A check_type the plugin does not
+    /// declare adds nothing (the plugin answers it with an error).
+    pub fn reads_for(&self, controls: &[ControlSpec]) -> BatchReads {
+        BatchReads::of(
+            controls
+                .iter()
+                .filter_map(|c| self.check_type(&c.check_type))
+                .map(|spec| &spec.reads),
+        )
     }
 }
 

@@ -5,7 +5,7 @@
 use super::{
     artifacts::ArtifactCache,
     bindings::{v1, v2},
-    description::{PluginDescription, Reads},
+    description::{BatchReads, PluginDescription},
     engine,
     limits::PluginLimits,
     model::{ControlOutcome, ControlSpec, OutcomeStatus, PluginRef, ScanContext},
@@ -224,7 +224,7 @@ impl PluginRuntime {
         plugin: &Arc<CompiledPlugin>,
         who: &PluginRef,
         context: &ScanContext,
-        reads: &Reads,
+        reads: &BatchReads,
         controls: &[ControlSpec],
     ) -> Vec<ControlOutcome> {
         let slots = self.slots_for(tenant);

@@ -5,7 +5,7 @@
 
 use super::{
     bindings::v2::types as wit,
-    description::{FindingField, Reads},
+    description::{BatchReads, FieldSet, FindingField},
     model::{ControlSpec, ScanContext},
 };
 use crate::domain::finding::{Category, Severity};
@@ -20,10 +20,12 @@ pub struct Input {
     pub rows: Vec<u32>,
 }
 
-/// The 0.2.0 context for a batch that reads `reads`.
-pub fn input(ctx: &ScanContext, reads: &Reads) -> Input {
-    let wanted = |c: Category| reads.reads_category(c);
-    let has = |f: FindingField| reads.reads_field(f);
+/// The 0.2.0 context for a batch that reads `reads`: findings of the categories it reads; a
+/// column for every field any of them reads, filled for the rows whose category reads it
+/// (others hold "none").
+pub fn input(ctx: &ScanContext, reads: &BatchReads) -> Input {
+    let columns = reads.columns();
+    let has = |f: FindingField| columns.has(f);
     let (rule, tool, cwe, file, line, message, fingerprint, tags, properties) = (
         has(FindingField::RuleId),
         has(FindingField::Tool),
@@ -37,48 +39,99 @@ pub fn input(ctx: &ScanContext, reads: &Reads) -> Input {
     );
     let mut strings = Strings::default();
     let mut cols = empty_columns();
-    let mut rows = Vec::new();
-    for (i, f) in ctx.findings.iter().enumerate() {
-        if !wanted(f.category) {
-            continue;
+    let n = ctx.findings.len();
+    let mut rows = Vec::with_capacity(n);
+    cols.categories.reserve(n);
+    cols.severities.reserve(n);
+    for (wanted, column) in [
+        (rule, &mut cols.rule_ids),
+        (tool, &mut cols.tools),
+        (file, &mut cols.files),
+        (line, &mut cols.lines),
+        (message, &mut cols.messages),
+        (fingerprint, &mut cols.fingerprints),
+        (cwe, &mut cols.cwe_ends),
+        (tags, &mut cols.tag_ends),
+        (properties, &mut cols.property_ends),
+    ] {
+        if wanted {
+            column.reserve(n);
         }
+    }
+    for (i, f) in ctx.findings.iter().enumerate() {
+        let Some(read) = reads.fields_of(f.category) else {
+            continue;
+        };
+        let want = |field| read.has(field);
         rows.push(to_u32(i));
         cols.categories.push(category(f.category));
         cols.severities.push(severity(f.severity));
         if rule {
-            cols.rule_ids.push(strings.intern(&f.rule_id));
+            let s = if want(FindingField::RuleId) {
+                strings.intern(&f.rule_id)
+            } else {
+                0
+            };
+            cols.rule_ids.push(s);
         }
         if tool {
-            cols.tools.push(strings.intern(&f.tool));
+            let s = if want(FindingField::Tool) {
+                strings.intern(&f.tool)
+            } else {
+                0
+            };
+            cols.tools.push(s);
         }
         if file {
-            cols.files
-                .push(strings.intern(f.file.as_deref().unwrap_or("")));
+            let s = match &f.file {
+                Some(path) if want(FindingField::File) => strings.intern(path),
+                _ => 0,
+            };
+            cols.files.push(s);
         }
         if line {
-            cols.lines.push(f.line.unwrap_or(0));
+            let l = if want(FindingField::Line) {
+                f.line.unwrap_or(0)
+            } else {
+                0
+            };
+            cols.lines.push(l);
         }
         if message {
-            cols.messages.push(strings.intern(&f.message));
+            let s = if want(FindingField::Message) {
+                strings.intern(&f.message)
+            } else {
+                0
+            };
+            cols.messages.push(s);
         }
         if fingerprint {
-            cols.fingerprints
-                .push(strings.intern(f.fingerprint.as_deref().unwrap_or("")));
+            let s = match &f.fingerprint {
+                Some(fp) if want(FindingField::Fingerprint) => strings.intern(fp),
+                _ => 0,
+            };
+            cols.fingerprints.push(s);
         }
         if cwe {
-            cols.cwe_ids.extend_from_slice(&f.cwe_ids);
+            if want(FindingField::CweIds) {
+                cols.cwe_ids.extend_from_slice(&f.cwe_ids);
+            }
             cols.cwe_ends.push(to_u32(cols.cwe_ids.len()));
         }
         if tags {
-            for t in &f.tags {
-                cols.tags.push(strings.intern(t));
+            if want(FindingField::Tags) {
+                for t in &f.tags {
+                    cols.tags.push(strings.intern(t));
+                }
             }
             cols.tag_ends.push(to_u32(cols.tags.len()));
         }
         if properties {
-            for (k, v) in &f.properties {
-                cols.property_keys.push(strings.intern(k));
-                cols.property_values.push(strings.intern(v));
+            if want(FindingField::Properties) {
+                for (k, v) in &f.properties {
+                    cols.property_keys.push(strings.intern(k));
+                    cols.property_values.push(strings.intern(v));
+                }
             }
             cols.property_ends.push(to_u32(cols.property_keys.len()));
         }
@@ -98,7 +151,7 @@ pub fn input(ctx: &ScanContext, reads: &Reads) -> Input {
             completed_at: ctx.scan.completed_at.map(|t| t.timestamp()),
             now,
         },
-        sent: sent(reads),
+        sent: sent(columns),
         strings: wit::Strings {
             bytes: strings.bytes,
             ends: strings.ends,
@@ -214,11 +267,10 @@ fn severity(s: Severity) -> u8 {
     }
 }
 
-fn sent(reads: &Reads) -> wit::FindingFields {
+fn sent(columns: FieldSet) -> wit::FindingFields {
     use wit::FindingFields as F;
-    reads
-        .fields
-        .iter()
+    columns
+        .fields()
         .map(|f| match f {
             FindingField::RuleId => F::RULE_ID,
             FindingField::Tool => F::TOOL,
@@ -237,6 +289,7 @@ fn sent(reads: &Reads) -> wit::FindingFields {
 mod tests {
     use super::*;
     use crate::domain::finding::Finding;
+    use crate::plugins::description::Reads;
     use crate::plugins::model::{RepositoryInfo, ScanInfo};
 
     fn finding(id: &str, category: Category, rule: &str, tags: &[&str]) -> Finding {
@@ -286,7 +339,7 @@ mod tests {
             categories: vec![Category::Sast],
             fields: vec![FindingField::RuleId, FindingField::Tags],
         };
-        let input = input(&scan(), &reads);
+        let input = input(&scan(), &BatchReads::of([reads].iter()));
         let f = &input.context.findings;
         assert_eq!((f.count, input.rows.clone()), (2, vec![0, 2]));
         assert_eq!(f.categories, vec![1, 1]);
@@ -306,8 +359,27 @@ mod tests {
     }
 
     #[test]
+    fn fields_are_filled_only_for_the_categories_that_read_them() {
+        let sast_tags = Reads {
+            categories: vec![Category::Sast],
+            fields: vec![FindingField::Tags],
+        };
+        let secret_rules = Reads {
+            categories: vec![Category::Secret],
+            fields: vec![FindingField::RuleId],
+        };
+        let input = input(&scan(), &BatchReads::of([sast_tags, secret_rules].iter()));
+        let f = &input.context.findings;
+        assert_eq!(input.rows, vec![0, 1, 2]);
+        // Rule ids only for the secret (row 1), tags only for the SAST rows (0 and 2).
+        let rules: Vec<&str> = f.rule_ids.iter().map(|&i| text(&input, i)).collect();
+        assert_eq!(rules, ["", "r1", ""]);
+        assert_eq!(f.tag_ends, vec![1, 1, 3]);
+    }
+
+    #[test]
     fn reading_nothing_sends_no_findings() {
-        let input = input(&scan(), &Reads::nothing());
+        let input = input(&scan(), &BatchReads::of([Reads::nothing()].iter()));
         assert_eq!(input.context.findings.count, 0);
         assert!(input.context.findings.categories.is_empty());
         assert_eq!(input.context.strings.ends, vec![0]);

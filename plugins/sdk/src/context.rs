@@ -6,12 +6,17 @@
 //! bug in the plugin's declaration: the SDK logs it and aborts the instance, so the host records
 //! every control of the batch as `error` (never as passing). Unit tests catch it first when they
 //! evaluate through [`Context::restricted`], as the host does.
+//!
+//! A batch may hold several check_types, and the host sends the union of what they read. While
+//! one control is evaluated, the SDK scopes the context to its own check_type's declaration
+//! ([`evaluate_batch`](crate::evaluate_batch)), so a check sees the same findings and fields
+//! whatever else is in its batch.
 
 use crate::{
     Categories, Category, FindingFields, PrReviewStats, QualityGate, Repository, ScanInfo,
     Severity, bindings::grc::plugin::types as wire,
 };
-use core::fmt;
+use core::{cell::Cell, fmt};
 use std::collections::HashMap;
 
 /// Everything a plugin may look at for one batch.
@@ -26,6 +31,21 @@ pub struct Context {
     /// The quality-gate status reported with the scan.
     pub quality_gate: QualityGate,
     table: Table,
+    scope: Cell<Scope>,
+}
+
+/// What the control being evaluated may see.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    categories: Categories,
+    fields: FindingFields,
+}
+
+impl Scope {
+    const ALL: Scope = Scope {
+        categories: Categories::all(),
+        fields: FindingFields::all(),
+    };
 }
 
 /// The validated column table.
@@ -42,6 +62,8 @@ struct Table {
 pub struct Finding<'a> {
     table: &'a Table,
     row: u32,
+    /// The fields this evaluation may read: those sent and declared.
+    fields: FindingFields,
 }
 
 /// A finding to build a context from natively (unit tests, benchmarks), in the shape a scanner
@@ -105,6 +127,7 @@ impl Context {
             pr_reviews: None,
             quality_gate: QualityGate::Unknown,
             table: b.finish(),
+            scope: Cell::new(Scope::ALL),
         }
     }
 
@@ -125,6 +148,7 @@ impl Context {
             pr_reviews,
             quality_gate,
             table: Table::validate(sent, strings, findings)?,
+            scope: Cell::new(Scope::ALL),
         })
     }
 
@@ -143,15 +167,40 @@ impl Context {
         }
         let narrowed = Context {
             table: b.finish(),
+            scope: Cell::new(Scope::ALL),
             ..self.clone()
         };
         (narrowed, rows)
     }
 
-    /// Every finding sent, in the host's order.
-    pub fn findings(&self) -> impl ExactSizeIterator<Item = Finding<'_>> + Clone {
+    /// Runs `f` with the context scoped to what one check_type declares: only findings of
+    /// `categories`, and reading a field outside `fields` fails closed. Used per control by
+    /// [`evaluate_batch`](crate::evaluate_batch).
+    pub fn scoped<R>(
+        &self,
+        categories: Categories,
+        fields: FindingFields,
+        f: impl FnOnce(&Context) -> R,
+    ) -> R {
+        let outer = self.scope.replace(Scope { categories, fields });
+        let result = f(self);
+        self.scope.set(outer);
+        result
+    }
+
+    /// Every finding in scope, in the host's order.
+    pub fn findings(&self) -> impl Iterator<Item = Finding<'_>> + Clone {
         let table = &self.table;
-        (0..table.cols.count).map(move |row| Finding { table, row })
+        let scope = self.scope.get();
+        let fields = table.sent.intersection(scope.fields);
+        let all = scope.categories.contains(Categories::all());
+        (0..table.cols.count)
+            .filter(move |&row| {
+                all || scope.categories.contains(category_flag(category_at(
+                    table.cols.categories[row as usize],
+                )))
+            })
+            .map(move |row| Finding { table, row, fields })
     }
 
     /// The findings of one category, in the host's order.
@@ -159,17 +208,21 @@ impl Context {
         self.findings().filter(move |f| f.category() == category)
     }
 
-    /// The finding at `row`, if there is one.
+    /// The finding at `row`, if there is one in scope.
     pub fn finding(&self, row: u32) -> Option<Finding<'_>> {
-        (row < self.table.cols.count).then_some(Finding {
-            table: &self.table,
-            row,
-        })
+        let scope = self.scope.get();
+        (row < self.table.cols.count)
+            .then(|| Finding {
+                table: &self.table,
+                row,
+                fields: self.table.sent.intersection(scope.fields),
+            })
+            .filter(|f| scope.categories.contains(category_flag(f.category())))
     }
 
-    /// How many findings were sent.
-    pub fn finding_count(&self) -> u32 {
-        self.table.cols.count
+    /// How many findings are in scope.
+    pub fn finding_count(&self) -> usize {
+        self.findings().count()
     }
 
     /// The fields sent with the findings.
@@ -275,7 +328,7 @@ impl<'a> Finding<'a> {
 
     /// An owned copy of the fields in `fields` (the others empty).
     pub fn data(self, fields: FindingFields) -> FindingData {
-        let sent = self.table.sent.intersection(fields);
+        let sent = self.fields.intersection(fields);
         let has = |f| sent.contains(f);
         let owned = |s: &str| s.to_string();
         FindingData {
@@ -331,7 +384,7 @@ impl<'a> Finding<'a> {
     }
 
     fn column(self, field: FindingFields, column: &'a [u32]) -> u32 {
-        if !self.table.sent.contains(field) {
+        if !self.fields.contains(field) {
             not_sent(field);
         }
         column[self.i()]
@@ -366,8 +419,8 @@ impl fmt::Debug for Finding<'_> {
 #[cold]
 fn not_sent(field: FindingFields) -> ! {
     let message = format!(
-        "read finding field {field:?}, which this batch's check_types do not declare in their \
-         reads (CheckTypeDef::reads)"
+        "read finding field {field:?}, which its check_type does not declare in its reads \
+         (CheckTypeDef::reads)"
     );
     crate::log::write(crate::LogLevel::Error, &message);
     panic!("{message}");
@@ -756,6 +809,13 @@ mod tests {
         let c = ctx(&sample());
         let (narrow, rows) = c.restricted(Categories::SAST, FindingFields::RULE_ID);
         assert_eq!((narrow.finding_count(), rows), (1, vec![1]));
+        // Scoped to secrets with rule ids: the SAST finding is out of sight.
+        c.scoped(Categories::SECRET, FindingFields::RULE_ID, |c| {
+            assert_eq!(c.finding_count(), 1);
+            assert!(c.finding(1).is_none());
+            assert_eq!(c.finding(0).map(|f| f.rule_id()), Some("aws-key"));
+        });
+        assert_eq!(c.finding_count(), 2);
         let f = narrow.finding(0).unwrap();
         assert_eq!((f.rule_id(), f.severity()), ("aws-key", Severity::Low));
         assert_eq!(narrow.sent(), FindingFields::RULE_ID);

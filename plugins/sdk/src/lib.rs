@@ -27,7 +27,7 @@
 //!     fn evaluate(ctx: &Context, control: &Control) -> Result<Outcome, CheckError> {
 //!         let (_check, resolved) = PLUGIN.resolve(control)?;
 //!         let max: usize = MAX.parse(control)?;
-//!         let n = ctx.findings().len();
+//!         let n = ctx.findings().count();
 //!         Ok(if n <= max { Outcome::pass(format!("{n} findings")) }
 //!            else { Outcome::fail(format!("{n} > {max} findings"), cite(ctx.findings())) })
 //!     }
@@ -99,7 +99,7 @@ pub trait Plugin {
 }
 
 /// Evaluates a batch exactly as the exported `evaluate` function does: one result per control,
-/// in order. Outcomes with a score above 100 (which the host would reject as malformed for the
+/// in order, each with the context scoped to its check_type's declared reads. Outcomes with a score above 100 (which the host would reject as malformed for the
 /// whole batch) are turned into [`CheckError::Internal`] for that control only.
 ///
 /// Useful to test a plugin natively, without a WebAssembly runtime.
@@ -107,9 +107,21 @@ pub fn evaluate_batch<P: Plugin + ?Sized>(
     ctx: &Context,
     controls: &[Control],
 ) -> Vec<Result<Outcome, CheckError>> {
+    let info = P::describe();
     controls
         .iter()
-        .map(|control| P::evaluate(ctx, control).and_then(outcome::validate))
+        .map(|control| {
+            let run = |ctx: &Context| P::evaluate(ctx, control).and_then(outcome::validate);
+            // Each control sees what its own check_type declares, whatever else is batched.
+            match info
+                .check_types
+                .iter()
+                .find(|c| c.name == control.check_type)
+            {
+                Some(c) => ctx.scoped(c.reads.categories, c.reads.fields, run),
+                None => run(ctx),
+            }
+        })
         .collect()
 }
 

@@ -149,3 +149,47 @@ fn batch_has_one_result_per_control_in_order() {
     assert!(matches!(&results[1], Err(CheckError::Internal(_))));
     assert!(matches!(&results[2], Err(CheckError::InvalidParam(_))));
 }
+
+const COUNT_SCA: CheckTypeDef =
+    CheckTypeDef::new("t.sca", "SCA.", "n", &[N]).reads(Categories::SCA, FindingFields::empty());
+const SAST_RULES: CheckTypeDef = CheckTypeDef::new("t.rules", "Rules.", "n", &[N])
+    .reads(Categories::SAST, FindingFields::RULE_ID);
+const N: ConditionDef = ConditionDef::new("n", "Counts.", &[]);
+const TWO: PluginDef = PluginDef::new("two", "1", "Two checks.", &[COUNT_SCA, SAST_RULES]);
+
+/// Counts the findings it sees and joins their rule ids when it may read them.
+struct Two;
+impl Plugin for Two {
+    fn describe() -> PluginInfo {
+        TWO.info()
+    }
+    fn evaluate(ctx: &Context, control: &Control) -> Result<Outcome, CheckError> {
+        let (check, _) = TWO.resolve(control)?;
+        let seen = ctx.findings().count();
+        let rules: Vec<&str> = if check.fields.contains(FindingFields::RULE_ID) {
+            ctx.findings().map(|f| f.rule_id()).collect()
+        } else {
+            vec![]
+        };
+        Ok(Outcome::pass(format!("{seen} {}", rules.join(","))))
+    }
+}
+
+#[test]
+fn each_control_sees_only_what_its_check_type_declares() {
+    let mut sast = FindingData::new(Category::Sast, Severity::High);
+    sast.rule_id = "r1".into();
+    let sca = FindingData::new(Category::Sca, Severity::Low);
+    let mut ctx = context();
+    ctx = Context::new(
+        ctx.repository.clone(),
+        ctx.scan.clone(),
+        &[sast, sca.clone(), sca],
+    );
+    let batch = [control("t.sca", "", &[]), control("t.rules", "", &[])];
+    let reasons: Vec<String> = crate::evaluate_batch::<Two>(&ctx, &batch)
+        .into_iter()
+        .map(|r| r.map(|o| o.reason).unwrap_or_default())
+        .collect();
+    assert_eq!(reasons, ["2 ", "1 r1"]);
+}
