@@ -290,6 +290,24 @@ impl TestApp {
         }
     }
 
+    /// Terminates every PostgreSQL connection to this test's database, as a server restart or
+    /// an idle-connection killer would. Returns how many were terminated.
+    pub async fn drop_database_connections(&self) -> i64 {
+        assert_eq!(self.backend, Backend::Postgres, "PostgreSQL only");
+        let name = self.database_url.rsplit('/').next().expect("database name");
+        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+            .await
+            .expect("admin connection");
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()) AS terminated",
+        )
+        .bind(name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate backends")
+    }
+
     /// A single number from an owner-level query (e.g. `SELECT COUNT(*) …`).
     pub async fn owner_count(&self, sql: &str) -> i64 {
         match self.backend {

@@ -291,3 +291,36 @@ async fn serves_openapi_yaml_and_docs_page() {
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.expect("text").contains("<html"));
 }
+
+/// Pools do not ping before each acquire (store::connect): when PostgreSQL drops the server's
+/// connections, each request answers 200 or a 503 that says to retry, never a 500, and the
+/// server is back to 200 once the dead connections have been replaced.
+#[tokio::test]
+async fn dropped_database_connections_are_503_and_then_replaced() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let org = app.org_path(&app.org_id, "");
+    assert_eq!(app.get(&org, &app.owner_key).await.status, StatusCode::OK);
+    assert!(app.drop_database_connections().await > 0);
+    let mut unavailable = 0;
+    let mut ok_in_a_row = 0;
+    // The pool holds at most 4 connections (spawn_app): each dead one fails one statement.
+    for _ in 0..20 {
+        let r = app.get(&org, &app.owner_key).await;
+        match r.status {
+            StatusCode::OK => ok_in_a_row += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(r.detail().contains("retry"), "{:?}", r.body);
+                unavailable += 1;
+                ok_in_a_row = 0;
+            }
+            other => panic!("{other}: {:?}", r.body),
+        }
+    }
+    assert!(unavailable <= 4, "{unavailable} requests failed");
+    assert!(
+        ok_in_a_row >= 10,
+        "not recovered: {ok_in_a_row} OK at the end"
+    );
+}

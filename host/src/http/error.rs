@@ -184,6 +184,10 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The 503 detail when the database could not be reached (the response has `Retry-After`).
+pub const DATABASE_UNAVAILABLE: &str =
+    "the database is unavailable or dropped the connection; retry the request";
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if store::is_retryable(&e) {
@@ -191,6 +195,10 @@ impl From<sqlx::Error> for ApiError {
         }
         if store::is_unique_violation(&e) {
             return ApiError::Conflict("resource already exists".into());
+        }
+        if store::is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::ServiceUnavailable(DATABASE_UNAVAILABLE.into());
         }
         ApiError::Internal(e.into())
     }

@@ -369,21 +369,10 @@ impl Cited {
 impl Raw {
     /// A 0.1.0 result: findings cited by id (resolved against the context in [`validate`]).
     fn from(result: Result<v1::types::Outcome, v1::types::CheckError>) -> Raw {
-        use v1::types::{CheckError as E, Status as S};
         match result {
-            Err(e) => Raw::Error(check_error_reason(match e {
-                E::UnknownCheckType(s) => CheckError::UnknownCheckType(s),
-                E::UnknownPassCondition(s) => CheckError::UnknownPassCondition(s),
-                E::InvalidParam(s) => CheckError::InvalidParam(s),
-                E::Internal(s) => CheckError::Internal(s),
-            })),
+            Err(e) => Raw::Error(check_error_reason(e.into())),
             Ok(o) => Raw::Outcome {
-                status: match o.status {
-                    S::Pass => OutcomeStatus::Pass,
-                    S::Partial => OutcomeStatus::Partial,
-                    S::Fail => OutcomeStatus::Fail,
-                    S::NotApplicable => OutcomeStatus::NotApplicable,
-                },
+                status: o.status.into(),
                 score: o.score,
                 reason: o.reason,
                 cited: Cited::Ids(o.finding_ids),
@@ -393,21 +382,10 @@ impl Raw {
 
     /// A 0.2.0 result: findings cited by row of the batch's input, mapped to context indexes.
     fn cite_rows(result: Result<v2::types::Outcome, v2::types::CheckError>, rows: &[u32]) -> Raw {
-        use v2::types::{CheckError as E, Status as S};
         match result {
-            Err(e) => Raw::Error(check_error_reason(match e {
-                E::UnknownCheckType(s) => CheckError::UnknownCheckType(s),
-                E::UnknownPassCondition(s) => CheckError::UnknownPassCondition(s),
-                E::InvalidParam(s) => CheckError::InvalidParam(s),
-                E::Internal(s) => CheckError::Internal(s),
-            })),
+            Err(e) => Raw::Error(check_error_reason(e.into())),
             Ok(o) => Raw::Outcome {
-                status: match o.status {
-                    S::Pass => OutcomeStatus::Pass,
-                    S::Partial => OutcomeStatus::Partial,
-                    S::Fail => OutcomeStatus::Fail,
-                    S::NotApplicable => OutcomeStatus::NotApplicable,
-                },
+                status: o.status.into(),
                 score: o.score,
                 reason: o.reason,
                 cited: Cited::Rows(
@@ -422,6 +400,36 @@ impl Raw {
         }
     }
 }
+
+/// `status` and `check-error` have the same shape in both revisions: one mapping for each.
+macro_rules! map_revision_types {
+    ($($rev:ident),+) => {$(
+        impl From<$rev::types::Status> for OutcomeStatus {
+            fn from(status: $rev::types::Status) -> Self {
+                use $rev::types::Status as S;
+                match status {
+                    S::Pass => OutcomeStatus::Pass,
+                    S::Partial => OutcomeStatus::Partial,
+                    S::Fail => OutcomeStatus::Fail,
+                    S::NotApplicable => OutcomeStatus::NotApplicable,
+                }
+            }
+        }
+
+        impl From<$rev::types::CheckError> for CheckError {
+            fn from(error: $rev::types::CheckError) -> Self {
+                use $rev::types::CheckError as E;
+                match error {
+                    E::UnknownCheckType(s) => CheckError::UnknownCheckType(s),
+                    E::UnknownPassCondition(s) => CheckError::UnknownPassCondition(s),
+                    E::InvalidParam(s) => CheckError::InvalidParam(s),
+                    E::Internal(s) => CheckError::Internal(s),
+                }
+            }
+        }
+    )+};
+}
+map_revision_types!(v1, v2);
 
 /// Rows resolved per outcome; more than this is rejected by the `max_finding_ids` cap anyway.
 const MAX_CITED_RESOLVED: usize = 100_000;

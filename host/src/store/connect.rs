@@ -108,11 +108,16 @@ pub async fn connect(url: &str, app_url: Option<&str>, max_connections: u32) -> 
     }
 
     let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+    // No ping before each acquire (sqlx's default): it doubled the round trips of every
+    // statement, the request path's one freshness read included (docs/benchmarks.md). A
+    // connection that died while idle fails its next statement once and is then replaced;
+    // connections are recycled well before servers drop idle ones (`idle_timeout`, 10 min).
     let pool = match backend {
         // One connection: SQLite allows a single writer, and a pool of one turns lock contention
         // into orderly queueing instead of SQLITE_BUSY errors mid-transaction.
         Backend::Sqlite => AnyPoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(|conn, _| {
                 Box::pin(async move {
@@ -123,6 +128,7 @@ pub async fn connect(url: &str, app_url: Option<&str>, max_connections: u32) -> 
             }),
         Backend::Postgres => AnyPoolOptions::new()
             .max_connections(max_connections)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10)),
     };
     let options = match backend {
@@ -142,6 +148,7 @@ pub async fn connect(url: &str, app_url: Option<&str>, max_connections: u32) -> 
     let readers = match backend {
         Backend::Sqlite if sqlite_path(url) != ":memory:" => AnyPoolOptions::new()
             .max_connections(SQLITE_READERS)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(|conn, _| {
                 Box::pin(async move {

@@ -238,6 +238,23 @@ pub fn is_retryable(err: &sqlx::Error) -> bool {
         if matches!(db.code().as_deref(), Some("40001") | Some("40P01")))
 }
 
+/// True when the database could not be reached or dropped the connection: the server went away
+/// (a restart, an idle-connection killer), or no connection freed up in time. Nothing about the
+/// request is wrong, so the client is told to retry (503) instead of getting a 500. Pools do not
+/// ping before each acquire (store::connect), so a connection that died while idle surfaces here
+/// once and is then replaced.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        // SQLSTATE class 08 (connection exception); 53300 (too many connections); 57P01-57P03
+        // (admin or crash shutdown, the server not accepting connections yet).
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(&*c, "53300" | "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 /// True when the error is a unique-constraint violation (used to map to 409).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
