@@ -25,7 +25,10 @@ fn main() {
         "plugins/hostile",
         "wit",
     ] {
-        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+        // Relative to the package root, not absolute: cargo shares this script's output between
+        // checkouts of the same workspace at different paths (a CI clone and a work tree), and
+        // an absolute path would keep watching the checkout that ran it last.
+        println!("cargo:rerun-if-changed=../{watched}");
     }
 
     ensure_target();

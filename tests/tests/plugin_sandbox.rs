@@ -54,6 +54,12 @@ async fn hostile_plugin_is_contained_with_clear_errors(app: TestApp) {
         ("unknown_ids", "unknown finding row"),
         // Fails closed, and says which field was not declared.
         ("undeclared_field", "read finding field"),
+        // The abort reason quotes the last error log line, its newline escaped: neither the
+        // reason nor the server log gets a line the plugin wrote.
+        (
+            "forged_log",
+            "giving up\\n2026-12-03T00:00:00.000000Z  INFO grc:",
+        ),
     ];
     for (mode, reason_contains) in cases {
         let (outcome, elapsed) = misbehave(&app, &plugin, mode).await;
@@ -64,6 +70,7 @@ async fn hostile_plugin_is_contained_with_clear_errors(app: TestApp) {
             !reason.is_empty() && reason.contains(reason_contains),
             "{mode}: {reason}"
         );
+        assert!(!reason.contains(['\n', '\r']), "{mode}: {reason:?}");
         assert_eq!(outcome["plugin"]["id"], plugin.as_str());
         assert_eq!(outcome["plugin"]["version"], "0.0.1");
         // Contained by the deadline (with slack for a loaded CI machine; the benchmark reports

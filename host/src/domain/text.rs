@@ -67,10 +67,33 @@ pub fn describe(c: char) -> String {
     )
 }
 
+/// `s` with every control character (newlines and tabs included) written as an escape
+/// (`\n`, `\u{1b}`), for text from an untrusted source that goes into one log line.
+pub fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn controls_are_escaped_onto_one_line() {
+        assert_eq!(
+            escape_controls("ok\n2026-12-03 INFO forged\r\u{1b}[2J\tx \"é\""),
+            "ok\\n2026-12-03 INFO forged\\r\\u{1b}[2J\\tx \"é\""
+        );
+        assert_eq!(escape_controls("plain text"), "plain text");
+    }
 
     #[test]
     fn nul_and_controls_are_refused_but_whitespace_is_not() {

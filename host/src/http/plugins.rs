@@ -192,6 +192,9 @@ async fn upload_plugin(
         .describe(&compiled, &sha256)
         .await
         .map_err(|reason| ApiError::Unprocessable(json!(format!("describe() failed: {reason}"))))?;
+    if let Some(problem) = description.identity_problem() {
+        return Err(ApiError::Unprocessable(json!(problem)));
+    }
     let description_json =
         serde_json::to_string(&description).map_err(|e| ApiError::Internal(e.into()))?;
     if description_json.len() > MAX_DESCRIPTION_BYTES {

@@ -253,7 +253,33 @@ impl From<v2::types::PluginInfo> for PluginDescription {
     }
 }
 
+/// The longest plugin name or version accepted, in characters.
+pub const MAX_IDENTITY_CHARS: usize = 128;
+
 impl PluginDescription {
+    /// Why the plugin's `name` or `version` cannot be registered, if so: both label the plugin
+    /// in the server log, audit entries and API answers, so each must be one line of text.
+    pub fn identity_problem(&self) -> Option<String> {
+        [("name", &self.name), ("version", &self.version)]
+            .into_iter()
+            .find_map(|(field, value)| {
+                if let Some(c) = value.chars().find(|c| c.is_control()) {
+                    Some(format!(
+                        "describe() {field} contains control character U+{:04X}; it must be one \
+                         line of text",
+                        u32::from(c)
+                    ))
+                } else if value.trim().is_empty() || value.chars().count() > MAX_IDENTITY_CHARS {
+                    Some(format!(
+                        "describe() {field} must be 1–{MAX_IDENTITY_CHARS} characters, not only \
+                         spaces"
+                    ))
+                } else {
+                    None
+                }
+            })
+    }
+
     pub fn check_type(&self, name: &str) -> Option<&CheckTypeSpec> {
         self.check_types.iter().find(|c| c.name == name)
     }
@@ -296,6 +322,29 @@ pub fn matches_pattern<'v>(pattern: &str, value: &'v str) -> Option<Option<&'v s
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_plugin_identity_is_one_line_of_text() {
+        let named = |name: &str, version: &str| super::PluginDescription {
+            name: name.into(),
+            version: version.into(),
+            description: String::new(),
+            check_types: Vec::new(),
+        };
+        assert_eq!(named("acme-license", "1.2.0").identity_problem(), None);
+        let forged = named("acme\n2026-12-03T00:00:00Z  INFO grc: forged", "1");
+        assert!(
+            forged
+                .identity_problem()
+                .is_some_and(|p| p.contains("name contains control character U+000A"))
+        );
+        assert!(
+            named("acme", " ")
+                .identity_problem()
+                .is_some_and(|p| p.contains("version"))
+        );
+        assert!(named(&"x".repeat(129), "1").identity_problem().is_some());
+    }
+
     use super::matches_pattern;
 
     #[test]

@@ -5,6 +5,7 @@ use super::{
     bindings::{v1, v2},
     limits::PluginLimits,
 };
+use crate::domain::text::escape_controls;
 use wasmtime::{ResourceLimiter, Trap};
 
 pub struct Sandbox {
@@ -21,7 +22,7 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new(label: &str, limits: &PluginLimits) -> Self {
         Sandbox {
-            label: label.to_owned(),
+            label: escape_controls(label),
             max_memory_bytes: limits.max_memory_bytes,
             max_log_lines: limits.max_log_lines,
             log_lines: 0,
@@ -56,13 +57,14 @@ impl ResourceLimiter for Sandbox {
 }
 
 impl Sandbox {
-    /// Bounded: at most `max_log_lines` per call, each truncated to 1 KiB; never fails.
+    /// Bounded: at most `max_log_lines` per call, each truncated to 1 KiB; never fails. Control
+    /// characters are escaped, so a plugin cannot write a line of its own into the server log.
     fn log(&mut self, level: Level, message: String) {
         self.log_lines += 1;
         if self.log_lines > self.max_log_lines {
             return;
         }
-        let message: String = message.chars().take(1024).collect();
+        let message = escape_controls(&message.chars().take(1024).collect::<String>());
         if level == Level::Error {
             self.last_error = Some(message.chars().take(256).collect());
         }

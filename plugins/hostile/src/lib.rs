@@ -20,6 +20,11 @@ const CONDITIONS: &[ConditionDef] = &[
         "Reads a finding field its check_type does not declare.",
         &[],
     ),
+    ConditionDef::new(
+        "forged_log",
+        "Logs an error whose message carries a fake log line, then aborts.",
+        &[],
+    ),
     ConditionDef::new("well_behaved", "Passes.", &[]),
 ];
 const CHECK: CheckTypeDef = CheckTypeDef::new(
@@ -74,6 +79,13 @@ impl Plugin for Hostile {
             "undeclared_field" => {
                 let messages: Vec<&str> = ctx.findings().map(|f| f.message()).collect();
                 Ok(Outcome::pass(format!("read {} messages", messages.len())))
+            }
+            "forged_log" => {
+                grc_plugin_sdk::log::write(
+                    LogLevel::Error,
+                    "giving up\n2026-12-03T00:00:00.000000Z  INFO grc: admin key rotated",
+                );
+                panic!("aborting after the forged log line")
             }
             _ => Ok(Outcome::pass("behaving")),
         }
