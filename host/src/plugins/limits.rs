@@ -44,7 +44,24 @@ impl Default for PluginLimits {
 /// How often the epoch ticker advances. Deadlines are enforced to within one tick.
 pub const EPOCH_TICK_MS: u64 = 5;
 
+/// What the host copies out of a plugin in one call, before any answer: `describe()`'s output
+/// (stored up to 256 KiB), a log message, or an over-limit answer the host then rejects with a
+/// clear reason.
+pub const HOSTCALL_BASE_BYTES: usize = 4 << 20;
+
+/// Per outcome, besides its reason and cited rows: the status, score and list headers.
+const OUTCOME_OVERHEAD_BYTES: usize = 1024;
+
 impl PluginLimits {
+    /// The most data the host copies out of the guest in one call (wasmtime's hostcall fuel,
+    /// default 128 MiB), for a batch of `controls`: what valid outcomes can hold plus
+    /// [`HOSTCALL_BASE_BYTES`]. A plugin that returns or logs more makes the batch `error`
+    /// before the host allocates it.
+    pub fn hostcall_bytes(&self, controls: usize) -> usize {
+        let per_outcome = self.max_reason_bytes + 4 * self.max_finding_ids + OUTCOME_OVERHEAD_BYTES;
+        HOSTCALL_BASE_BYTES.saturating_add(controls.saturating_mul(per_outcome))
+    }
+
     /// The deadline in epoch ticks (at least one).
     pub fn deadline_ticks(&self) -> u64 {
         self.deadline_ms.div_ceil(EPOCH_TICK_MS).max(1)

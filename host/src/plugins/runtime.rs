@@ -197,7 +197,7 @@ impl PluginRuntime {
         let engine = self.engine.clone();
         let label = label.to_owned();
         tokio::task::spawn_blocking(move || {
-            let mut store = new_store(&engine, &label, &limits);
+            let mut store = new_store(&engine, &label, &limits, limits.hostcall_bytes(0));
             let outcome = match &plugin.pre {
                 Pre::V1(pre) => pre
                     .instantiate(&mut store)
@@ -251,8 +251,9 @@ impl PluginRuntime {
         };
         let (plugin, limits, engine) = (plugin.clone(), self.limits.clone(), self.engine.clone());
         let label = format!("{}@{}", who.name, who.version);
+        let hostcall_bytes = limits.hostcall_bytes(controls.len());
         let raw = tokio::task::spawn_blocking(move || {
-            let mut store = new_store(&engine, &label, &limits);
+            let mut store = new_store(&engine, &label, &limits, hostcall_bytes);
             let results = match (&plugin.pre, call) {
                 (Pre::V1(pre), Call::V1 { context, controls }) => pre
                     .instantiate(&mut store)
@@ -297,7 +298,7 @@ impl PluginRuntime {
     /// Creates a fresh store and instantiates the plugin without calling it (used by the
     /// instantiation benchmark; the same path every evaluation takes).
     pub fn instantiate_probe(&self, plugin: &CompiledPlugin) -> anyhow::Result<()> {
-        let mut store = new_store(&self.engine, "probe", &self.limits);
+        let mut store = new_store(&self.engine, "probe", &self.limits, 0);
         match &plugin.pre {
             Pre::V1(pre) => pre.instantiate(&mut store).map(drop)?,
             Pre::V2(pre) => pre.instantiate(&mut store).map(drop)?,
@@ -316,9 +317,15 @@ impl PluginRuntime {
     }
 }
 
-fn new_store(engine: &Engine, label: &str, limits: &PluginLimits) -> Store<Sandbox> {
+fn new_store(
+    engine: &Engine,
+    label: &str,
+    limits: &PluginLimits,
+    hostcall_bytes: usize,
+) -> Store<Sandbox> {
     let mut store = Store::new(engine, Sandbox::new(label, limits));
     store.limiter(|s| s);
+    store.set_hostcall_fuel(hostcall_bytes);
     // A new store's deadline is 0: set it before the first instruction (TOOLCHAIN pitfall 4).
     store.set_epoch_deadline(limits.deadline_ticks());
     store.epoch_deadline_trap();

@@ -25,6 +25,11 @@ const CONDITIONS: &[ConditionDef] = &[
         "Logs an error whose message carries a fake log line, then aborts.",
         &[],
     ),
+    ConditionDef::new(
+        "flood_output",
+        "Returns a 16 MiB reason: more than the host copies out for one control.",
+        &[],
+    ),
     ConditionDef::new("well_behaved", "Passes.", &[]),
 ];
 const CHECK: CheckTypeDef = CheckTypeDef::new(
@@ -80,6 +85,7 @@ impl Plugin for Hostile {
                 let messages: Vec<&str> = ctx.findings().map(|f| f.message()).collect();
                 Ok(Outcome::pass(format!("read {} messages", messages.len())))
             }
+            "flood_output" => Ok(Outcome::pass("x".repeat(16 << 20))),
             "forged_log" => {
                 grc_plugin_sdk::log::write(
                     LogLevel::Error,
