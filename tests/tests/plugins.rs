@@ -7,7 +7,7 @@ use grc::{
 };
 use grc_tests::{
     Backend, TestApp, both_backends, control, finding, guest_component, json, legacy_component,
-    scan_context, spawn_app,
+    scan_context, spawn_app, spawn_app_with,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -756,4 +756,38 @@ async fn builtin_check_types_through_the_real_component() {
     assert_eq!(ids, ["A", "B"]);
     assert_eq!(resp.body["outcomes"][0]["status"], "fail");
     assert_eq!(resp.body["outcomes"][1]["status"], "pass");
+}
+
+/// An org holds at most `plugins.max_plugins_per_org` plugins: the next upload is a 409 that
+/// names the setting, and deleting one makes room again.
+#[tokio::test]
+async fn the_number_of_plugins_per_org_is_capped() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |c| c.plugins.max_plugins_per_org = 1).await else {
+            continue;
+        };
+        let (org, key) = (app.org_id.clone(), app.owner_key.clone());
+        let first = app
+            .upload_plugin(&org, &key, guest_component("license_policy_plugin"))
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+        let second = app
+            .upload_plugin(&org, &key, guest_component("grc_hostile_fixture"))
+            .await;
+        assert_eq!(second.status, StatusCode::CONFLICT, "{:?}", second.body);
+        assert!(
+            second.detail().contains("plugins.max_plugins_per_org"),
+            "{:?}",
+            second.body
+        );
+        let id = first.body["id"].as_str().expect("plugin id").to_owned();
+        let deleted = app
+            .delete(&app.org_path(&org, &format!("/plugins/{id}")), &key)
+            .await;
+        assert!(deleted.status.is_success(), "{:?}", deleted.body);
+        let again = app
+            .upload_plugin(&org, &key, guest_component("grc_hostile_fixture"))
+            .await;
+        assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+    }
 }

@@ -227,6 +227,7 @@ async fn upload_plugin(
         |w| {
             Box::pin(async move {
                 let (tx, auth) = (&mut w.tx, &w.auth);
+                check_plugin_count(state_ref, tx).await?;
                 check_check_types(state_ref, tx, description, None).await?;
                 store::plugins::insert(tx, record, bytes)
                     .await
@@ -430,6 +431,19 @@ async fn find(tx: &mut TenantTx, id: &str) -> ApiResult<PluginRecord> {
     store::plugins::find(tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("plugin"))
+}
+
+/// An org holds at most `plugins.max_plugins_per_org` plugins (scoring reads them all).
+async fn check_plugin_count(state: &AppState, tx: &mut TenantTx) -> ApiResult<()> {
+    let max = state.plugins.runtime().limits().max_plugins_per_org;
+    let count = store::plugins::count(tx).await?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max {
+        return Err(ApiError::Conflict(format!(
+            "this organization already has {count} plugins, the limit: delete one, or raise \
+             plugins.max_plugins_per_org (GRC_PLUGINS__MAX_PLUGINS_PER_ORG)"
+        )));
+    }
+    Ok(())
 }
 
 /// Tenant check_types must be `namespace.name`, not reserved, and not provided by another

@@ -23,6 +23,8 @@ pub struct PluginLimits {
     pub queue_timeout_ms: u64,
     /// Instances the pooling allocator keeps slots for (all tenants).
     pub pool_instances: u32,
+    /// Plugins one org may have, enabled or not. Upload above it → 409.
+    pub max_plugins_per_org: usize,
 }
 
 impl Default for PluginLimits {
@@ -37,6 +39,7 @@ impl Default for PluginLimits {
             max_concurrent_per_tenant: 4,
             queue_timeout_ms: 5000,
             pool_instances: 64,
+            max_plugins_per_org: 50,
         }
     }
 }

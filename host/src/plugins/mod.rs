@@ -18,7 +18,10 @@ use crate::store::{self, TenantTx};
 use description::PluginDescription;
 use model::{ControlOutcome, ControlSpec, PluginRef, ScanContext};
 use runtime::{CompiledPlugin, LoadError, PluginRuntime, error_outcome};
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 /// check_types that are not plugin-provided but reserved by the host.
 pub const HOST_RESERVED_CHECK_TYPES: &[&str] = &["evidence"];
@@ -120,12 +123,21 @@ impl PluginHost {
     }
 
     /// Reads the org's providers of every check_type in `controls` that the built-in does not
-    /// provide: one lookup per distinct check_type, one component read per plugin.
+    /// provide: one statement lists the enabled plugins' check_types (no descriptions, no
+    /// components), then one record and one component read per plugin actually used. Linear in
+    /// controls + plugins.
     pub async fn providers(
         &self,
         tx: &mut TenantTx,
         controls: &[ControlSpec],
     ) -> Result<Providers, sqlx::Error> {
+        let mut provider_of: HashMap<String, String> = HashMap::new();
+        for (id, check_types) in store::plugins::enabled_check_types(tx).await? {
+            for check_type in check_types {
+                // Upload refuses a second enabled provider; the oldest wins if one slipped in.
+                provider_of.entry(check_type).or_insert_with(|| id.clone());
+            }
+        }
         let mut providers = Providers::default();
         for control in controls {
             let check_type = &control.check_type;
@@ -134,16 +146,16 @@ impl PluginHost {
             {
                 continue;
             }
-            let provider = match store::plugins::enabled_for_check_type(tx, check_type).await? {
-                Some(record) if providers.plugins.contains_key(&record.id) => Some(record.id),
-                Some(record) => {
-                    let id = record.id.clone();
-                    let fetched = self.fetch(tx, record).await?;
-                    providers.plugins.insert(id.clone(), fetched);
-                    Some(id)
-                }
-                None => None,
-            };
+            let provider = provider_of.get(check_type).cloned();
+            if let Some(id) = &provider
+                && !providers.plugins.contains_key(id)
+            {
+                let record = store::plugins::find(tx, id)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?;
+                let fetched = self.fetch(tx, record).await?;
+                providers.plugins.insert(id.clone(), fetched);
+            }
             providers.by_check_type.insert(check_type.clone(), provider);
         }
         Ok(providers)

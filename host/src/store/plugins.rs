@@ -28,16 +28,21 @@ fn from_row(r: &AnyRow) -> StoreResult<PluginRecord> {
         sha256: r.try_get("sha256")?,
         size_bytes: r.try_get("size_bytes")?,
         description: r.try_get("description")?,
-        check_types: check_types
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        check_types: split_check_types(&check_types),
         enabled: r.try_get::<i64, _>("enabled")? != 0,
         uploaded_by: r.try_get("uploaded_by")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
+}
+
+/// `check_types` is stored comma-separated (names cannot contain commas).
+fn split_check_types(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 const COLUMNS: &str = "id, name, version, sha256, size_bytes, description, check_types, enabled, \
@@ -100,15 +105,32 @@ pub async fn component(tx: &mut TenantTx, id: &str) -> StoreResult<Option<Vec<u8
     row.map(|r| r.try_get("component")).transpose()
 }
 
-/// The enabled plugin that provides `check_type` in this org, if any.
-pub async fn enabled_for_check_type(
-    tx: &mut TenantTx,
-    check_type: &str,
-) -> StoreResult<Option<PluginRecord>> {
-    let plugins = list(tx).await?;
-    Ok(plugins
-        .into_iter()
-        .find(|p| p.enabled && p.check_types.iter().any(|c| c == check_type)))
+/// Each enabled plugin's id and the check_types it provides, in upload order, without
+/// descriptions or components: what scoring resolves controls against, in one statement.
+pub async fn enabled_check_types(tx: &mut TenantTx) -> StoreResult<Vec<(String, Vec<String>)>> {
+    let org_id = tx.org_id().to_owned();
+    let rows = sqlx::query(
+        "SELECT id, check_types FROM plugins WHERE org_id = $1 AND enabled = 1 \
+         ORDER BY created_at, id",
+    )
+    .bind(org_id)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let check_types: String = r.try_get("check_types")?;
+            Ok((r.try_get("id")?, split_check_types(&check_types)))
+        })
+        .collect()
+}
+
+/// How many plugins the org has, enabled or not.
+pub async fn count(tx: &mut TenantTx) -> StoreResult<i64> {
+    let org_id = tx.org_id().to_owned();
+    sqlx::query_scalar("SELECT COUNT(*) FROM plugins WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(tx.conn())
+        .await
 }
 
 pub async fn set_enabled(tx: &mut TenantTx, id: &str, enabled: bool) -> StoreResult<bool> {
