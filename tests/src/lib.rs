@@ -308,6 +308,20 @@ impl TestApp {
         .expect("terminate backends")
     }
 
+    /// The compiled-plugin artifacts this server keeps on disk for `org_id` (file names).
+    pub fn plugin_artifacts(&self, org_id: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.data_dir.join("plugin-cache")) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(org_id))
+            .collect();
+        names.sort();
+        names
+    }
+
     /// A single number from an owner-level query (e.g. `SELECT COUNT(*) …`).
     pub async fn owner_count(&self, sql: &str) -> i64 {
         match self.backend {

@@ -170,6 +170,32 @@ async fn bad_uploads_are_rejected_with_the_right_status(app: TestApp) {
         .get(&app.org_path(&app.org_id, "/plugins"), &app.owner_key)
         .await;
     assert_eq!(list.body["plugins"].as_array().map(Vec::len), Some(0));
+    // Nor compiled code left on disk (the impostor compiled fine before it was refused).
+    assert_eq!(app.plugin_artifacts(&app.org_id), Vec::<String>::new());
+
+    // An accepted upload is cached for its org, and deleting the plugin deletes that too.
+    let accepted = app
+        .upload_plugin(
+            &app.org_id,
+            &app.owner_key,
+            guest_component("license_policy_plugin"),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{:?}", accepted.body);
+    assert_eq!(
+        app.plugin_artifacts(&app.org_id).len(),
+        2,
+        "artifact and tag"
+    );
+    let id = accepted.body["id"].as_str().expect("id").to_owned();
+    let deleted = app
+        .delete(
+            &app.org_path(&app.org_id, &format!("/plugins/{id}")),
+            &app.owner_key,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
+    assert_eq!(app.plugin_artifacts(&app.org_id), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -182,7 +182,7 @@ async fn upload_plugin(
     let compiled = state
         .plugins
         .runtime()
-        .load_untrusted(bytes.clone())
+        .load_upload(bytes.clone())
         .await
         .map_err(load_error)?;
     let sha256 = compiled.sha256.clone();
@@ -257,6 +257,8 @@ async fn upload_plugin(
         },
     )
     .await?;
+    // Accepted: only now is the compiled code cached (memory and disk) for this org.
+    state.plugins.runtime().keep(&org_id.to_string(), &compiled);
     Ok((StatusCode::CREATED, axum::Json(record.clone().into())))
 }
 
@@ -335,7 +337,7 @@ async fn delete_plugin(
 ) -> ApiResult<StatusCode> {
     let id = plugin_id.to_string();
     let id = &id;
-    write(
+    let sha256 = write(
         &state,
         &caller,
         &org_id.to_string(),
@@ -353,11 +355,14 @@ async fn delete_plugin(
                     metadata: json!({ "name": plugin.name, "version": plugin.version, "sha256": plugin.sha256 }),
                 })
                 .await?;
-                Ok(())
+                Ok(plugin.sha256)
             })
         },
     )
     .await?;
+    // An org holds a component once (uploads are unique per content hash), so no other plugin
+    // of the org needs its compiled code: nothing is left behind.
+    state.plugins.runtime().forget(&org_id.to_string(), &sha256);
     Ok(StatusCode::NO_CONTENT)
 }
 

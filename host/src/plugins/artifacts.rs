@@ -18,13 +18,16 @@ pub struct ArtifactCache {
 impl ArtifactCache {
     pub fn new(dir: PathBuf, key: Vec<u8>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
+        remove_unowned(&dir);
         Ok(ArtifactCache { dir, key })
     }
 
-    fn paths(&self, sha256: &str) -> (PathBuf, PathBuf) {
+    /// `key` names whose compiled code it is and its content hash (`runtime::cache_key`: an
+    /// org id or `host`, a dash, hex): file-name safe by construction.
+    fn paths(&self, key: &str) -> (PathBuf, PathBuf) {
         (
-            self.dir.join(format!("{sha256}.cwasm")),
-            self.dir.join(format!("{sha256}.tag")),
+            self.dir.join(format!("{key}.cwasm")),
+            self.dir.join(format!("{key}.tag")),
         )
     }
 
@@ -35,8 +38,8 @@ impl ArtifactCache {
     }
 
     /// Loads a previously stored artifact if its tag verifies.
-    pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
-        let (artifact, tag) = self.paths(sha256);
+    pub fn load(&self, engine: &Engine, key: &str) -> Option<Component> {
+        let (artifact, tag) = self.paths(key);
         let bytes = std::fs::read(artifact).ok()?;
         let expected = hex::decode(std::fs::read_to_string(tag).ok()?.trim()).ok()?;
         self.tag(&bytes)?.verify_slice(&expected).ok()?;
@@ -49,8 +52,8 @@ impl ArtifactCache {
     }
 
     /// Stores an artifact and its tag. Failures only cost a recompile later, so they are logged.
-    pub fn store(&self, sha256: &str, component: &Component) {
-        let (artifact, tag) = self.paths(sha256);
+    pub fn store(&self, key: &str, component: &Component) {
+        let (artifact, tag) = self.paths(key);
         let result = (|| -> anyhow::Result<()> {
             let bytes = component.serialize()?;
             let mac = self
@@ -64,6 +67,36 @@ impl ArtifactCache {
         })();
         if let Err(e) = result {
             tracing::warn!(error = %e, "could not cache compiled plugin");
+        }
+    }
+
+    /// Deletes an artifact and its tag (a missing file is fine).
+    pub fn remove(&self, key: &str) {
+        let (artifact, tag) = self.paths(key);
+        for path in [artifact, tag] {
+            if let Err(e) = std::fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(error = %e, path = %path.display(), "could not delete plugin artifact");
+            }
+        }
+    }
+}
+
+/// Artifacts named by content hash alone (before compiled code was keyed by its owner) are
+/// never read again: delete them so they do not stay on disk forever.
+fn remove_unowned(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let unowned = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .is_some_and(|stem| stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()));
+        if unowned {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }

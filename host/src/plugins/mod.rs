@@ -88,7 +88,8 @@ impl PluginHost {
         tx: &mut TenantTx,
         record: store::plugins::PluginRecord,
     ) -> Result<Fetched, sqlx::Error> {
-        let component = match self.runtime.compiled(&record.sha256) {
+        let org_id = tx.org_id().to_owned();
+        let component = match self.runtime.compiled(&org_id, &record.sha256) {
             Some(hit) => Component::Compiled(hit),
             None => Component::Bytes(Arc::new(
                 store::plugins::component(tx, &record.id)
@@ -96,7 +97,11 @@ impl PluginHost {
                     .ok_or(sqlx::Error::RowNotFound)?,
             )),
         };
-        Ok(Fetched { record, component })
+        Ok(Fetched {
+            org_id,
+            record,
+            component,
+        })
     }
 
     /// Loads (compiling once per content hash) a fetched tenant plugin. Needs no database.
@@ -104,10 +109,11 @@ impl PluginHost {
         let record = &fetched.record;
         let compiled = match &fetched.component {
             Component::Compiled(hit) => hit.clone(),
-            Component::Bytes(bytes) => match self.runtime.compiled(&record.sha256) {
-                Some(hit) => hit,
-                None => self.runtime.load_untrusted(bytes.clone()).await?,
-            },
+            Component::Bytes(bytes) => {
+                self.runtime
+                    .load_stored(&fetched.org_id, bytes.clone())
+                    .await?
+            }
         };
         let description =
             serde_json::from_str(&record.description).map_err(|e| LoadError::Internal(e.into()))?;
@@ -256,6 +262,7 @@ impl PluginHost {
 
 /// A stored tenant plugin, ready to load without the database.
 pub struct Fetched {
+    org_id: String,
     pub record: store::plugins::PluginRecord,
     component: Component,
 }

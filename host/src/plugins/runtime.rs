@@ -27,6 +27,7 @@ use wasmtime::{
 /// A compiled plugin, ready to instantiate.
 pub struct CompiledPlugin {
     pub sha256: String,
+    component: Component,
     pre: Pre,
 }
 
@@ -74,6 +75,12 @@ pub struct PluginRuntime {
 
 const MAX_COMPILED_IN_MEMORY: usize = 256;
 
+/// The cache key of compiled code: whose it is (an org's, or the host's built-ins) and its
+/// content hash. Compiled code is never shared across orgs.
+fn cache_key(owner: Option<&str>, sha256: &str) -> String {
+    format!("{}-{sha256}", owner.unwrap_or("host"))
+}
+
 impl PluginRuntime {
     /// Builds the engine (pooling unless `pooling` is false) and starts the epoch ticker.
     pub fn new(
@@ -105,29 +112,117 @@ impl PluginRuntime {
         &self.engine
     }
 
-    /// A tenant's component: enforces the size cap (bounding compile time), then [`Self::load`].
-    pub async fn load_untrusted(
+    /// A component being uploaded: enforces the size cap (bounding compile time), then checks
+    /// and compiles it. Nothing is cached, in memory or on disk, and no cached code is reused:
+    /// the upload may still be rejected, and compiled code is never shared across orgs (an
+    /// upload's timing must not say whether another tenant sent the same bytes). [`Self::keep`]
+    /// caches it once the upload is accepted.
+    pub async fn load_upload(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
+        self.check_size(&bytes)?;
+        check_is_component(&bytes)?;
+        let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
+        let component = self.compile(bytes).await?;
+        self.link(sha256, component).map(Arc::new)
+    }
+
+    /// An accepted plugin of `org`: from this org's memory cache, else its authenticated
+    /// on-disk artifact, else compiled (under the size cap) and cached for the org.
+    pub async fn load_stored(
         &self,
+        org: &str,
         bytes: Arc<Vec<u8>>,
     ) -> Result<Arc<CompiledPlugin>, LoadError> {
+        self.check_size(&bytes)?;
+        self.load_cached(Some(org), bytes).await
+    }
+
+    /// The host's own components (the built-ins): trusted, so the size cap does not apply.
+    pub async fn load(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
+        self.load_cached(None, bytes).await
+    }
+
+    async fn load_cached(
+        &self,
+        owner: Option<&str>,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<Arc<CompiledPlugin>, LoadError> {
+        check_is_component(&bytes)?;
+        let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
+        let key = cache_key(owner, &sha256);
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let stored = self
+            .artifacts
+            .as_ref()
+            .and_then(|a| a.load(&self.engine, &key));
+        let (component, compiled_now) = match stored {
+            Some(component) => (component, false),
+            None => (self.compile(bytes).await?, true),
+        };
+        let compiled = Arc::new(self.link(sha256, component)?);
+        self.remember(&key, &compiled, compiled_now);
+        Ok(compiled)
+    }
+
+    /// Caches an accepted upload for its org (memory, and an artifact on disk).
+    pub fn keep(&self, org: &str, compiled: &Arc<CompiledPlugin>) {
+        self.remember(&cache_key(Some(org), &compiled.sha256), compiled, true);
+    }
+
+    /// Drops an org's cached code for a content hash (its plugin was deleted).
+    pub fn forget(&self, org: &str, sha256: &str) {
+        let key = cache_key(Some(org), sha256);
+        if let Ok(mut cache) = self.compiled.lock() {
+            cache.remove(&key);
+        }
+        if let Some(artifacts) = &self.artifacts {
+            artifacts.remove(&key);
+        }
+    }
+
+    /// The compiled plugin `org` has for a content hash, if this process has it.
+    pub fn compiled(&self, org: &str, sha256: &str) -> Option<Arc<CompiledPlugin>> {
+        self.cached(&cache_key(Some(org), sha256))
+    }
+
+    fn cached(&self, key: &str) -> Option<Arc<CompiledPlugin>> {
+        self.compiled.lock().ok().and_then(|c| c.get(key).cloned())
+    }
+
+    fn remember(&self, key: &str, compiled: &Arc<CompiledPlugin>, write_artifact: bool) {
+        if let Ok(mut cache) = self.compiled.lock() {
+            if cache.len() >= MAX_COMPILED_IN_MEMORY {
+                cache.clear();
+            }
+            cache.insert(key.to_owned(), compiled.clone());
+        }
+        if write_artifact && let Some(artifacts) = &self.artifacts {
+            artifacts.store(key, &compiled.component);
+        }
+    }
+
+    fn check_size(&self, bytes: &[u8]) -> Result<(), LoadError> {
         if bytes.len() > self.limits.max_component_bytes {
             return Err(LoadError::TooLarge {
                 size: bytes.len(),
                 max: self.limits.max_component_bytes,
             });
         }
-        self.load(bytes).await
+        Ok(())
     }
 
-    /// Checks the shape, then compiles (or loads from cache) and links the component. The size
-    /// cap is not applied here: the embedded built-ins are trusted and may exceed it.
-    pub async fn load(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
-        check_is_component(&bytes)?;
-        let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
-        if let Some(hit) = self.compiled(&sha256) {
-            return Ok(hit);
-        }
-        let component = self.component_for(&sha256, bytes).await?;
+    /// Compiles on a blocking thread.
+    async fn compile(&self, bytes: Arc<Vec<u8>>) -> Result<Component, LoadError> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || Component::new(&engine, bytes.as_slice()))
+            .await
+            .map_err(|e| LoadError::Internal(e.into()))?
+            .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))
+    }
+
+    /// Checks the world and pre-links the component with the host's imports.
+    fn link(&self, sha256: String, component: Component) -> Result<CompiledPlugin, LoadError> {
         check_world(&self.engine, &component)?;
         let instance_pre = self
             .linker
@@ -140,50 +235,11 @@ impl PluginRuntime {
                 Err(_) => return Err(LoadError::WrongWorld(format!("{current:#}"))),
             },
         };
-        let compiled = Arc::new(CompiledPlugin {
-            sha256: sha256.clone(),
+        Ok(CompiledPlugin {
+            sha256,
+            component,
             pre,
-        });
-        if let Ok(mut cache) = self.compiled.lock() {
-            if cache.len() >= MAX_COMPILED_IN_MEMORY {
-                cache.clear();
-            }
-            cache.insert(sha256, compiled.clone());
-        }
-        Ok(compiled)
-    }
-
-    /// The compiled plugin for a content hash, if this process already has it.
-    pub fn compiled(&self, sha256: &str) -> Option<Arc<CompiledPlugin>> {
-        self.compiled
-            .lock()
-            .ok()
-            .and_then(|c| c.get(sha256).cloned())
-    }
-
-    /// Compiles on a blocking thread, or deserializes an artifact this host wrote itself.
-    async fn component_for(
-        &self,
-        sha256: &str,
-        bytes: Arc<Vec<u8>>,
-    ) -> Result<Component, LoadError> {
-        if let Some(component) = self
-            .artifacts
-            .as_ref()
-            .and_then(|a| a.load(&self.engine, sha256))
-        {
-            return Ok(component);
-        }
-        let engine = self.engine.clone();
-        let component =
-            tokio::task::spawn_blocking(move || Component::new(&engine, bytes.as_slice()))
-                .await
-                .map_err(|e| LoadError::Internal(e.into()))?
-                .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
-        if let Some(artifacts) = &self.artifacts {
-            artifacts.store(sha256, &component);
-        }
-        Ok(component)
+        })
     }
 
     /// Calls `describe()` under the same limits as an evaluation.
