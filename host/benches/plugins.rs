@@ -341,7 +341,7 @@ async fn run() {
         let key = vec![7u8; 32];
         let cold = PluginRuntime::new(
             limits.clone(),
-            Some(ArtifactCache::new(dir.clone(), key.clone()).unwrap()),
+            Some(ArtifactCache::new(dir.clone(), key.clone(), u64::MAX).unwrap()),
             true,
         )
         .unwrap();
@@ -352,7 +352,7 @@ async fn run() {
         compile.push(t.elapsed());
         let warm = PluginRuntime::new(
             limits.clone(),
-            Some(ArtifactCache::new(dir.clone(), key).unwrap()),
+            Some(ArtifactCache::new(dir.clone(), key, u64::MAX).unwrap()),
             true,
         )
         .unwrap();

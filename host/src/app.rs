@@ -67,6 +67,7 @@ impl AppState {
         let artifacts = ArtifactCache::new(
             config.data_dir.join("plugin-cache"),
             plugin_cache_key(&db).await?,
+            config.plugins.max_cache_bytes,
         )?;
         let runtime = PluginRuntime::new(config.plugins.clone(), Some(artifacts), true)
             .context("starting the WebAssembly runtime")?;

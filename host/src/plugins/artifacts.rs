@@ -13,13 +13,20 @@ use wasmtime::{Engine, component::Component};
 pub struct ArtifactCache {
     dir: PathBuf,
     key: Vec<u8>,
+    /// Artifacts beyond this many bytes are deleted, least recently written first (they are
+    /// recompiled when next needed).
+    max_bytes: u64,
 }
 
 impl ArtifactCache {
-    pub fn new(dir: PathBuf, key: Vec<u8>) -> anyhow::Result<Self> {
+    pub fn new(dir: PathBuf, key: Vec<u8>, max_bytes: u64) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         remove_unowned(&dir);
-        Ok(ArtifactCache { dir, key })
+        Ok(ArtifactCache {
+            dir,
+            key,
+            max_bytes,
+        })
     }
 
     /// `key` names whose compiled code it is and its content hash (`runtime::cache_key`: an
@@ -63,10 +70,39 @@ impl ArtifactCache {
             std::fs::write(&tmp, &bytes)?;
             std::fs::rename(&tmp, &artifact)?;
             std::fs::write(&tag, hex::encode(mac.finalize().into_bytes()))?;
+            self.evict_beyond_bound(&artifact);
             Ok(())
         })();
         if let Err(e) = result {
             tracing::warn!(error = %e, "could not cache compiled plugin");
+        }
+    }
+
+    /// Deletes the oldest artifacts (never `keep`) until the directory holds at most
+    /// `max_bytes` of them.
+    fn evict_beyond_bound(&self, keep: &std::path::Path) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut artifacts: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), e.path()))
+            })
+            .collect();
+        let mut total: u64 = artifacts.iter().map(|(_, len, _)| len).sum();
+        artifacts.sort();
+        for (_, len, path) in artifacts {
+            if total <= self.max_bytes {
+                break;
+            }
+            if path != keep {
+                let _ = std::fs::remove_file(path.with_extension("tag"));
+                let _ = std::fs::remove_file(&path);
+                total = total.saturating_sub(len);
+            }
         }
     }
 
@@ -98,5 +134,41 @@ fn remove_unowned(dir: &std::path::Path) {
         if unowned {
             let _ = std::fs::remove_file(&path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ArtifactCache;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn the_oldest_artifacts_go_first_when_over_the_bound() {
+        let dir = std::env::temp_dir().join(format!("grc-artifacts-{}", uuid::Uuid::new_v4()));
+        let cache = ArtifactCache::new(dir.clone(), vec![1; 32], 250).expect("cache");
+        let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        for (i, name) in ["org-a", "org-b", "org-c"].iter().enumerate() {
+            let path = dir.join(format!("{name}.cwasm"));
+            std::fs::write(&path, [0u8; 100]).expect("write");
+            std::fs::write(dir.join(format!("{name}.tag")), "t").expect("tag");
+            let file = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .expect("open");
+            file.set_modified(epoch + Duration::from_secs(i as u64))
+                .expect("mtime");
+        }
+        // 300 bytes > 250: the oldest goes, even though the just-written one is older still.
+        cache.evict_beyond_bound(&dir.join("org-a.cwasm"));
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["org-a.cwasm", "org-a.tag", "org-c.cwasm", "org-c.tag"]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -25,6 +25,9 @@ pub struct PluginLimits {
     pub pool_instances: u32,
     /// Plugins one org may have, enabled or not. Upload above it → 409.
     pub max_plugins_per_org: usize,
+    /// Disk used by compiled artifacts under `<data_dir>/plugin-cache`; the least recently
+    /// written go first beyond it (recompiled when next needed).
+    pub max_cache_bytes: u64,
 }
 
 impl Default for PluginLimits {
@@ -40,6 +43,7 @@ impl Default for PluginLimits {
             queue_timeout_ms: 5000,
             pool_instances: 64,
             max_plugins_per_org: 50,
+            max_cache_bytes: 2 << 30,
         }
     }
 }
