@@ -258,7 +258,11 @@ async fn upload_plugin(
     )
     .await?;
     // Accepted: only now is the compiled code cached (memory and disk) for this org.
-    state.plugins.runtime().keep(&org_id.to_string(), &compiled);
+    state
+        .plugins
+        .runtime()
+        .keep(&org_id.to_string(), &compiled)
+        .await;
     Ok((StatusCode::CREATED, axum::Json(record.clone().into())))
 }
 

@@ -68,7 +68,7 @@ pub struct PluginRuntime {
     engine: Engine,
     linker: Linker<Sandbox>,
     limits: PluginLimits,
-    artifacts: Option<ArtifactCache>,
+    artifacts: Option<Arc<ArtifactCache>>,
     compiled: Mutex<HashMap<String, Arc<CompiledPlugin>>>,
     tenant_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
@@ -98,7 +98,7 @@ impl PluginRuntime {
             engine,
             linker,
             limits,
-            artifacts,
+            artifacts: artifacts.map(Arc::new),
             compiled: Mutex::new(HashMap::new()),
             tenant_slots: Mutex::new(HashMap::new()),
         })
@@ -161,13 +161,14 @@ impl PluginRuntime {
             None => (self.compile(bytes).await?, true),
         };
         let compiled = Arc::new(self.link(sha256, component)?);
-        self.remember(&key, &compiled, compiled_now);
+        self.remember(&key, &compiled, compiled_now).await;
         Ok(compiled)
     }
 
     /// Caches an accepted upload for its org (memory, and an artifact on disk).
-    pub fn keep(&self, org: &str, compiled: &Arc<CompiledPlugin>) {
-        self.remember(&cache_key(Some(org), &compiled.sha256), compiled, true);
+    pub async fn keep(&self, org: &str, compiled: &Arc<CompiledPlugin>) {
+        self.remember(&cache_key(Some(org), &compiled.sha256), compiled, true)
+            .await;
     }
 
     /// Drops an org's cached code for a content hash (its plugin was deleted).
@@ -190,7 +191,9 @@ impl PluginRuntime {
         self.compiled.lock().ok().and_then(|c| c.get(key).cloned())
     }
 
-    fn remember(&self, key: &str, compiled: &Arc<CompiledPlugin>, write_artifact: bool) {
+    /// Caches in memory and, when `write_artifact`, serializes the artifact to disk on a
+    /// blocking thread (megabytes of native code: not on the async workers).
+    async fn remember(&self, key: &str, compiled: &Arc<CompiledPlugin>, write_artifact: bool) {
         if let Ok(mut cache) = self.compiled.lock() {
             if cache.len() >= MAX_COMPILED_IN_MEMORY {
                 cache.clear();
@@ -198,7 +201,13 @@ impl PluginRuntime {
             cache.insert(key.to_owned(), compiled.clone());
         }
         if write_artifact && let Some(artifacts) = &self.artifacts {
-            artifacts.store(key, &compiled.component);
+            let (artifacts, key, component) = (
+                artifacts.clone(),
+                key.to_owned(),
+                compiled.component.clone(),
+            );
+            // A failed write only costs a recompile later; `store` logs it.
+            let _ = tokio::task::spawn_blocking(move || artifacts.store(&key, &component)).await;
         }
     }
 
