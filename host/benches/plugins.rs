@@ -225,7 +225,7 @@ async fn run() {
         version: "bench".into(),
     };
     let controls = controls();
-    let description = runtime.describe(&builtin, "bench").await.unwrap();
+    let description = runtime.describe("bench", &builtin, "bench").await.unwrap();
     let reads = description.reads_for(&controls);
     let everything = BatchReads::everything();
 
@@ -253,7 +253,8 @@ async fn run() {
             let t = Instant::now();
             let out = runtime
                 .evaluate("bench", &builtin, &who, &ctx, &reads, &controls)
-                .await;
+                .await
+                .expect("a slot");
             plugin_samples.push(t.elapsed());
             assert!(
                 out.iter()
@@ -263,7 +264,8 @@ async fn run() {
             let t = Instant::now();
             let old = runtime
                 .evaluate("bench", &legacy, &who, &ctx, &everything, &controls)
-                .await;
+                .await
+                .expect("a slot");
             legacy_samples.push(t.elapsed());
             // The same logic through either revision gives the same outcomes.
             let key = |o: &grc::plugins::model::ControlOutcome| {
@@ -281,7 +283,8 @@ async fn run() {
             std::hint::black_box(
                 runtime
                     .evaluate("bench", &builtin, &who, &ctx, &reads, &[])
-                    .await,
+                    .await
+                    .expect("a slot"),
             );
             marshal_samples.push(t.elapsed());
             let t = Instant::now();

@@ -98,6 +98,20 @@ pub enum PluginCommand {
     },
     /// Build a plugin crate into an uploadable component (<crate>.component.wasm).
     Build { dir: std::path::PathBuf },
+    /// Internal: the bounded compile worker the server runs for tenant components (reads
+    /// limits and a component on stdin, writes the compiled artifact to stdout).
+    #[command(hide = true)]
+    CompileWorker,
+}
+
+impl Cli {
+    /// The compile worker runs before any runtime, configuration or logging is set up.
+    pub fn is_compile_worker(&self) -> bool {
+        matches!(
+            self.command,
+            Some(Command::Plugin(PluginCommand::CompileWorker))
+        )
+    }
 }
 
 #[derive(Subcommand)]
@@ -185,6 +199,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         Command::Plugin(PluginCommand::Build { dir }) => {
             println!("{}", crate::plugin_cli::build_plugin(&dir)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::CompileWorker) => {
+            Ok(crate::plugins::compiler::worker_main())
         }
         Command::Evidence(EvidenceCommand::Push {
             file,

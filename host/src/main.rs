@@ -5,9 +5,22 @@ use grc::{cli, config::Config};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if cli.is_compile_worker() {
+        // Before any runtime threads or configuration: the worker caps its own address space.
+        return grc::plugins::compiler::worker_main();
+    }
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(serve(cli)),
+        Err(e) => {
+            eprintln!("grc: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(cli: cli::Cli) -> ExitCode {
     let config = match Config::load() {
         Ok(c) => c,
         Err(e) => {

@@ -85,6 +85,24 @@ async fn fresh_postgres_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// This package's `grc-compile-worker` binary, which cargo builds next to the test and bench
+/// executables (`target/<profile>/`, their parent `deps/` directory's parent). The in-process
+/// test server cannot run itself as the worker: its executable is the test binary.
+pub fn compile_worker() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    let worker = dir.join("grc-compile-worker");
+    assert!(
+        worker.exists(),
+        "{} is missing: run the tests through cargo (cargo test -p grc-tests builds it)",
+        worker.display()
+    );
+    worker
+}
+
 /// Starts the server on a random port with a fresh database. `None` means "skip this test".
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
@@ -107,6 +125,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         ..Config::default()
     };
     config.jwt.secret = Some(JWT_SECRET.to_owned().into());
+    config.plugins.compiler_exe = Some(compile_worker());
     tweak(&mut config);
     let server = grc::app::spawn(config).await.expect("server starts");
     let bootstrap: Value = serde_json::from_slice(
@@ -463,9 +482,22 @@ impl TestApp {
 
     /// Dry-runs `controls` against `context` with a plugin (`builtin` or an id).
     pub async fn dry_run(&self, plugin: &str, context: Value, controls: Value) -> Resp {
+        self.dry_run_in(&self.org_id, &self.owner_key, plugin, context, controls)
+            .await
+    }
+
+    /// [`Self::dry_run`] in another org, with that org's key.
+    pub async fn dry_run_in(
+        &self,
+        org_id: &str,
+        key: &str,
+        plugin: &str,
+        context: Value,
+        controls: Value,
+    ) -> Resp {
         self.post(
-            &self.org_path(&self.org_id, &format!("/plugins/{plugin}/dry-run")),
-            &self.owner_key,
+            &self.org_path(org_id, &format!("/plugins/{plugin}/dry-run")),
+            key,
             json!({ "context": context, "controls": controls }),
         )
         .await
@@ -566,4 +598,47 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// A component shaped to make an optimizing compiler slow and hungry: one function with
+/// `locals` i64 locals, all live across `blocks` `if` blocks that each update one of them. It
+/// exports `describe` and `evaluate` (with the wrong types), so every check that needs no
+/// compiling passes and only compilation can stop it. Generated here, never committed.
+pub fn compile_bomb(locals: usize, blocks: usize) -> Vec<u8> {
+    let mut body = String::with_capacity(blocks * 80);
+    for i in 0..blocks {
+        let l = i % locals + 1;
+        body.push_str(&format!(
+            "(if (local.get 0) (then (local.set {l} (i64.add (local.get {l}) (i64.const {i})))))\n"
+        ));
+    }
+    let sum: String = (1..=locals)
+        .map(|l| format!("(local.get {l}) i64.add\n"))
+        .collect();
+    let wat = format!(
+        r#"(component
+            (core module $m
+              (func $bomb (export "bomb") (param i32) (result i32)
+                (local {decls})
+                {body}
+                i64.const 0
+                {sum}
+                i32.wrap_i64))
+            (core instance $i (instantiate $m))
+            (func (export "describe") (param "x" u32) (result u32) (canon lift (core func $i "bomb")))
+            (func (export "evaluate") (param "x" u32) (result u32) (canon lift (core func $i "bomb"))))"#,
+        decls = "i64 ".repeat(locals),
+    );
+    wat::parse_str(wat).expect("bomb WAT")
+}
+
+/// This process's resident memory, from /proc.
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages");
+    pages * 4096
 }

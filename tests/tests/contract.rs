@@ -68,8 +68,11 @@ async fn schemathesis_finds_nothing(app: TestApp) {
                 &examples,
                 "--seed",
                 "20261129",
+                // One worker: with two threads, CPython 3.11's `ast.parse` (hypothesis calls
+                // it to describe filters) intermittently raises "AST constructor recursion
+                // depth mismatch", which schemathesis reports as an error of our API.
                 "--workers",
-                "2",
+                "1",
                 "--request-timeout",
                 "30",
                 "--header",

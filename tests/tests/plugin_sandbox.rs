@@ -2,8 +2,8 @@
 //! deadline, other requests stay fast, and bad uploads are rejected with the right status.
 
 use grc_tests::{
-    Backend, TestApp, both_backends, control, finding, guest_component, json, scan_context,
-    spawn_app, spawn_app_with,
+    Backend, TestApp, both_backends, compile_bomb, control, finding, guest_component, json,
+    resident_bytes, scan_context, spawn_app, spawn_app_with,
 };
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
@@ -240,7 +240,8 @@ async fn oversized_component_is_413() {
 }
 
 /// While one tenant's plugins spin until their deadline, another tenant's request is served
-/// promptly: the epoch ticker is an OS thread and evaluations run off the async workers.
+/// promptly: the epoch ticker is an OS thread, evaluations run off the async workers, and the
+/// other tenant gets the next free evaluation slot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_normal_requests_stay_fast_while_hostile_plugins_run() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
@@ -255,10 +256,21 @@ async fn concurrent_normal_requests_stay_fast_while_hostile_plugins_run() {
             misbehave(&app, &plugin, "infinite_loop").await
         }));
     }
+    let other = app.create_org("bystander", grc::domain::Plan::Team).await;
+    let other_key = app
+        .create_key(
+            &other,
+            "b@b.io",
+            grc::domain::Role::Owner,
+            "read:*,write:*,admin:org",
+        )
+        .await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let started = Instant::now();
     let resp = app
-        .dry_run(
+        .dry_run_in(
+            &other,
+            &other_key.key,
             "builtin",
             scan_context(json!([])),
             json!([control("CC6.1", "secrets", "no_secrets", json!({}))]),
@@ -280,4 +292,365 @@ async fn concurrent_normal_requests_stay_fast_while_hostile_plugins_run() {
         normal < Duration::from_millis(DEADLINE_MS as u64 * 3),
         "normal request took {normal:?}"
     );
+}
+
+/// The issue's first bomb shape (about 627 KB): a thousand locals live across 40,000 blocks.
+fn issue_bomb() -> Vec<u8> {
+    compile_bomb(1000, 40_000)
+}
+
+/// Polls another tenant's org read every 50 ms until `done`; returns the slowest answer.
+async fn poll_org(
+    app: &TestApp,
+    org_id: &str,
+    key: &str,
+    done: &std::sync::atomic::AtomicBool,
+) -> Duration {
+    let mut slowest = Duration::ZERO;
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        let started = Instant::now();
+        let resp = app.get(&format!("/api/v1/orgs/{org_id}"), key).await;
+        assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+        slowest = slowest.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    slowest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compile_bombs_are_rejected_within_the_bound_sqlite() {
+    compile_bombs_are_rejected_within_the_bound(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compile_bombs_are_rejected_within_the_bound_postgres() {
+    compile_bombs_are_rejected_within_the_bound(Backend::Postgres).await
+}
+
+const COMPILE_BOUND_MS: u64 = 2000;
+
+/// The compile bomb is refused within the configured bound with a 422 that names the limit, the
+/// server's own memory does not grow (compilation runs in a capped child process), another
+/// tenant's requests stay fast meanwhile, and nothing is stored or left on disk.
+async fn compile_bombs_are_rejected_within_the_bound(backend: Backend) {
+    use grc::domain::{Plan, Role};
+    // The structural limits would refuse this shape before compiling (the next test); lifted
+    // here so that only the compile bound can stop it.
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.plugins.max_compile_ms = COMPILE_BOUND_MS;
+        c.plugins.max_function_complexity = u64::MAX;
+    })
+    .await
+    else {
+        return;
+    };
+    let bomb = issue_bomb();
+    assert!(
+        bomb.len() > 500_000 && bomb.len() < 4 << 20,
+        "{}",
+        bomb.len()
+    );
+    let other = app.create_org("bystander", Plan::Team).await;
+    let other_key = app
+        .create_key(&other, "b@b.io", Role::Owner, "read:*,write:*,admin:org")
+        .await;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let before = resident_bytes();
+    let started = Instant::now();
+    let upload = async {
+        let resp = app
+            .upload_plugin(&app.org_id, &app.owner_key, bomb.clone())
+            .await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (resp, started.elapsed())
+    };
+    let ((resp, took), slowest) =
+        tokio::join!(upload, poll_org(&app, &other, &other_key.key, &done));
+    assert_eq!(
+        resp.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        resp.body
+    );
+    assert!(
+        resp.detail().contains("plugins.max_compile_ms"),
+        "{:?}",
+        resp.body
+    );
+    // The bound plus process start and the checks before compiling.
+    assert!(
+        took < Duration::from_millis(COMPILE_BOUND_MS + 4000),
+        "rejected after {took:?}"
+    );
+    assert!(
+        slowest < Duration::from_millis(500),
+        "bystander waited {slowest:?}"
+    );
+    let grown = resident_bytes().saturating_sub(before);
+    assert!(grown < 200 << 20, "the server grew by {} MiB", grown >> 20);
+
+    let list = app
+        .get(&app.org_path(&app.org_id, "/plugins"), &app.owner_key)
+        .await;
+    assert_eq!(list.body["plugins"].as_array().map(Vec::len), Some(0));
+    assert_eq!(app.plugin_artifacts(&app.org_id), Vec::<String>::new());
+}
+
+/// With the default limits, the bomb shapes are refused before any compiling, at once, with a
+/// 422 naming the setting: the issue's shape by locals x blocks, one just under the 4 MiB
+/// size cap by the size of its one function.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structural_limits_refuse_bombs_before_compiling() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let near_cap = compile_bomb(2000, 250_000);
+    assert!(
+        near_cap.len() > 3 << 20 && near_cap.len() < 4 << 20,
+        "{}",
+        near_cap.len()
+    );
+    for (bomb, setting) in [
+        (issue_bomb(), "plugins.max_function_complexity"),
+        (near_cap, "plugins.max_function_bytes"),
+    ] {
+        let started = Instant::now();
+        let resp = app.upload_plugin(&app.org_id, &app.owner_key, bomb).await;
+        assert_eq!(
+            resp.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{:?}",
+            resp.body
+        );
+        assert!(resp.detail().contains(setting), "{:?}", resp.body);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{setting}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// Under a memory cap the compile worker cannot stay within, the bomb is refused for memory,
+/// naming that setting, and the server carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compile_bombs_over_the_memory_cap_are_refused_for_memory() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| {
+        c.plugins.max_compile_ms = 120_000;
+        c.plugins.max_compile_memory_bytes = MEMORY_CAP;
+        c.plugins.max_function_complexity = u64::MAX;
+    })
+    .await
+    else {
+        return;
+    };
+    let resp = app
+        .upload_plugin(&app.org_id, &app.owner_key, issue_bomb())
+        .await;
+    assert_eq!(
+        resp.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        resp.body
+    );
+    assert!(
+        resp.detail().contains("plugins.max_compile_memory_bytes"),
+        "{:?}",
+        resp.body
+    );
+    // A normal component still compiles under the same cap.
+    let ok = app
+        .upload_plugin(
+            &app.org_id,
+            &app.owner_key,
+            guest_component("license_policy_plugin"),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{:?}", ok.body);
+}
+
+const MEMORY_CAP: u64 = 256 << 20;
+
+/// Twenty tenants keep looping plugins running (two evaluations each, again and again), and a
+/// third party's built-in checks still pass every time, promptly: evaluation slots go to the
+/// tenant with the least recent use, not to whoever queues most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plugin_storm_of_twenty_tenants_does_not_starve_another_tenant() {
+    use grc::domain::{Plan, Role};
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let app = std::sync::Arc::new(app);
+    let component = guest_component("grc_hostile_fixture");
+    let mut tenants = Vec::new();
+    for i in 0..20 {
+        let org = app.create_org(&format!("storm-{i}"), Plan::Team).await;
+        let key = app
+            .create_key(
+                &org,
+                &format!("s{i}@s.io"),
+                Role::Owner,
+                "read:*,write:*,admin:org",
+            )
+            .await;
+        let resp = app.upload_plugin(&org, &key.key, component.clone()).await;
+        assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+        let plugin = resp.body["id"].as_str().expect("id").to_owned();
+        tenants.push((org, key.key, plugin));
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut storm = Vec::new();
+    for (org, key, plugin) in tenants {
+        for _ in 0..2 {
+            let (app, stop) = (app.clone(), stop.clone());
+            let (org, key, plugin) = (org.clone(), key.clone(), plugin.clone());
+            storm.push(tokio::spawn(async move {
+                let mut looped = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let resp = app
+                        .dry_run_in(
+                            &org,
+                            &key,
+                            &plugin,
+                            scan_context(json!([])),
+                            json!([control(
+                                "H-1",
+                                "hostile.misbehave",
+                                "infinite_loop",
+                                json!({})
+                            )]),
+                        )
+                        .await;
+                    // Either contained (an `error` outcome) or refused for capacity (retryable).
+                    assert!(
+                        resp.status == StatusCode::OK
+                            || resp.status == StatusCode::SERVICE_UNAVAILABLE,
+                        "{:?}",
+                        resp.body
+                    );
+                    looped += 1;
+                }
+                looped
+            }));
+        }
+    }
+    // Until every stormer has had its first turn, the bystander competes with tenants that
+    // have used nothing yet either (about 20 x 100 ms over the slots); fairness shows after.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut latencies = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let resp = app
+            .dry_run(
+                "builtin",
+                scan_context(json!([])),
+                json!([control("CC6.1", "secrets", "no_secrets", json!({}))]),
+            )
+            .await;
+        latencies.push(started.elapsed());
+        assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+        assert_eq!(
+            resp.body["outcomes"][0]["status"], "pass",
+            "{:?}",
+            resp.body
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut looped = 0;
+    for task in storm {
+        looped += task.await.expect("storm task");
+    }
+    assert!(looped >= 40, "the storm ran ({looped} looping evaluations)");
+    latencies.sort();
+    let worst = latencies[latencies.len() - 1];
+    // One slot hand-off (a looping evaluation ends at its 100 ms deadline), with slack for CI.
+    assert!(
+        worst < Duration::from_millis(1000),
+        "latencies {latencies:?}"
+    );
+}
+
+/// When no evaluation slot frees up in time, a scan push is refused with a retryable 503 and
+/// nothing is stored (a capacity refusal never becomes a failed control); the same push
+/// succeeds once capacity is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn capacity_refusals_are_retryable_and_store_nothing() {
+    use grc::domain::{Plan, Role};
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| {
+        c.plugins.max_concurrent_evaluations = 1;
+        c.plugins.queue_timeout_ms = 30;
+        c.plugins.deadline_ms = 1000;
+    })
+    .await
+    else {
+        return;
+    };
+    let app = std::sync::Arc::new(app);
+    let busy_org = app.create_org("busy", Plan::Team).await;
+    let busy_key = app
+        .create_key(&busy_org, "b@b.io", Role::Owner, "read:*,write:*,admin:org")
+        .await;
+    let resp = app
+        .upload_plugin(
+            &busy_org,
+            &busy_key.key,
+            guest_component("grc_hostile_fixture"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    let plugin = resp.body["id"].as_str().expect("id").to_owned();
+    let looping = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.dry_run_in(
+                &busy_org,
+                &busy_key.key,
+                &plugin,
+                scan_context(json!([])),
+                json!([control(
+                    "H-1",
+                    "hostile.misbehave",
+                    "infinite_loop",
+                    json!({})
+                )]),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let repo = app
+        .create_repo(&app.org_id, &app.owner_key, "busy-repo", &["python"])
+        .await;
+    let scan = json!({
+        "completed_at": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+        "findings": [{
+            "tool": "semgrep", "rule_id": "r1", "category": "sast", "severity": "high",
+        }],
+    });
+    let refused = app.push_json_scan(repo, scan.clone()).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        refused.body
+    );
+    assert!(refused.detail().contains("retry"), "{:?}", refused.body);
+    let scans = app
+        .get(
+            &app.org_path(&app.org_id, &format!("/repos/{repo}/scans")),
+            &app.owner_key,
+        )
+        .await;
+    assert_eq!(scans.status, StatusCode::OK, "{:?}", scans.body);
+    assert_eq!(
+        scans.body["scans"].as_array().map(Vec::len),
+        Some(0),
+        "{:?}",
+        scans.body
+    );
+    let contained = looping.await.expect("looping task");
+    assert_eq!(contained.status, StatusCode::OK);
+    let accepted = app.push_json_scan(repo, scan).await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{:?}", accepted.body);
 }

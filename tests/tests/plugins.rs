@@ -252,7 +252,8 @@ async fn tenants_never_see_resolve_or_run_each_others_plugins(app: TestApp) {
     drop(tx_a);
     let in_a = plugins
         .evaluate_controls(&app.org_id, &providers_a, &ctx, &controls)
-        .await;
+        .await
+        .expect("a slot");
     assert_eq!(in_a[0].status, OutcomeStatus::Fail);
     assert_eq!(in_a[0].plugin.id, id);
     assert_eq!(in_a[1].plugin.id, "builtin");
@@ -261,7 +262,8 @@ async fn tenants_never_see_resolve_or_run_each_others_plugins(app: TestApp) {
     drop(tx_b);
     let in_b = plugins
         .evaluate_controls(&org_b, &providers_b, &ctx, &controls)
-        .await;
+        .await
+        .expect("a slot");
     assert_eq!(in_b[0].status, OutcomeStatus::Error);
     assert!(
         in_b[0].reason.contains("unknown check_type"),
@@ -642,7 +644,7 @@ async fn builtin_checks_agree_across_wit_revisions() {
         ("0.2.0", "0.1.0")
     );
     let description = runtime
-        .describe(&current, "builtin")
+        .describe("t", &current, "builtin")
         .await
         .expect("describe");
     let who = PluginRef {
@@ -663,7 +665,8 @@ async fn builtin_checks_agree_across_wit_revisions() {
         let reads = description.reads_for(&controls);
         let now = runtime
             .evaluate("t", &current, &who, &context, &reads, &controls)
-            .await;
+            .await
+            .expect("a slot");
         let before = runtime
             .evaluate(
                 "t",
@@ -673,7 +676,8 @@ async fn builtin_checks_agree_across_wit_revisions() {
                 &BatchReads::everything(),
                 &controls,
             )
-            .await;
+            .await
+            .expect("a slot");
         let key = |o: &grc::plugins::model::ControlOutcome| {
             (o.status, o.score, o.reason.clone(), o.finding_ids.clone())
         };

@@ -31,6 +31,7 @@ use crate::{
             ControlSpec, Finding, OutcomeStatus, PluginRef, QualityGate, RepositoryInfo,
             ScanContext, ScanInfo,
         },
+        scheduler::Busy,
     },
     scans::scanners::Scanners,
     store::{self, TenantTx, repositories::Repository, scans::ScanRecord},
@@ -221,7 +222,8 @@ pub async fn prepare(
 }
 
 /// Runs the plugins on what [`prepare`] read. Holds no transaction and no connection.
-pub async fn run(plugins: &PluginHost, org_id: &str, pending: Pending) -> Evaluated {
+/// A capacity refusal is [`Busy`]: nothing was evaluated, nothing is to be stored.
+pub async fn run(plugins: &PluginHost, org_id: &str, pending: Pending) -> Result<Evaluated, Busy> {
     let Pending {
         scan_id,
         started,
@@ -231,17 +233,17 @@ pub async fn run(plugins: &PluginHost, org_id: &str, pending: Pending) -> Evalua
         providers,
     } = pending;
     let Some(context) = context.filter(|_| !missing.is_empty()) else {
-        return Evaluated {
+        return Ok(Evaluated {
             scan_id,
             started,
             outcomes,
             changed: false,
-        };
+        });
     };
     let specs: Vec<ControlSpec> = missing.iter().map(|(_, _, spec)| spec.clone()).collect();
     let results = plugins
         .evaluate_controls(org_id, &providers, &context, &specs)
-        .await;
+        .await?;
     let coverage = CoverageState::of(&outcomes.basis, outcomes.as_of().unwrap_or_else(Utc::now));
     for ((key, spec, control), outcome) in missing.into_iter().zip(results) {
         let needs = Scanners::get().needs(&control.check_type);
@@ -263,12 +265,12 @@ pub async fn run(plugins: &PluginHost, org_id: &str, pending: Pending) -> Evalua
             },
         );
     }
-    Evaluated {
+    Ok(Evaluated {
         scan_id,
         started,
         outcomes,
         changed: true,
-    }
+    })
 }
 
 impl Evaluated {

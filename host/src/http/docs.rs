@@ -241,8 +241,8 @@ fn add_text_pattern(schema: &mut serde_json::Value, refs: &mut std::collections:
 }
 
 /// Documents the answers every operation can give besides its own: 401 and 403 on every
-/// authenticated one (the gate), 503 on every authenticated write (storage unavailable, or the
-/// database too busy after retries), 413, 415 and 422 on every JSON body, 408 on every body, and
+/// authenticated one (the gate), 503 on every authenticated one (storage unavailable, the
+/// database too busy after retries, or plugin capacity exhausted), 413, 415 and 422 on every JSON body, 408 on every body, and
 /// 422 wherever a path or query parameter is parsed.
 pub fn with_common_responses(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{
@@ -295,10 +295,16 @@ pub fn with_common_responses(mut spec: utoipa::openapi::OpenApi) -> utoipa::open
                     "Not allowed: not a member, a missing scope, or a Cedar policy",
                 );
             }
-            if !public && is_write {
+            if !public {
                 add(
                     "503",
-                    "Storage unavailable, or the database too busy; retry after Retry-After",
+                    if is_write {
+                        "Storage unavailable, the database too busy, or plugin capacity \
+                         exhausted; retry after Retry-After"
+                    } else {
+                        "Storage unavailable, or plugin capacity exhausted (a read that \
+                         evaluates controls); retry after Retry-After"
+                    },
                 );
             }
             if has_params {

@@ -204,6 +204,13 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// A capacity refusal (plugin compile queue, evaluation slots): 503 with `Retry-After`.
+impl From<crate::plugins::scheduler::Busy> for ApiError {
+    fn from(busy: crate::plugins::scheduler::Busy) -> Self {
+        ApiError::ServiceUnavailable(busy.0)
+    }
+}
+
 impl From<AuthnError> for ApiError {
     fn from(e: AuthnError) -> Self {
         match e {

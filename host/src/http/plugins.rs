@@ -22,7 +22,7 @@ use crate::{
         Resolved,
         description::PluginDescription,
         model::{ControlOutcome, ControlSpec, PluginRef, ScanContext},
-        runtime::LoadError,
+        runtime::{CallError, LoadError},
     },
     store::{self, TenantTx, plugins::PluginRecord},
 };
@@ -189,9 +189,14 @@ async fn upload_plugin(
     let description = state
         .plugins
         .runtime()
-        .describe(&compiled, &sha256)
+        .describe(&org_id.to_string(), &compiled, &sha256)
         .await
-        .map_err(|reason| ApiError::Unprocessable(json!(format!("describe() failed: {reason}"))))?;
+        .map_err(|e| match e {
+            CallError::Busy(busy) => busy.into(),
+            CallError::Failed(reason) => {
+                ApiError::Unprocessable(json!(format!("describe() failed: {reason}")))
+            }
+        })?;
     if let Some(problem) = description.identity_problem() {
         return Err(ApiError::Unprocessable(json!(problem)));
     }
@@ -428,7 +433,7 @@ async fn dry_run(
             &resolved.description.reads_for(&body.controls),
             &body.controls,
         )
-        .await;
+        .await?;
     Ok(axum::Json(DryRunResponse {
         plugin: resolved.who,
         outcomes,
@@ -512,9 +517,10 @@ fn load_error(e: LoadError) -> ApiError {
             ApiError::too_large("component", max, MAX_COMPONENT_SETTING)
         }
         LoadError::NotAComponent(_) => ApiError::BadRequest(json!(e.to_string())),
-        LoadError::WrongWorld(_) | LoadError::DescribeFailed(_) => {
+        LoadError::WrongWorld(_) | LoadError::DescribeFailed(_) | LoadError::TooComplex(_) => {
             ApiError::Unprocessable(json!(e.to_string()))
         }
+        LoadError::Busy(busy) => busy.into(),
         LoadError::Internal(e) => ApiError::Internal(e),
     }
 }

@@ -249,7 +249,7 @@ async fn ingest_scan(
     )
     .await?;
     drop(tx);
-    let evaluated = evaluate::run(&state.plugins, &org_id, pending).await;
+    let evaluated = evaluate::run(&state.plugins, &org_id, pending).await?;
     let evaluation = &EvaluationSummary::of(&evaluated.outcomes);
     let record = &ScanRecord {
         outcomes: Some(evaluated.to_json()?),
@@ -523,7 +523,7 @@ async fn rescore_scan(
     .await?;
     // Decided and read; the plugins run with no transaction open.
     drop(tx);
-    let evaluated = &evaluate::run(&state.plugins, &org_id, pending).await;
+    let evaluated = &evaluate::run(&state.plugins, &org_id, pending).await?;
     let evaluation = EvaluationSummary::of(&evaluated.outcomes);
     let (path_ref, summary) = (&path, &evaluation);
     write(

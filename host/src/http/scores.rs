@@ -179,7 +179,7 @@ async fn run_and_store(
 ) -> ApiResult<Vec<Outcomes>> {
     let mut evaluated = Vec::with_capacity(pending.len());
     for p in pending {
-        evaluated.push(evaluate::run(&state.plugins, org_id, p).await);
+        evaluated.push(evaluate::run(&state.plugins, org_id, p).await?);
     }
     if evaluated.iter().any(evaluate::Evaluated::changed) {
         let mut tx = state.db.write_tx(org_id).await?;

@@ -2,6 +2,7 @@
 //! defaults to a value that keeps a hostile plugin from hurting the host or other tenants.
 
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -20,6 +21,10 @@ pub struct PluginLimits {
     pub max_log_lines: usize,
     /// Evaluations one tenant may run at once; more wait up to `queue_timeout_ms`.
     pub max_concurrent_per_tenant: usize,
+    /// Evaluations (and `describe()` calls) the server runs at once, all tenants together; 0
+    /// means the number of cores. Slots go to the waiting tenant with the least recent use.
+    pub max_concurrent_evaluations: usize,
+    /// How long an evaluation waits for a slot before it is refused as busy (retryable).
     pub queue_timeout_ms: u64,
     /// Instances the pooling allocator keeps slots for (all tenants).
     pub pool_instances: u32,
@@ -28,6 +33,25 @@ pub struct PluginLimits {
     /// Disk used by compiled artifacts under `<data_dir>/plugin-cache`; the least recently
     /// written go first beyond it (recompiled when next needed).
     pub max_cache_bytes: u64,
+    /// Compiling one tenant component: wall-clock bound, in milliseconds (the worker is killed
+    /// beyond it; upload → 422).
+    pub max_compile_ms: u64,
+    /// Compiling one tenant component: the worker's address-space cap, in bytes.
+    pub max_compile_memory_bytes: u64,
+    /// Compilations running at once; up to `max_queued_compiles` more wait, beyond that a
+    /// compile is refused as busy (503, retryable).
+    pub max_concurrent_compiles: usize,
+    pub max_queued_compiles: usize,
+    /// Structural limits checked before compiling, per function: code bytes, locals, control
+    /// blocks (`block`, `loop`, `if`, `else`), and locals × blocks (what the register
+    /// allocator's work grows with). Upload above one → 422 naming it.
+    pub max_function_bytes: usize,
+    pub max_function_locals: u64,
+    pub max_function_blocks: u64,
+    pub max_function_complexity: u64,
+    /// The executable run as the compile worker (`<exe> plugin compile-worker`); default: this
+    /// server's own executable.
+    pub compiler_exe: Option<PathBuf>,
 }
 
 impl Default for PluginLimits {
@@ -40,10 +64,20 @@ impl Default for PluginLimits {
             max_finding_ids: 1000,
             max_log_lines: 50,
             max_concurrent_per_tenant: 4,
+            max_concurrent_evaluations: 0,
             queue_timeout_ms: 5000,
             pool_instances: 64,
             max_plugins_per_org: 50,
             max_cache_bytes: 2 << 30,
+            max_compile_ms: 20_000,
+            max_compile_memory_bytes: 1 << 30,
+            max_concurrent_compiles: 2,
+            max_queued_compiles: 8,
+            max_function_bytes: 1 << 20,
+            max_function_locals: 10_000,
+            max_function_blocks: 50_000,
+            max_function_complexity: 5_000_000,
+            compiler_exe: None,
         }
     }
 }
@@ -67,6 +101,14 @@ impl PluginLimits {
     pub fn hostcall_bytes(&self, controls: usize) -> usize {
         let per_outcome = self.max_reason_bytes + 4 * self.max_finding_ids + OUTCOME_OVERHEAD_BYTES;
         HOSTCALL_BASE_BYTES.saturating_add(controls.saturating_mul(per_outcome))
+    }
+
+    /// The server-wide evaluation slots: `max_concurrent_evaluations`, or the core count.
+    pub fn evaluation_slots(&self) -> usize {
+        match self.max_concurrent_evaluations {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
     }
 
     /// The deadline in epoch ticks (at least one).

@@ -5,19 +5,23 @@
 
 pub mod artifacts;
 mod bindings;
+pub mod compiler;
 pub mod description;
 mod engine;
 pub mod guests;
 pub mod limits;
 pub mod model;
+pub mod precheck;
 pub mod runtime;
 mod sandbox;
+pub mod scheduler;
 pub mod wire;
 
 use crate::store::{self, TenantTx};
 use description::PluginDescription;
 use model::{ControlOutcome, ControlSpec, PluginRef, ScanContext};
 use runtime::{CompiledPlugin, LoadError, PluginRuntime, error_outcome};
+use scheduler::Busy;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::Arc,
@@ -48,7 +52,7 @@ impl PluginHost {
             .await
             .map_err(|e| anyhow::anyhow!("built-in checks do not load: {e}"))?;
         let description = runtime
-            .describe(&compiled, "builtin")
+            .describe("host", &compiled, "builtin")
             .await
             .map_err(|e| anyhow::anyhow!("built-in describe() failed: {e}"))?;
         let who = PluginRef {
@@ -169,14 +173,16 @@ impl PluginHost {
 
     /// Evaluates controls, one batch per resolved plugin, returning outcomes in input order.
     /// A check_type nobody provides, or a plugin that fails to load, yields `error` outcomes.
-    /// Runs with no database access: `providers` was read beforehand.
+    /// A capacity refusal (no evaluation slot, compile queue full) is [`Busy`] for the whole
+    /// call, never an outcome: the caller stores nothing and the client retries. Runs with no
+    /// database access: `providers` was read beforehand.
     pub async fn evaluate_controls(
         &self,
         org_id: &str,
         providers: &Providers,
         context: &ScanContext,
         controls: &[ControlSpec],
-    ) -> Vec<ControlOutcome> {
+    ) -> Result<Vec<ControlOutcome>, Busy> {
         let mut batches: BTreeMap<String, (Resolved, Vec<usize>)> = BTreeMap::new();
         let mut failures: BTreeMap<usize, ControlOutcome> = BTreeMap::new();
         for (i, control) in controls.iter().enumerate() {
@@ -201,6 +207,7 @@ impl PluginHost {
                         ),
                     );
                 }
+                Err(LoadError::Busy(busy)) => return Err(busy),
                 Err(e) => {
                     failures.insert(
                         i,
@@ -230,18 +237,18 @@ impl PluginHost {
                     &reads,
                     &batch,
                 )
-                .await;
+                .await?;
             for (i, outcome) in indices.into_iter().zip(results) {
                 outcomes[i] = Some(outcome);
             }
         }
-        outcomes
+        Ok(outcomes
             .into_iter()
             .zip(controls)
             .map(|(o, c)| {
                 o.unwrap_or_else(|| error_outcome(c, &self.builtin.who, "not evaluated".into()))
             })
-            .collect()
+            .collect())
     }
 
     /// The tenant's own enabled plugin for `check_type`, else the built-in, else `None`.

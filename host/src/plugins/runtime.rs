@@ -5,11 +5,14 @@
 use super::{
     artifacts::ArtifactCache,
     bindings::{v1, v2},
+    compiler::Compiler,
     description::{BatchReads, PluginDescription},
     engine,
     limits::PluginLimits,
     model::{ControlOutcome, ControlSpec, OutcomeStatus, PluginRef, ScanContext},
+    precheck,
     sandbox::{self, Sandbox},
+    scheduler::{Busy, FairSlots},
     wire,
 };
 use sha2::{Digest, Sha256};
@@ -18,7 +21,6 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use tokio::sync::Semaphore;
 use wasmtime::{
     Engine, Store,
     component::{Component, Linker},
@@ -60,6 +62,12 @@ pub enum LoadError {
     WrongWorld(String),
     #[error("describe() failed: {0}")]
     DescribeFailed(String),
+    /// Over a structural or compilation limit; the message names the setting.
+    #[error("component is too complex: {0}")]
+    TooComplex(String),
+    /// Refused for capacity (compile queue full, no evaluation slot): retryable.
+    #[error(transparent)]
+    Busy(#[from] Busy),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -70,7 +78,17 @@ pub struct PluginRuntime {
     limits: PluginLimits,
     artifacts: Option<Arc<ArtifactCache>>,
     compiled: Mutex<HashMap<String, Arc<CompiledPlugin>>>,
-    tenant_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    compiler: Compiler,
+    slots: Arc<FairSlots>,
+}
+
+/// Why a `describe()` call gave no description.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error("{0}")]
+    Failed(String),
 }
 
 const MAX_COMPILED_IN_MEMORY: usize = 256;
@@ -88,6 +106,14 @@ impl PluginRuntime {
         artifacts: Option<ArtifactCache>,
         pooling: bool,
     ) -> anyhow::Result<Self> {
+        let slots = limits.evaluation_slots();
+        if pooling && slots > limits.pool_instances as usize {
+            anyhow::bail!(
+                "plugins.max_concurrent_evaluations ({slots}) exceeds plugins.pool_instances ({}): \
+                 every running evaluation needs a pooled instance",
+                limits.pool_instances
+            );
+        }
         let engine = engine::build(&limits, pooling)?;
         engine::start_epoch_ticker(&engine)?;
         let mut linker = Linker::new(&engine);
@@ -97,10 +123,11 @@ impl PluginRuntime {
         Ok(PluginRuntime {
             engine,
             linker,
+            compiler: Compiler::new(&limits)?,
+            slots: FairSlots::new(slots, limits.max_concurrent_per_tenant),
             limits,
             artifacts: artifacts.map(Arc::new),
             compiled: Mutex::new(HashMap::new()),
-            tenant_slots: Mutex::new(HashMap::new()),
         })
     }
 
@@ -112,31 +139,32 @@ impl PluginRuntime {
         &self.engine
     }
 
-    /// A component being uploaded: enforces the size cap (bounding compile time), then checks
-    /// and compiles it. Nothing is cached, in memory or on disk, and no cached code is reused:
-    /// the upload may still be rejected, and compiled code is never shared across orgs (an
-    /// upload's timing must not say whether another tenant sent the same bytes). [`Self::keep`]
-    /// caches it once the upload is accepted.
+    /// A component being uploaded: the size cap, then every check that needs no compiling
+    /// ([`precheck`]), then compilation in the bounded worker ([`Compiler`]). Nothing is
+    /// cached, in memory or on disk, and no cached code is reused: the upload may still be
+    /// rejected, and compiled code is never shared across orgs (an upload's timing must not
+    /// say whether another tenant sent the same bytes). [`Self::keep`] caches it once the
+    /// upload is accepted.
     pub async fn load_upload(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
-        self.check_size(&bytes)?;
-        check_is_component(&bytes)?;
+        self.check_untrusted(&bytes)?;
         let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
-        let component = self.compile(bytes).await?;
+        let component = self.compile_untrusted(bytes).await?;
         self.link(sha256, component).map(Arc::new)
     }
 
     /// An accepted plugin of `org`: from this org's memory cache, else its authenticated
-    /// on-disk artifact, else compiled (under the size cap) and cached for the org.
+    /// on-disk artifact, else checked and compiled again exactly like an upload (limits may
+    /// have changed since), and cached for the org.
     pub async fn load_stored(
         &self,
         org: &str,
         bytes: Arc<Vec<u8>>,
     ) -> Result<Arc<CompiledPlugin>, LoadError> {
-        self.check_size(&bytes)?;
         self.load_cached(Some(org), bytes).await
     }
 
-    /// The host's own components (the built-ins): trusted, so the size cap does not apply.
+    /// The host's own components (the built-ins): trusted, so they compile in this process
+    /// and the tenant limits do not apply.
     pub async fn load(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
         self.load_cached(None, bytes).await
     }
@@ -146,7 +174,7 @@ impl PluginRuntime {
         owner: Option<&str>,
         bytes: Arc<Vec<u8>>,
     ) -> Result<Arc<CompiledPlugin>, LoadError> {
-        check_is_component(&bytes)?;
+        precheck::check_header(&bytes)?;
         let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
         let key = cache_key(owner, &sha256);
         if let Some(hit) = self.cached(&key) {
@@ -156,9 +184,13 @@ impl PluginRuntime {
             .artifacts
             .as_ref()
             .and_then(|a| a.load(&self.engine, &key));
-        let (component, compiled_now) = match stored {
-            Some(component) => (component, false),
-            None => (self.compile(bytes).await?, true),
+        let (component, compiled_now) = match (stored, owner) {
+            (Some(component), _) => (component, false),
+            (None, Some(_)) => {
+                self.check_untrusted(&bytes)?;
+                (self.compile_untrusted(bytes).await?, true)
+            }
+            (None, None) => (self.compile_trusted(bytes).await?, true),
         };
         let compiled = Arc::new(self.link(sha256, component)?);
         self.remember(&key, &compiled, compiled_now).await;
@@ -211,18 +243,26 @@ impl PluginRuntime {
         }
     }
 
-    fn check_size(&self, bytes: &[u8]) -> Result<(), LoadError> {
+    /// The size cap and everything [`precheck`] can tell without compiling.
+    fn check_untrusted(&self, bytes: &[u8]) -> Result<(), LoadError> {
         if bytes.len() > self.limits.max_component_bytes {
             return Err(LoadError::TooLarge {
                 size: bytes.len(),
                 max: self.limits.max_component_bytes,
             });
         }
-        Ok(())
+        precheck::check(bytes, &self.limits).map(drop)
     }
 
-    /// Compiles on a blocking thread.
-    async fn compile(&self, bytes: Arc<Vec<u8>>) -> Result<Component, LoadError> {
+    /// A tenant's component: compiled in the bounded worker process.
+    async fn compile_untrusted(&self, bytes: Arc<Vec<u8>>) -> Result<Component, LoadError> {
+        let (component, cost) = self.compiler.compile(&self.engine, bytes).await?;
+        tracing::debug!(elapsed_ms = cost.elapsed.as_millis() as u64, peak_rss_kib = ?cost.peak_rss_kib, "compiled a tenant plugin");
+        Ok(component)
+    }
+
+    /// The host's own component: compiled here, on a blocking thread.
+    async fn compile_trusted(&self, bytes: Arc<Vec<u8>>) -> Result<Component, LoadError> {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || Component::new(&engine, bytes.as_slice()))
             .await
@@ -251,12 +291,14 @@ impl PluginRuntime {
         })
     }
 
-    /// Calls `describe()` under the same limits as an evaluation.
+    /// Calls `describe()` under the same limits as an evaluation, in one of `tenant`'s slots.
     pub async fn describe(
         &self,
+        tenant: &str,
         plugin: &Arc<CompiledPlugin>,
         label: &str,
-    ) -> Result<PluginDescription, String> {
+    ) -> Result<PluginDescription, CallError> {
+        let _slot = self.slots.acquire(tenant, self.queue_timeout()).await?;
         let plugin = plugin.clone();
         let limits = self.limits.clone();
         let engine = self.engine.clone();
@@ -273,16 +315,21 @@ impl PluginRuntime {
                     .and_then(|b| b.call_describe(&mut store))
                     .map(PluginDescription::from),
             };
-            outcome.map_err(|e| sandbox::classify(&e, store.data(), &limits))
+            outcome.map_err(|e| CallError::Failed(sandbox::classify(&e, store.data(), &limits)))
         })
         .await
-        .map_err(|e| format!("describe task failed: {e}"))?
+        .map_err(|e| CallError::Failed(format!("describe task failed: {e}")))?
     }
 
-    /// Evaluates a batch of controls in one fresh instance. `reads` is what the batch's
-    /// check_types declare ([`PluginDescription::reads_for`]); a 0.1.0 plugin is sent
-    /// everything. Always returns one outcome per control; any failure makes every control in
-    /// the batch `error`, never `pass`.
+    fn queue_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.queue_timeout_ms)
+    }
+
+    /// Evaluates a batch of controls in one fresh instance, in one of `tenant`'s evaluation
+    /// slots ([`FairSlots`]). `reads` is what the batch's check_types declare
+    /// ([`PluginDescription::reads_for`]); a 0.1.0 plugin is sent everything. Returns one
+    /// outcome per control; any failure of the plugin makes every control in the batch
+    /// `error`, never `pass`. No slot in time is [`Busy`]: a refusal, not an outcome.
     pub async fn evaluate(
         &self,
         tenant: &str,
@@ -291,19 +338,8 @@ impl PluginRuntime {
         context: &ScanContext,
         reads: &BatchReads,
         controls: &[ControlSpec],
-    ) -> Vec<ControlOutcome> {
-        let slots = self.slots_for(tenant);
-        let wait = Duration::from_millis(self.limits.queue_timeout_ms);
-        let _permit = match tokio::time::timeout(wait, slots.acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                return all_errors(
-                    controls,
-                    who,
-                    "too many concurrent plugin evaluations for this organization",
-                );
-            }
-        };
+    ) -> Result<Vec<ControlOutcome>, Busy> {
+        let _slot = self.slots.acquire(tenant, self.queue_timeout()).await?;
         let call = match &plugin.pre {
             Pre::V1(_) => Call::V1 {
                 context: Box::new(context.to_wit()),
@@ -338,7 +374,7 @@ impl PluginRuntime {
         })
         .await
         .unwrap_or_else(|e| Err(format!("evaluation task failed: {e}")));
-        match raw {
+        Ok(match raw {
             Err(reason) => {
                 tracing::warn!(plugin = %who.id, version = %who.version, %reason, "plugin evaluation failed");
                 all_errors(controls, who, &reason)
@@ -357,7 +393,7 @@ impl PluginRuntime {
                 .zip(results)
                 .map(|(control, result)| validate(control, result, who, &self.limits, context))
                 .collect(),
-        }
+        })
     }
 
     /// Creates a fresh store and instantiates the plugin without calling it (used by the
@@ -369,16 +405,6 @@ impl PluginRuntime {
             Pre::V2(pre) => pre.instantiate(&mut store).map(drop)?,
         }
         Ok(())
-    }
-
-    fn slots_for(&self, tenant: &str) -> Arc<Semaphore> {
-        let mut map = match self.tenant_slots.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        map.entry(tenant.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_concurrent_per_tenant)))
-            .clone()
     }
 }
 
@@ -611,19 +637,6 @@ fn all_errors(controls: &[ControlSpec], who: &PluginRef, reason: &str) -> Vec<Co
         .iter()
         .map(|c| error_outcome(c, who, reason.to_owned()))
         .collect()
-}
-
-/// `\0asm` followed by the component-model version/layer (0x0d 0x00 0x01 0x00).
-fn check_is_component(bytes: &[u8]) -> Result<(), LoadError> {
-    match bytes.get(..8) {
-        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Err(LoadError::NotAComponent(
-            "this is a core WebAssembly module; encode it as a component (grc plugin build)".into(),
-        )),
-        Some([0, b'a', b's', b'm', _, _, 1, 0]) => Ok(()),
-        _ => Err(LoadError::NotAComponent(
-            "missing the WebAssembly component header".into(),
-        )),
-    }
 }
 
 /// Names the first missing export or unexpected import, for a 422 that says what is wrong.
