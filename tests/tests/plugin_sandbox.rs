@@ -339,6 +339,8 @@ async fn compile_bombs_are_rejected_within_the_bound(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |c| {
         c.plugins.max_compile_ms = COMPILE_BOUND_MS;
         c.plugins.max_function_complexity = u64::MAX;
+        // Only the clock stops it here (the memory cap has its own test).
+        c.plugins.max_compile_memory_bytes = 8 << 30;
     })
     .await
     else {
@@ -653,4 +655,62 @@ async fn capacity_refusals_are_retryable_and_store_nothing() {
     assert_eq!(contained.status, StatusCode::OK);
     let accepted = app.push_json_scan(repo, scan).await;
     assert_eq!(accepted.status, StatusCode::CREATED, "{:?}", accepted.body);
+}
+
+/// Compiles beyond `max_concurrent_compiles` + `max_queued_compiles` are refused as busy
+/// (503 with `Retry-After`, naming the settings), and the same upload is accepted once the
+/// queue has room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_compile_queue_is_a_retryable_503() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| {
+        c.plugins.max_concurrent_compiles = 1;
+        c.plugins.max_queued_compiles = 0;
+        c.plugins.max_compile_ms = COMPILE_BOUND_MS;
+        c.plugins.max_function_complexity = u64::MAX;
+    })
+    .await
+    else {
+        return;
+    };
+    let slow = app.upload_plugin(&app.org_id, &app.owner_key, issue_bomb());
+    let queued = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let resp = app
+            .client
+            .post(app.url(&app.org_path(&app.org_id, "/plugins")))
+            .bearer_auth(&app.owner_key)
+            .header("content-type", "application/wasm")
+            .body(guest_component("license_policy_plugin"))
+            .send()
+            .await
+            .expect("upload sent");
+        let retry_after = resp.headers().get("retry-after").cloned();
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.expect("json");
+        (status, retry_after, body)
+    };
+    let (slow, (status, retry_after, body)) = tokio::join!(slow, queued);
+    assert_eq!(
+        slow.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        slow.body
+    );
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body:?}");
+    assert!(retry_after.is_some());
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("plugins.max_queued_compiles"),
+        "{body:?}"
+    );
+    let retried = app
+        .upload_plugin(
+            &app.org_id,
+            &app.owner_key,
+            guest_component("license_policy_plugin"),
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{:?}", retried.body);
 }
