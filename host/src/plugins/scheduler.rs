@@ -39,7 +39,9 @@ struct State {
 #[derive(Default)]
 struct Tenant {
     running: usize,
-    waiting: VecDeque<(u64, oneshot::Sender<()>)>,
+    /// Waiters get their slot through the channel: a waiter whose request was dropped after
+    /// the grant drops the slot with the channel, which gives it back.
+    waiting: VecDeque<(u64, oneshot::Sender<Slot>)>,
     /// Slot-milliseconds used, as of `updated`, decaying.
     usage_ms: f64,
     updated: Option<Instant>,
@@ -69,7 +71,8 @@ impl Tenant {
 
 /// A held evaluation slot; dropping it hands the slot to the next tenant in line.
 pub struct Slot {
-    slots: Arc<FairSlots>,
+    /// `None` only for a grant that never reached its waiter (nothing to give back).
+    slots: Option<Arc<FairSlots>>,
     tenant: String,
     since: Instant,
 }
@@ -108,7 +111,7 @@ impl FairSlots {
             if free > 0 && entry.running < per_tenant && entry.waiting.is_empty() {
                 entry.running += 1;
                 state.free -= 1;
-                return Ok(self.slot(tenant));
+                return Ok(Slot::new(self, tenant));
             }
             let (tx, rx) = oneshot::channel();
             let id = state.next_waiter;
@@ -121,14 +124,14 @@ impl FairSlots {
                 .push_back((id, tx));
             (id, rx)
         };
-        if let Ok(Ok(())) = tokio::time::timeout(wait, &mut granted).await {
-            return Ok(self.slot(tenant));
+        if let Ok(Ok(slot)) = tokio::time::timeout(wait, &mut granted).await {
+            return Ok(slot);
         }
         // Timed out. Under the lock the grant either happened (use it) or cannot happen anymore.
         let mut state = self.lock();
-        if granted.try_recv().is_ok() {
+        if let Ok(slot) = granted.try_recv() {
             drop(state);
-            return Ok(self.slot(tenant));
+            return Ok(slot);
         }
         if let Some(entry) = state.tenants.get_mut(tenant) {
             entry.waiting.retain(|(w, _)| *w != id);
@@ -141,15 +144,7 @@ impl FairSlots {
         )))
     }
 
-    fn slot(self: &Arc<Self>, tenant: &str) -> Slot {
-        Slot {
-            slots: self.clone(),
-            tenant: tenant.to_owned(),
-            since: Instant::now(),
-        }
-    }
-
-    fn release(&self, tenant: &str, held: Duration) {
+    fn release(self: &Arc<Self>, tenant: &str, held: Duration) {
         let now = Instant::now();
         let mut state = self.lock();
         state.free += 1;
@@ -162,7 +157,7 @@ impl FairSlots {
     }
 
     /// Hands free slots to waiting tenants, least recent usage first.
-    fn dispatch(&self, state: &mut State, now: Instant) {
+    fn dispatch(self: &Arc<Self>, state: &mut State, now: Instant) {
         while state.free > 0 {
             let next = state
                 .tenants
@@ -175,18 +170,34 @@ impl FairSlots {
             let Some((_, waiter)) = entry.waiting.pop_front() else {
                 continue;
             };
-            // A waiter that gave up (its receiver dropped) takes nothing.
-            if waiter.send(()).is_ok() {
-                entry.running += 1;
-                state.free -= 1;
+            // A waiter that gave up (its receiver dropped) takes nothing: its grant comes back
+            // and is disarmed (releasing it here would take the lock we hold).
+            match waiter.send(Slot::new(self, &name)) {
+                Ok(()) => {
+                    entry.running += 1;
+                    state.free -= 1;
+                }
+                Err(mut unsent) => unsent.slots = None,
             }
+        }
+    }
+}
+
+impl Slot {
+    fn new(slots: &Arc<FairSlots>, tenant: &str) -> Self {
+        Slot {
+            slots: Some(slots.clone()),
+            tenant: tenant.to_owned(),
+            since: Instant::now(),
         }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.slots.release(&self.tenant, self.since.elapsed());
+        if let Some(slots) = self.slots.take() {
+            slots.release(&self.tenant, self.since.elapsed());
+        }
     }
 }
 
@@ -232,6 +243,19 @@ mod tests {
             quiet_at <= busy_at,
             "the quiet tenant, queued later, is served first"
         );
+    }
+
+    #[tokio::test]
+    async fn a_waiter_dropped_after_its_grant_gives_the_slot_back() {
+        let slots = FairSlots::new(1, 1);
+        let held = slots.acquire("a", LONG).await.expect("ok");
+        let mut waiter = Box::pin(slots.acquire("b", LONG));
+        // Poll once so that it queues, then grant it and drop it before it sees the grant.
+        assert!(futures_util::poll!(waiter.as_mut()).is_pending());
+        drop(held);
+        drop(waiter);
+        assert_eq!(slots.lock().free, 1, "the granted slot came back");
+        assert!(slots.acquire("c", Duration::from_millis(10)).await.is_ok());
     }
 
     #[tokio::test]
