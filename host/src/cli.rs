@@ -340,3 +340,17 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_compile_worker_is_a_hidden_plugin_subcommand() {
+        let cli = Cli::try_parse_from(["grc", "plugin", "compile-worker"]).expect("parses");
+        assert!(cli.is_compile_worker());
+        let serve = Cli::try_parse_from(["grc"]).expect("parses");
+        assert!(!serve.is_compile_worker());
+    }
+}

@@ -57,6 +57,12 @@ impl Compiler {
             Some(exe) => exe.clone(),
             None => std::env::current_exe()?,
         };
+        if !exe.is_file() {
+            anyhow::bail!(
+                "the plugin compile worker {} does not exist (plugins.compiler_exe)",
+                exe.display()
+            );
+        }
         Ok(Compiler {
             exe,
             limits: limits.clone(),

@@ -103,10 +103,13 @@ impl PluginLimits {
         HOSTCALL_BASE_BYTES.saturating_add(controls.saturating_mul(per_outcome))
     }
 
-    /// The server-wide evaluation slots: `max_concurrent_evaluations`, or the core count.
+    /// The server-wide evaluation slots: `max_concurrent_evaluations`, or the core count (at
+    /// most `pool_instances`: every running evaluation holds a pooled instance).
     pub fn evaluation_slots(&self) -> usize {
         match self.max_concurrent_evaluations {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            0 => std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(self.pool_instances.max(1) as usize),
             n => n,
         }
     }
