@@ -146,7 +146,7 @@ impl PluginRuntime {
     /// say whether another tenant sent the same bytes). [`Self::keep`] caches it once the
     /// upload is accepted.
     pub async fn load_upload(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
-        self.check_untrusted(&bytes)?;
+        self.check_untrusted(&bytes).await?;
         let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
         let component = self.compile_untrusted(bytes).await?;
         self.link(sha256, component).map(Arc::new)
@@ -187,7 +187,7 @@ impl PluginRuntime {
         let (component, compiled_now) = match (stored, owner) {
             (Some(component), _) => (component, false),
             (None, Some(_)) => {
-                self.check_untrusted(&bytes)?;
+                self.check_untrusted(&bytes).await?;
                 (self.compile_untrusted(bytes).await?, true)
             }
             (None, None) => (self.compile_trusted(bytes).await?, true),
@@ -243,15 +243,19 @@ impl PluginRuntime {
         }
     }
 
-    /// The size cap and everything [`precheck`] can tell without compiling.
-    fn check_untrusted(&self, bytes: &[u8]) -> Result<(), LoadError> {
+    /// The size cap and everything [`precheck`] can tell without compiling, on a blocking
+    /// thread (validating megabytes takes tens of milliseconds: not on the async workers).
+    async fn check_untrusted(&self, bytes: &Arc<Vec<u8>>) -> Result<(), LoadError> {
         if bytes.len() > self.limits.max_component_bytes {
             return Err(LoadError::TooLarge {
                 size: bytes.len(),
                 max: self.limits.max_component_bytes,
             });
         }
-        precheck::check(bytes, &self.limits).map(drop)
+        let (bytes, limits) = (bytes.clone(), self.limits.clone());
+        tokio::task::spawn_blocking(move || precheck::check(&bytes, &limits).map(drop))
+            .await
+            .map_err(|e| LoadError::Internal(e.into()))?
     }
 
     /// A tenant's component: compiled in the bounded worker process.
