@@ -37,7 +37,9 @@ pub struct TestApp {
     pub org_id: String,
     pub owner_key: String,
     pub state: grc::app::AppState,
-    _data: tempdir::Dir,
+    _data: std::sync::Arc<tempdir::Dir>,
+    /// False for [`TestApp::another_server`]: the first server's drop cleans up.
+    owns_database: bool,
 }
 
 /// A fresh temporary directory, removed on drop.
@@ -115,6 +117,27 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", data.0.join("grc.db").display()),
         Backend::Postgres => fresh_postgres_database().await?,
     };
+    Some(
+        start(
+            backend,
+            database_url,
+            std::sync::Arc::new(data),
+            true,
+            tweak,
+        )
+        .await,
+    )
+}
+
+/// Starts a server on `database_url` and `data`'s directory (the test configuration, then
+/// `tweak`).
+async fn start(
+    backend: Backend,
+    database_url: String,
+    data: std::sync::Arc<tempdir::Dir>,
+    owns_database: bool,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: data.0.clone(),
@@ -132,7 +155,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         &std::fs::read(data.0.join("bootstrap.json")).expect("bootstrap.json written"),
     )
     .expect("bootstrap.json is JSON");
-    Some(TestApp {
+    TestApp {
         base: format!("http://{}", server.addr),
         client: reqwest::Client::new(),
         backend,
@@ -142,13 +165,29 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         owner_key: bootstrap["api_key"].as_str().expect("api_key").to_owned(),
         state: server.state,
         _data: data,
-    })
+        owns_database,
+    }
+}
+
+impl TestApp {
+    /// A second server on this one's database and data directory, as after a restart (or
+    /// another replica), configured with `tweak`.
+    pub async fn another_server(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        start(
+            self.backend,
+            self.database_url.clone(),
+            self._data.clone(),
+            false,
+            tweak,
+        )
+        .await
+    }
 }
 
 impl Drop for TestApp {
     /// Drops this test's PostgreSQL database so repeated runs do not pile them up.
     fn drop(&mut self) {
-        if self.backend != Backend::Postgres {
+        if self.backend != Backend::Postgres || !self.owns_database {
             return;
         }
         let Some(name) = self.database_url.rsplit('/').next().map(str::to_owned) else {

@@ -714,3 +714,74 @@ async fn a_full_compile_queue_is_a_retryable_503() {
         .await;
     assert_eq!(retried.status, StatusCode::CREATED, "{:?}", retried.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_plugin_is_recompiled_under_the_same_bounds_sqlite() {
+    a_stored_plugin_is_recompiled_under_the_same_bounds(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_plugin_is_recompiled_under_the_same_bounds_postgres() {
+    a_stored_plugin_is_recompiled_under_the_same_bounds(Backend::Postgres).await
+}
+
+/// A stored plugin that must be compiled again (a restarted server without its artifact) goes
+/// through the same checks and the same bounded compiler as an upload: under tightened limits
+/// it is refused naming the setting, under the defaults it is compiled and cached again.
+async fn a_stored_plugin_is_recompiled_under_the_same_bounds(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let resp = app
+        .upload_plugin(
+            &app.org_id,
+            &app.owner_key,
+            guest_component("license_policy_plugin"),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+    let plugin = resp.body["id"].as_str().expect("id").to_owned();
+    let artifacts = app.plugin_artifacts(&app.org_id);
+    assert_eq!(artifacts.len(), 2, "artifact and tag");
+    for name in &artifacts {
+        std::fs::remove_file(app.data_dir.join("plugin-cache").join(name)).expect("remove");
+    }
+    let controls = json!([control(
+        "LIC-1",
+        "acme.license_policy",
+        "no_forbidden_licenses",
+        json!({})
+    )]);
+
+    let strict = app
+        .another_server(|c| c.plugins.max_function_complexity = 1)
+        .await;
+    let refused = strict
+        .dry_run(&plugin, scan_context(json!([])), controls.clone())
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.detail().contains("plugins.max_function_complexity"),
+        "{:?}",
+        refused.body
+    );
+    assert!(app.plugin_artifacts(&app.org_id).is_empty());
+
+    let restarted = app.another_server(|_| {}).await;
+    let run = restarted
+        .dry_run(&plugin, scan_context(json!([])), controls)
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
+    // It ran (nothing to judge in an empty scan), rather than failing to load.
+    assert_eq!(
+        run.body["outcomes"][0]["status"], "not_applicable",
+        "{:?}",
+        run.body
+    );
+    assert_eq!(app.plugin_artifacts(&app.org_id).len(), 2, "cached again");
+}
