@@ -785,3 +785,65 @@ async fn a_stored_plugin_is_recompiled_under_the_same_bounds(backend: Backend) {
     );
     assert_eq!(app.plugin_artifacts(&app.org_id).len(), 2, "cached again");
 }
+
+/// One org cannot fill the compile queue: beyond `max_compiles_per_org` its uploads are a
+/// retryable 503 naming that setting, while another org's upload still gets a place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_org_cannot_fill_the_compile_queue() {
+    use grc::domain::{Plan, Role};
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| {
+        c.plugins.max_concurrent_compiles = 1;
+        c.plugins.max_queued_compiles = 4;
+        c.plugins.max_compiles_per_org = 1;
+        c.plugins.max_compile_ms = COMPILE_BOUND_MS;
+        c.plugins.max_function_complexity = u64::MAX;
+    })
+    .await
+    else {
+        return;
+    };
+    let other = app.create_org("other", Plan::Team).await;
+    let other_key = app
+        .create_key(&other, "o@o.io", Role::Owner, "read:*,write:*,admin:org")
+        .await;
+    let slow = app.upload_plugin(&app.org_id, &app.owner_key, issue_bomb());
+    let after_it_started = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::join!(
+            app.upload_plugin(
+                &app.org_id,
+                &app.owner_key,
+                guest_component("license_policy_plugin"),
+            ),
+            app.upload_plugin(
+                &other,
+                &other_key.key,
+                guest_component("license_policy_plugin")
+            ),
+        )
+    };
+    let (slow, (same_org, other_org)) = tokio::join!(slow, after_it_started);
+    assert_eq!(
+        slow.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        slow.body
+    );
+    assert_eq!(
+        same_org.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        same_org.body
+    );
+    assert!(
+        same_org.detail().contains("plugins.max_compiles_per_org"),
+        "{:?}",
+        same_org.body
+    );
+    assert_eq!(
+        other_org.status,
+        StatusCode::CREATED,
+        "{:?}",
+        other_org.body
+    );
+}

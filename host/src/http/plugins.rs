@@ -182,7 +182,7 @@ async fn upload_plugin(
     let compiled = state
         .plugins
         .runtime()
-        .load_upload(bytes.clone())
+        .load_upload(&org_id.to_string(), bytes.clone())
         .await
         .map_err(load_error)?;
     let sha256 = compiled.sha256.clone();

@@ -15,13 +15,11 @@
 
 use super::{engine, limits::PluginLimits, runtime::LoadError, scheduler::Busy};
 use std::{
+    collections::HashMap,
     io::{Read, Write},
     path::PathBuf,
     process::{ExitCode, Stdio},
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 use tokio::{io::AsyncWriteExt, sync::Semaphore};
@@ -38,8 +36,14 @@ pub struct Compiler {
     exe: PathBuf,
     limits: PluginLimits,
     running: Semaphore,
-    /// Compiles admitted: running or queued.
-    admitted: AtomicUsize,
+    /// Compiles admitted (running or queued), in all and per org.
+    admitted: Mutex<Admissions>,
+}
+
+#[derive(Default)]
+struct Admissions {
+    total: usize,
+    per_org: HashMap<String, usize>,
 }
 
 /// What one isolated compilation cost (for the benchmark and the log).
@@ -67,23 +71,18 @@ impl Compiler {
             exe,
             limits: limits.clone(),
             running: Semaphore::new(limits.max_concurrent_compiles.max(1)),
-            admitted: AtomicUsize::new(0),
+            admitted: Mutex::default(),
         })
     }
 
-    /// Compiles `bytes` for `engine` in a bounded child process.
+    /// Compiles `org`'s `bytes` for `engine` in a bounded child process.
     pub async fn compile(
         &self,
+        org: &str,
         engine: &Engine,
         bytes: Arc<Vec<u8>>,
     ) -> Result<(Component, CompileCost), LoadError> {
-        let capacity = self.limits.max_concurrent_compiles.max(1) + self.limits.max_queued_compiles;
-        let admitted = Admitted::new(&self.admitted, capacity).ok_or_else(|| {
-            LoadError::Busy(Busy(format!(
-                "{capacity} plugin compilations are running or queued, the limit \
-                 (plugins.max_concurrent_compiles + plugins.max_queued_compiles); retry shortly"
-            )))
-        })?;
+        let admitted = self.admit(org)?;
         let _permit = self
             .running
             .acquire()
@@ -230,23 +229,55 @@ fn peak_rss(stderr: &str) -> Option<u64> {
         .and_then(|n| n.trim().parse().ok())
 }
 
-/// A place among the admitted compiles, given back on drop.
-struct Admitted<'a>(&'a AtomicUsize);
-
-impl<'a> Admitted<'a> {
-    fn new(count: &'a AtomicUsize, capacity: usize) -> Option<Self> {
-        count
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < capacity).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Admitted(count))
+impl Compiler {
+    /// A place among the admitted compiles, or busy: the server's queue is full, or this org
+    /// already has its share of it (one org cannot fill the queue for everyone else).
+    fn admit(&self, org: &str) -> Result<Admitted<'_>, LoadError> {
+        let capacity = self.limits.max_concurrent_compiles.max(1) + self.limits.max_queued_compiles;
+        let per_org = self.limits.max_compiles_per_org.max(1);
+        let mut admissions = self.admitted.lock().unwrap_or_else(|p| p.into_inner());
+        if admissions.total >= capacity {
+            return Err(LoadError::Busy(Busy(format!(
+                "{capacity} plugin compilations are running or queued, the limit \
+                 (plugins.max_concurrent_compiles + plugins.max_queued_compiles); retry shortly"
+            ))));
+        }
+        let mine = admissions.per_org.entry(org.to_owned()).or_default();
+        if *mine >= per_org {
+            return Err(LoadError::Busy(Busy(format!(
+                "this organization already has {per_org} plugin compilations running or \
+                 queued, the limit (plugins.max_compiles_per_org); retry when one finishes"
+            ))));
+        }
+        *mine += 1;
+        admissions.total += 1;
+        Ok(Admitted {
+            compiler: self,
+            org: org.to_owned(),
+        })
     }
+}
+
+/// A place among the admitted compiles, given back on drop.
+struct Admitted<'a> {
+    compiler: &'a Compiler,
+    org: String,
 }
 
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let mut admissions = self
+            .compiler
+            .admitted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        admissions.total = admissions.total.saturating_sub(1);
+        if let Some(mine) = admissions.per_org.get_mut(&self.org) {
+            *mine = mine.saturating_sub(1);
+            if *mine == 0 {
+                admissions.per_org.remove(&self.org);
+            }
+        }
     }
 }
 

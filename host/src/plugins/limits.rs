@@ -42,6 +42,8 @@ pub struct PluginLimits {
     /// compile is refused as busy (503, retryable).
     pub max_concurrent_compiles: usize,
     pub max_queued_compiles: usize,
+    /// Of those, how many one org may have running or queued (one org cannot fill the queue).
+    pub max_compiles_per_org: usize,
     /// Structural limits checked before compiling, per function: code bytes, locals, control
     /// blocks (`block`, `loop`, `if`, `else`), and locals × blocks (what the register
     /// allocator's work grows with). Upload above one → 422 naming it.
@@ -73,6 +75,7 @@ impl Default for PluginLimits {
             max_compile_memory_bytes: 1 << 30,
             max_concurrent_compiles: 2,
             max_queued_compiles: 8,
+            max_compiles_per_org: 2,
             max_function_bytes: 1 << 20,
             max_function_locals: 10_000,
             max_function_blocks: 50_000,

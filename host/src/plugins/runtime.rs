@@ -145,10 +145,14 @@ impl PluginRuntime {
     /// rejected, and compiled code is never shared across orgs (an upload's timing must not
     /// say whether another tenant sent the same bytes). [`Self::keep`] caches it once the
     /// upload is accepted.
-    pub async fn load_upload(&self, bytes: Arc<Vec<u8>>) -> Result<Arc<CompiledPlugin>, LoadError> {
+    pub async fn load_upload(
+        &self,
+        org: &str,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<Arc<CompiledPlugin>, LoadError> {
         self.check_untrusted(&bytes).await?;
         let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
-        let component = self.compile_untrusted(bytes).await?;
+        let component = self.compile_untrusted(org, bytes).await?;
         self.link(sha256, component).map(Arc::new)
     }
 
@@ -186,9 +190,9 @@ impl PluginRuntime {
             .and_then(|a| a.load(&self.engine, &key));
         let (component, compiled_now) = match (stored, owner) {
             (Some(component), _) => (component, false),
-            (None, Some(_)) => {
+            (None, Some(org)) => {
                 self.check_untrusted(&bytes).await?;
-                (self.compile_untrusted(bytes).await?, true)
+                (self.compile_untrusted(org, bytes).await?, true)
             }
             (None, None) => (self.compile_trusted(bytes).await?, true),
         };
@@ -259,8 +263,12 @@ impl PluginRuntime {
     }
 
     /// A tenant's component: compiled in the bounded worker process.
-    async fn compile_untrusted(&self, bytes: Arc<Vec<u8>>) -> Result<Component, LoadError> {
-        let (component, cost) = self.compiler.compile(&self.engine, bytes).await?;
+    async fn compile_untrusted(
+        &self,
+        org: &str,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<Component, LoadError> {
+        let (component, cost) = self.compiler.compile(org, &self.engine, bytes).await?;
         tracing::debug!(elapsed_ms = cost.elapsed.as_millis() as u64, peak_rss_kib = ?cost.peak_rss_kib, "compiled a tenant plugin");
         Ok(component)
     }
