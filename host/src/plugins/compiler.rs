@@ -97,12 +97,20 @@ impl Compiler {
         if !status.success() {
             return Err(self.failure(status, &stderr));
         }
-        // SAFETY: the bytes are what `Component::serialize` wrote in our own worker (this
-        // executable, or the one the operator configured), read from its private pipe; they
-        // come from the same compiler that would otherwise have run in this process, and
-        // wasmtime checks that they match this engine's version and configuration.
-        #[allow(unsafe_code)]
-        let component = unsafe { Component::deserialize(engine, &stdout) }.map_err(|e| {
+        // Megabytes of native code to map and relocate: on a blocking thread.
+        let engine = engine.clone();
+        let component = tokio::task::spawn_blocking(move || {
+            // SAFETY: the bytes are what `Component::serialize` wrote in our own worker (this
+            // executable, or the one the operator configured), read from its private pipe;
+            // they come from the same compiler that would otherwise have run in this process,
+            // and wasmtime checks that they match this engine's version and configuration.
+            #[allow(unsafe_code)]
+            let component = unsafe { Component::deserialize(&engine, &stdout) };
+            component
+        })
+        .await
+        .map_err(|e| LoadError::Internal(e.into()))?
+        .map_err(|e| {
             LoadError::Internal(anyhow::anyhow!(
                 "loading the compile worker's output: {e:#}"
             ))
