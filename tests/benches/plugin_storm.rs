@@ -11,7 +11,6 @@
 //! Run: `cargo bench -p grc-tests --bench plugin_storm` (SQLite). `GRC_BENCH_UNBOUNDED=0` skips
 //! the unbounded peer (it takes minutes for the largest shape).
 
-use grc::domain::{Plan, Role};
 use grc_tests::{
     Backend, TestApp, compile_bomb, control, guest_component, json, resident_bytes, scan_context,
     spawn_app_with,
@@ -140,31 +139,13 @@ async fn bystander(app: &TestApp, org: &str, key: &str) -> (Vec<Duration>, Vec<D
 }
 
 async fn storm(app: Arc<TestApp>) {
-    let bystander_org = app.create_org("bystander", Plan::Team).await;
-    let bystander_key = app
-        .create_key(
-            &bystander_org,
-            "b@b.io",
-            Role::Owner,
-            "read:*,write:*,admin:org",
-        )
-        .await
-        .key;
+    let (bystander_org, bystander_key) = app.other_tenant("bystander").await;
     let (idle_dry, idle_read) = bystander(&app, &bystander_org, &bystander_key).await;
 
     let component = guest_component("grc_hostile_fixture");
     let mut loopers = Vec::new();
     for i in 0..TENANTS {
-        let org = app.create_org(&format!("storm-{i}"), Plan::Team).await;
-        let key = app
-            .create_key(
-                &org,
-                &format!("s{i}@s.io"),
-                Role::Owner,
-                "read:*,write:*,admin:org",
-            )
-            .await
-            .key;
+        let (org, key) = app.other_tenant(&format!("storm-{i}")).await;
         let resp = app.upload_plugin(&org, &key, component.clone()).await;
         let plugin = resp.body["id"].as_str().expect("plugin id").to_owned();
         loopers.push((org, key, plugin));
@@ -183,20 +164,7 @@ async fn storm(app: Arc<TestApp>) {
             tasks.push(tokio::spawn(async move {
                 let (mut ok, mut busy) = (0u32, 0u32);
                 while !stop.load(Ordering::Relaxed) {
-                    let resp = app
-                        .dry_run_in(
-                            &org,
-                            &key,
-                            &plugin,
-                            scan_context(json!([])),
-                            json!([control(
-                                "H-1",
-                                "hostile.misbehave",
-                                "infinite_loop",
-                                json!({})
-                            )]),
-                        )
-                        .await;
+                    let resp = app.dry_run_looping(&org, &key, &plugin).await;
                     if resp.status.is_success() {
                         ok += 1;
                     } else {

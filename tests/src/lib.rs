@@ -306,6 +306,20 @@ impl TestApp {
             .id
     }
 
+    /// Another org with an owner key that may read, write and administer it.
+    pub async fn other_tenant(&self, name: &str) -> (String, String) {
+        let org = self.create_org(name, Plan::Team).await;
+        let key = self
+            .create_key(
+                &org,
+                &format!("owner@{name}.test"),
+                Role::Owner,
+                "read:*,write:*,admin:org",
+            )
+            .await;
+        (org, key.key)
+    }
+
     /// Creates a member (if missing) and a key, as `grc admin create-key` does.
     pub async fn create_key(&self, org_id: &str, email: &str, role: Role, scopes: &str) -> TestKey {
         let scopes = ScopeSet::parse_list(scopes).expect("valid scopes");
@@ -523,6 +537,24 @@ impl TestApp {
     pub async fn dry_run(&self, plugin: &str, context: Value, controls: Value) -> Resp {
         self.dry_run_in(&self.org_id, &self.owner_key, plugin, context, controls)
             .await
+    }
+
+    /// A dry-run of the hostile fixture's `infinite_loop` mode: one evaluation that spins
+    /// until its deadline.
+    pub async fn dry_run_looping(&self, org_id: &str, key: &str, plugin: &str) -> Resp {
+        self.dry_run_in(
+            org_id,
+            key,
+            plugin,
+            scan_context(json!([])),
+            json!([control(
+                "H-1",
+                "hostile.misbehave",
+                "infinite_loop",
+                json!({})
+            )]),
+        )
+        .await
     }
 
     /// [`Self::dry_run`] in another org, with that org's key.

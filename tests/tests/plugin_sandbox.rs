@@ -256,21 +256,13 @@ async fn concurrent_normal_requests_stay_fast_while_hostile_plugins_run() {
             misbehave(&app, &plugin, "infinite_loop").await
         }));
     }
-    let other = app.create_org("bystander", grc::domain::Plan::Team).await;
-    let other_key = app
-        .create_key(
-            &other,
-            "b@b.io",
-            grc::domain::Role::Owner,
-            "read:*,write:*,admin:org",
-        )
-        .await;
+    let (other, other_key) = app.other_tenant("bystander").await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let started = Instant::now();
     let resp = app
         .dry_run_in(
             &other,
-            &other_key.key,
+            &other_key,
             "builtin",
             scan_context(json!([])),
             json!([control("CC6.1", "secrets", "no_secrets", json!({}))]),
@@ -333,7 +325,6 @@ const COMPILE_BOUND_MS: u64 = 2000;
 /// server's own memory does not grow (compilation runs in a capped child process), another
 /// tenant's requests stay fast meanwhile, and nothing is stored or left on disk.
 async fn compile_bombs_are_rejected_within_the_bound(backend: Backend) {
-    use grc::domain::{Plan, Role};
     // The structural limits would refuse this shape before compiling (the next test); lifted
     // here so that only the compile bound can stop it.
     let Some(app) = spawn_app_with(backend, |c| {
@@ -352,10 +343,7 @@ async fn compile_bombs_are_rejected_within_the_bound(backend: Backend) {
         "{}",
         bomb.len()
     );
-    let other = app.create_org("bystander", Plan::Team).await;
-    let other_key = app
-        .create_key(&other, "b@b.io", Role::Owner, "read:*,write:*,admin:org")
-        .await;
+    let (other, other_key) = app.other_tenant("bystander").await;
     let done = std::sync::atomic::AtomicBool::new(false);
     let before = resident_bytes();
     let started = Instant::now();
@@ -366,8 +354,7 @@ async fn compile_bombs_are_rejected_within_the_bound(backend: Backend) {
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         (resp, started.elapsed())
     };
-    let ((resp, took), slowest) =
-        tokio::join!(upload, poll_org(&app, &other, &other_key.key, &done));
+    let ((resp, took), slowest) = tokio::join!(upload, poll_org(&app, &other, &other_key, &done));
     assert_eq!(
         resp.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -478,7 +465,6 @@ const MEMORY_CAP: u64 = 256 << 20;
 /// tenant with the least recent use, not to whoever queues most.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_plugin_storm_of_twenty_tenants_does_not_starve_another_tenant() {
-    use grc::domain::{Plan, Role};
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;
     };
@@ -486,19 +472,11 @@ async fn a_plugin_storm_of_twenty_tenants_does_not_starve_another_tenant() {
     let component = guest_component("grc_hostile_fixture");
     let mut tenants = Vec::new();
     for i in 0..20 {
-        let org = app.create_org(&format!("storm-{i}"), Plan::Team).await;
-        let key = app
-            .create_key(
-                &org,
-                &format!("s{i}@s.io"),
-                Role::Owner,
-                "read:*,write:*,admin:org",
-            )
-            .await;
-        let resp = app.upload_plugin(&org, &key.key, component.clone()).await;
+        let (org, key) = app.other_tenant(&format!("storm-{i}")).await;
+        let resp = app.upload_plugin(&org, &key, component.clone()).await;
         assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
         let plugin = resp.body["id"].as_str().expect("id").to_owned();
-        tenants.push((org, key.key, plugin));
+        tenants.push((org, key, plugin));
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut storm = Vec::new();
@@ -509,20 +487,7 @@ async fn a_plugin_storm_of_twenty_tenants_does_not_starve_another_tenant() {
             storm.push(tokio::spawn(async move {
                 let mut looped = 0;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let resp = app
-                        .dry_run_in(
-                            &org,
-                            &key,
-                            &plugin,
-                            scan_context(json!([])),
-                            json!([control(
-                                "H-1",
-                                "hostile.misbehave",
-                                "infinite_loop",
-                                json!({})
-                            )]),
-                        )
-                        .await;
+                    let resp = app.dry_run_looping(&org, &key, &plugin).await;
                     // Either contained (an `error` outcome) or refused for capacity (retryable).
                     assert!(
                         resp.status == StatusCode::OK
@@ -578,7 +543,6 @@ async fn a_plugin_storm_of_twenty_tenants_does_not_starve_another_tenant() {
 /// succeeds once capacity is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn capacity_refusals_are_retryable_and_store_nothing() {
-    use grc::domain::{Plan, Role};
     let Some(app) = spawn_app_with(Backend::Sqlite, |c| {
         c.plugins.max_concurrent_evaluations = 1;
         c.plugins.queue_timeout_ms = 30;
@@ -589,36 +553,15 @@ async fn capacity_refusals_are_retryable_and_store_nothing() {
         return;
     };
     let app = std::sync::Arc::new(app);
-    let busy_org = app.create_org("busy", Plan::Team).await;
-    let busy_key = app
-        .create_key(&busy_org, "b@b.io", Role::Owner, "read:*,write:*,admin:org")
-        .await;
+    let (busy_org, busy_key) = app.other_tenant("busy").await;
     let resp = app
-        .upload_plugin(
-            &busy_org,
-            &busy_key.key,
-            guest_component("grc_hostile_fixture"),
-        )
+        .upload_plugin(&busy_org, &busy_key, guest_component("grc_hostile_fixture"))
         .await;
     assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
     let plugin = resp.body["id"].as_str().expect("id").to_owned();
     let looping = {
         let app = app.clone();
-        tokio::spawn(async move {
-            app.dry_run_in(
-                &busy_org,
-                &busy_key.key,
-                &plugin,
-                scan_context(json!([])),
-                json!([control(
-                    "H-1",
-                    "hostile.misbehave",
-                    "infinite_loop",
-                    json!({})
-                )]),
-            )
-            .await
-        })
+        tokio::spawn(async move { app.dry_run_looping(&busy_org, &busy_key, &plugin).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let repo = app
@@ -790,7 +733,6 @@ async fn a_stored_plugin_is_recompiled_under_the_same_bounds(backend: Backend) {
 /// retryable 503 naming that setting, while another org's upload still gets a place.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_org_cannot_fill_the_compile_queue() {
-    use grc::domain::{Plan, Role};
     let Some(app) = spawn_app_with(Backend::Sqlite, |c| {
         c.plugins.max_concurrent_compiles = 1;
         c.plugins.max_queued_compiles = 4;
@@ -802,10 +744,7 @@ async fn one_org_cannot_fill_the_compile_queue() {
     else {
         return;
     };
-    let other = app.create_org("other", Plan::Team).await;
-    let other_key = app
-        .create_key(&other, "o@o.io", Role::Owner, "read:*,write:*,admin:org")
-        .await;
+    let (other, other_key) = app.other_tenant("other").await;
     let slow = app.upload_plugin(&app.org_id, &app.owner_key, issue_bomb());
     let after_it_started = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -815,11 +754,7 @@ async fn one_org_cannot_fill_the_compile_queue() {
                 &app.owner_key,
                 guest_component("license_policy_plugin"),
             ),
-            app.upload_plugin(
-                &other,
-                &other_key.key,
-                guest_component("license_policy_plugin")
-            ),
+            app.upload_plugin(&other, &other_key, guest_component("license_policy_plugin")),
         )
     };
     let (slow, (same_org, other_org)) = tokio::join!(slow, after_it_started);

@@ -117,43 +117,39 @@ fn measure(bytes: &[u8]) -> Result<Shape, LoadError> {
 }
 
 fn check_shape(shape: &Shape, limits: &PluginLimits) -> Result<(), LoadError> {
-    let over = |what: &str, value: u64, max: u64, setting: &str| {
-        LoadError::TooComplex(format!(
-            "a function has {value} {what}, over the limit of {max} (plugins.{setting}); split \
-             it into smaller functions"
-        ))
-    };
-    if shape.max_body_bytes as u64 > limits.max_function_bytes as u64 {
-        return Err(over(
+    let checks = [
+        (
             "bytes of code",
             shape.max_body_bytes as u64,
             limits.max_function_bytes as u64,
             "max_function_bytes",
-        ));
-    }
-    if shape.max_locals > limits.max_function_locals {
-        return Err(over(
+        ),
+        (
             "locals",
             shape.max_locals,
             limits.max_function_locals,
             "max_function_locals",
-        ));
-    }
-    if shape.max_blocks > limits.max_function_blocks {
-        return Err(over(
+        ),
+        (
             "blocks (block, loop, if, else)",
             shape.max_blocks,
             limits.max_function_blocks,
             "max_function_blocks",
-        ));
-    }
-    if shape.max_complexity > limits.max_function_complexity {
-        return Err(over(
+        ),
+        (
             "locals x blocks",
             shape.max_complexity,
             limits.max_function_complexity,
             "max_function_complexity",
-        ));
+        ),
+    ];
+    for (what, value, max, setting) in checks {
+        if value > max {
+            return Err(LoadError::TooComplex(format!(
+                "a function has {value} {what}, over the limit of {max} (plugins.{setting}); \
+                 split it into smaller functions"
+            )));
+        }
     }
     Ok(())
 }
