@@ -31,6 +31,10 @@ pub struct AppInner {
     pub catalog: Catalog,
     /// Evidence object storage; `None` when turned off (`GRC_OBJECT_STORE=none`).
     pub objects: Option<ObjectStore>,
+    /// Seals each org's agent CA key at rest.
+    pub secret: crate::agents::seal::ServerSecret,
+    /// Per-agent heartbeat rate limit.
+    pub heartbeats: crate::agents::rate::HeartbeatLimiter,
 }
 
 impl Deref for AppState {
@@ -78,8 +82,17 @@ impl AppState {
         let objects = ObjectStore::from_config(&config)
             .await
             .context("starting evidence object storage")?;
+        let secret = crate::agents::seal::ServerSecret::load_or_create(
+            config.secret_key.as_ref().map(|s| s.expose_secret()),
+            &config.data_dir,
+        )
+        .context("loading the server secret")?;
+        let heartbeats =
+            crate::agents::rate::HeartbeatLimiter::new(config.agents.heartbeats_per_minute);
         Ok(AppState(Arc::new(AppInner {
             objects,
+            secret,
+            heartbeats,
             catalog,
             plugins,
             metrics: http::metrics::Metrics::new()?,

@@ -37,7 +37,7 @@ pub async fn record(
         tx,
         Draft {
             action: event.action,
-            actor_user_id: Some(actor.user_id.clone()),
+            actor_user_id: actor.user_id.clone(),
             actor_email: Some(actor.email.clone()),
             actor_key_id: actor.key_id.clone(),
             ip: auth.client.ip.clone(),

@@ -7,7 +7,7 @@
 
 use crate::{
     bounded::{BoundedMap, locked},
-    domain::{ApiKeySecret, ScopeSet, api_key::hashes_match},
+    domain::{AgentSecret, ApiKeySecret, EnrollmentSecret, ScopeSet, secret::hashes_match},
     store::{self, Db, api_keys::ApiKeyRecord, users::User},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -105,6 +105,20 @@ pub enum AuthnError {
     Expired,
     #[error("Invalid token")]
     InvalidToken,
+    #[error("Invalid agent credential")]
+    InvalidAgentCredential,
+    #[error("agent revoked")]
+    AgentRevoked,
+    #[error("agent credential was replaced by a rotation; use the new credential")]
+    CredentialRotated,
+    #[error("Invalid enrollment token")]
+    InvalidEnrollmentToken,
+    #[error("enrollment token revoked")]
+    EnrollmentTokenRevoked,
+    #[error("enrollment token expired")]
+    EnrollmentTokenExpired,
+    #[error("enrollment token has no uses left")]
+    EnrollmentTokenUsedUp,
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
@@ -353,6 +367,100 @@ impl Authenticator {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// An agent authenticated by its credential (`Authorization: Bearer ak-…`).
+#[derive(Debug, Clone)]
+pub struct AgentCaller {
+    pub agent: store::agents::Agent,
+    pub principal: crate::authz::AgentPrincipal,
+    /// False when the call used the previous credential, inside a rotation's overlap.
+    pub current_credential: bool,
+}
+
+/// The bearer token of an `Authorization` header, if any.
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
+    authorization
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// Authenticates an agent credential. Its shape and checksum are checked before the database;
+/// the agent is read on every call (no cache), so a revocation or a rotation's end applies to
+/// the very next request on every server. The previous credential of a rotation works until
+/// its overlap ends.
+pub async fn authenticate_agent(
+    db: &Db,
+    authorization: Option<&str>,
+    client: ClientMeta,
+) -> Result<AgentCaller, AuthnError> {
+    let raw = bearer(authorization).ok_or(AuthnError::Missing)?;
+    let secret = AgentSecret::parse(raw).ok_or(AuthnError::InvalidAgentCredential)?;
+    let hash = secret.hash();
+    let mut tx = db.global_tx().await?;
+    let agent = store::agents::find_agent_by_credential(&mut tx, &hash)
+        .await?
+        .ok_or(AuthnError::InvalidAgentCredential)?;
+    tx.commit().await?;
+    let current_credential = hashes_match(&agent.credential_hash, &hash);
+    if !current_credential {
+        let previous_ok = agent
+            .previous_credential_hash
+            .as_deref()
+            .is_some_and(|p| hashes_match(p, &hash))
+            && agent
+                .previous_valid_until
+                .as_deref()
+                .is_some_and(|until| crate::domain::time::now().as_str() < until);
+        if !previous_ok {
+            return Err(AuthnError::CredentialRotated);
+        }
+    }
+    if agent.revoked_at.is_some() {
+        return Err(AuthnError::AgentRevoked);
+    }
+    let principal = crate::authz::AgentPrincipal {
+        id: agent.id.clone(),
+        kind: agent.kind.clone(),
+        name: agent.name.clone(),
+        client,
+    };
+    Ok(AgentCaller {
+        agent,
+        principal,
+        current_credential,
+    })
+}
+
+/// Authenticates an enrollment token (`Authorization: Bearer et-…`): shape and checksum first,
+/// then the stored token, which must be live. Using it up happens in the enrollment's own
+/// transaction, which checks again.
+pub async fn authenticate_enrollment(
+    db: &Db,
+    authorization: Option<&str>,
+) -> Result<store::agents::EnrollmentToken, AuthnError> {
+    let raw = bearer(authorization).ok_or(AuthnError::Missing)?;
+    let secret = EnrollmentSecret::parse(raw).ok_or(AuthnError::InvalidEnrollmentToken)?;
+    let hash = secret.hash();
+    let mut tx = db.global_tx().await?;
+    let token = store::agents::find_token_by_hash(&mut tx, &hash)
+        .await?
+        .filter(|t| hashes_match(&t.token_hash, &hash))
+        .ok_or(AuthnError::InvalidEnrollmentToken)?;
+    tx.commit().await?;
+    if token.revoked_at.is_some() {
+        return Err(AuthnError::EnrollmentTokenRevoked);
+    }
+    if token.expires_at.as_str() <= crate::domain::time::now().as_str() {
+        return Err(AuthnError::EnrollmentTokenExpired);
+    }
+    if token.max_uses.is_some_and(|max| token.uses >= max) {
+        return Err(AuthnError::EnrollmentTokenUsedUp);
+    }
+    Ok(token)
 }
 
 /// Whether a key's `last_used_at` is old enough (a minute) to record this use.

@@ -36,6 +36,9 @@ pub enum Command {
     /// Evidence for CI/CD (reads GRC_BASE_URL, GRC_ORG_ID, GRC_API_KEY).
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// The reference agent: enroll this machine, then send heartbeats.
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// CI gate on a repository's score (reads GRC_BASE_URL, GRC_API_KEY, optional GRC_ORG_ID).
     /// Exits 0 only when the score was read and meets the threshold; 1 when it is below it or
     /// nothing was assessed; 2 on any error (network, HTTP, authentication, bad answer).
@@ -78,6 +81,33 @@ pub enum EvidenceCommand {
         /// Default: guessed from the extension.
         #[arg(long)]
         content_type: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AgentCommand {
+    /// Generate a key pair, exchange an enrollment token and a CSR for an identity, and store
+    /// it in DIR (key, certificate and credential with mode 0600).
+    Enroll {
+        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        /// An enrollment token (`et-…`) from POST /api/v1/orgs/{org_id}/agents/enrollment-tokens.
+        #[arg(long, env = "GRC_ENROLLMENT_TOKEN")]
+        token: String,
+        #[arg(long)]
+        state: std::path::PathBuf,
+    },
+    /// Send heartbeats with this machine's facts until stopped.
+    Run {
+        #[arg(long)]
+        state: std::path::PathBuf,
+        /// e.g. 30s, 5m.
+        #[arg(long, default_value = "30s", value_parser = crate::agent_cli::parse_interval)]
+        interval: std::time::Duration,
+        /// Send one heartbeat and exit.
+        #[arg(long)]
+        once: bool,
     },
 }
 
@@ -255,6 +285,23 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
                     ExitCode::from(2)
                 }
             })
+        }
+        Command::Agent(AgentCommand::Enroll {
+            server,
+            token,
+            state,
+        }) => {
+            let enrolled = crate::agent_cli::enroll(&server, &token, &state).await?;
+            println!("{}", serde_json::to_string(&enrolled)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Agent(AgentCommand::Run {
+            state,
+            interval,
+            once,
+        }) => {
+            crate::agent_cli::run(&state, interval, once).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {
             print!("{}", http::docs::to_yaml(&http::openapi()));

@@ -62,6 +62,14 @@ pub struct Config {
     pub evidence_download_ttl_secs: u64,
     /// Largest evidence object, in bytes; larger uploads are refused or deleted at verify.
     pub evidence_max_size: u64,
+    /// The server secret that seals each org's agent CA key (`GRC_SECRET_KEY`, 64 hex chars).
+    /// Absent: `<data_dir>/server-secret.key`, created on first start. Never stored in the
+    /// database; every server of a deployment needs the same one.
+    #[serde(skip_serializing)]
+    pub secret_key: Option<SecretString>,
+    /// Agent settings (`GRC_AGENTS__STALE_AFTER_SECS=…` etc.).
+    #[serde(default)]
+    pub agents: crate::agents::settings::AgentSettings,
     /// Sandbox limits for WebAssembly plugins (`GRC_PLUGINS__DEADLINE_MS=…` etc.).
     #[serde(default)]
     pub plugins: crate::plugins::limits::PluginLimits,
@@ -106,6 +114,8 @@ impl Default for Config {
             evidence_upload_ttl_secs: 15 * 60,
             evidence_download_ttl_secs: 5 * 60,
             evidence_max_size: 2 * 1024 * 1024 * 1024,
+            secret_key: None,
+            agents: Default::default(),
             plugins: Default::default(),
         }
     }

@@ -81,7 +81,7 @@ async fn hash_file(path: &std::path::Path) -> anyhow::Result<(String, u64)> {
 }
 
 /// The JSON answer of a successful call, or an error naming the step and the server's detail.
-async fn answer(step: &str, resp: reqwest::Response) -> anyhow::Result<Value> {
+pub(crate) async fn answer(step: &str, resp: reqwest::Response) -> anyhow::Result<Value> {
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     if !status.is_success() {

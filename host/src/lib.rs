@@ -5,6 +5,8 @@
 //! `http` → `store` (sqlx, tenant-scoped transaction) → `audit` (one hash-chained entry per
 //! mutation, same transaction). See docs/architecture.md.
 
+pub mod agent_cli;
+pub mod agents;
 pub mod app;
 pub mod audit;
 pub mod authn;

@@ -713,3 +713,115 @@ pub fn resident_bytes() -> u64 {
         .expect("resident pages");
     pages * 4096
 }
+
+/// An enrolled agent: its id, its credential and its private key (PEM).
+#[derive(Debug, Clone)]
+pub struct TestAgent {
+    pub agent_id: String,
+    pub credential: String,
+    pub key_pem: String,
+    pub enrolled: Value,
+}
+
+/// A fresh key pair and CSR, as an agent makes them: `(key_pem, csr_pem)`.
+pub fn agent_csr(name: &str) -> (String, String) {
+    grc::agents::ca::new_key_and_csr(name).expect("key and CSR")
+}
+
+/// A heartbeat body for `hostname` with the given IPs; other facts fixed.
+pub fn heartbeat_body(hostname: &str, ips: &[&str]) -> Value {
+    json!({
+        "hostname": hostname,
+        "os": { "name": "Debian GNU/Linux", "version": "12" },
+        "agent_version": "0.1.0",
+        "uptime_seconds": 3600,
+        "ips": ips,
+        "macs": ["02:00:00:00:00:01"],
+        "posture": { "disk_encryption": true, "firewall": true, "screen_lock": null,
+                     "os_patch_level": "6.1.0-28" },
+    })
+}
+
+impl TestApp {
+    /// `POST /api/v1/orgs/{org}/agents/enrollment-tokens`; the response (with `token`).
+    pub async fn create_enrollment_token(&self, org_id: &str, key: &str, body: Value) -> Resp {
+        self.post(
+            &self.org_path(org_id, "/agents/enrollment-tokens"),
+            key,
+            body,
+        )
+        .await
+    }
+
+    /// A token that enrolls any number of agents in `org_id`.
+    pub async fn enrollment_token(&self, org_id: &str, key: &str) -> String {
+        let resp = self.create_enrollment_token(org_id, key, json!({})).await;
+        assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+        resp.body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// `POST /api/v1/agents/enroll` with `token` and `body`.
+    pub async fn enroll(&self, token: &str, body: Value) -> Resp {
+        self.post("/api/v1/agents/enroll", token, body).await
+    }
+
+    /// Enrolls an agent named `name` with `token`.
+    pub async fn enrolled_agent(&self, token: &str, name: &str) -> TestAgent {
+        let (key_pem, csr) = agent_csr(name);
+        let resp = self
+            .enroll(token, json!({ "csr": csr, "name": name, "hostname": name }))
+            .await;
+        assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+        TestAgent {
+            agent_id: resp.body["agent_id"].as_str().expect("agent_id").to_owned(),
+            credential: resp.body["credential"]
+                .as_str()
+                .expect("credential")
+                .to_owned(),
+            key_pem,
+            enrolled: resp.body,
+        }
+    }
+
+    /// An agent enrolled in `org_id` through a fresh token.
+    pub async fn agent_in(&self, org_id: &str, key: &str, name: &str) -> TestAgent {
+        let token = self.enrollment_token(org_id, key).await;
+        self.enrolled_agent(&token, name).await
+    }
+
+    /// `POST /api/v1/agents/{agent_id}/telemetry/heartbeat` with `credential`.
+    pub async fn heartbeat(&self, agent_id: &str, credential: &str, body: Value) -> Resp {
+        self.post(
+            &format!("/api/v1/agents/{agent_id}/telemetry/heartbeat"),
+            credential,
+            body,
+        )
+        .await
+    }
+
+    /// `POST /api/v1/agents/{agent_id}/rotate` with `credential` and a fresh CSR.
+    pub async fn rotate_agent(&self, agent_id: &str, credential: &str) -> Resp {
+        let (_key, csr) = agent_csr("rotated");
+        self.post(
+            &format!("/api/v1/agents/{agent_id}/rotate"),
+            credential,
+            json!({ "csr": csr }),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/orgs/{org}/assets` + `query`.
+    pub async fn assets(&self, org_id: &str, key: &str, query: &str) -> Resp {
+        self.get(&self.org_path(org_id, &format!("/assets{query}")), key)
+            .await
+    }
+
+    /// `GET /api/v1/orgs/{org}/assets/{asset}/timeline` + `query`.
+    pub async fn asset_timeline(&self, org_id: &str, key: &str, asset: &str, query: &str) -> Resp {
+        self.get(
+            &self.org_path(org_id, &format!("/assets/{asset}/timeline{query}")),
+            key,
+        )
+        .await
+    }
+}

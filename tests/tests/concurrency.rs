@@ -35,6 +35,8 @@ struct Call {
     method: Method,
     path: String,
     body: Body,
+    /// Sent instead of the org's key (agent routes authenticate with agent credentials).
+    bearer: Option<String>,
 }
 
 /// How many audit entries one response stands for (0 for refusals and idempotent replays).
@@ -160,6 +162,14 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
             _ => None,
         };
     }
+    match (method, template) {
+        ("POST", "/api/v1/agents/enroll") | ("POST", "/api/v1/agents/{agent_id}/rotate") => {
+            return Some(on_success);
+        }
+        // Heartbeats project into the inventory; they are not audit events.
+        ("POST", "/api/v1/agents/{agent_id}/telemetry/heartbeat") => return Some(never),
+        _ => {}
+    }
     let rest = template.strip_prefix("/api/v1/orgs/{org_id}")?;
     let audited: Audited = match (method, rest) {
         ("POST", "/access-policies/validate")
@@ -191,7 +201,11 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
         | ("POST", "/repos")
         | ("PATCH", "/repos/{repo_id}")
         | ("DELETE", "/repos/{repo_id}")
-        | ("POST", "/repos/{repo_id}/scans/{scan_id}/rescore") => on_success,
+        | ("POST", "/repos/{repo_id}/scans/{scan_id}/rescore")
+        | ("POST", "/agents/enrollment-tokens")
+        | ("DELETE", "/agents/enrollment-tokens/{token_id}")
+        | ("POST", "/agents/{agent_id}/revoke")
+        | ("PUT", "/assets/{asset_id}/authorization") => on_success,
         _ => return None,
     };
     Some(audited)
@@ -208,6 +222,7 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
                 method: m.clone(),
                 path,
                 body: Body::Json(body),
+                bearer: None,
             })
             .collect()
     };
@@ -238,6 +253,7 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
                         method: m.clone(),
                         path: format!("{base}/custom-frameworks/cf_99"),
                         body: Body::None,
+                        bearer: None,
                     })
                     .collect()
             }
@@ -273,6 +289,9 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
             ),
             other => panic!("no compliance recipe for {other}"),
         };
+    }
+    if let Some(calls) = agent_recipe(app, org, &m, template, n).await {
+        return calls;
     }
     let rest = template
         .strip_prefix("/api/v1/orgs/{org_id}")
@@ -422,6 +441,7 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
                     method: m.clone(),
                     path: org_path(rest),
                     body: Body::Raw("application/wasm", component.clone()),
+                    bearer: None,
                 })
                 .collect()
         }
@@ -493,6 +513,7 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
                     method: m.clone(),
                     path: org_path(&format!("/repos/{id}/scans")),
                     body: Body::Raw("application/json", scan.clone()),
+                    bearer: None,
                 })
                 .collect()
         }
@@ -517,12 +538,124 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
     }
 }
 
+/// Recipes for the agent routes: enrollment (a token with fewer uses than callers, so some are
+/// refused), heartbeats and rotations of one agent (rate limit and rotation races), and the
+/// org-scoped agent and asset writes.
+async fn agent_recipe(
+    app: &TestApp,
+    org: &Org,
+    m: &Method,
+    template: &str,
+    n: usize,
+) -> Option<Vec<Call>> {
+    let as_agent = |path: String, body: Body, bearer: &str| Call {
+        method: m.clone(),
+        path,
+        body,
+        bearer: Some(bearer.to_owned()),
+    };
+    // Every agent recipe starts from an enrolled agent, which also creates the org's CA.
+    let agent = || app.agent_in(&org.id, &org.key, "concurrent");
+    let calls = match template {
+        "/api/v1/agents/enroll" => {
+            agent().await;
+            let resp = app
+                .create_enrollment_token(&org.id, &org.key, json!({ "max_uses": n / 2 }))
+                .await;
+            let token = resp.body["token"].as_str().expect("token").to_owned();
+            (0..n)
+                .map(|i| {
+                    let (_key, csr) = grc_tests::agent_csr(&format!("c{i}"));
+                    as_agent(
+                        template.to_owned(),
+                        Body::Json(json!({ "csr": csr })),
+                        &token,
+                    )
+                })
+                .collect()
+        }
+        "/api/v1/agents/{agent_id}/telemetry/heartbeat" => {
+            let a = agent().await;
+            let path = format!("/api/v1/agents/{}/telemetry/heartbeat", a.agent_id);
+            (0..n)
+                .map(|i| {
+                    let body = grc_tests::heartbeat_body("concurrent", &[&format!("10.0.0.{i}")]);
+                    as_agent(path.clone(), Body::Json(body), &a.credential)
+                })
+                .collect()
+        }
+        "/api/v1/agents/{agent_id}/rotate" => {
+            let a = agent().await;
+            let path = format!("/api/v1/agents/{}/rotate", a.agent_id);
+            (0..n)
+                .map(|_| {
+                    let (_key, csr) = grc_tests::agent_csr("rotated");
+                    as_agent(
+                        path.clone(),
+                        Body::Json(json!({ "csr": csr })),
+                        &a.credential,
+                    )
+                })
+                .collect()
+        }
+        "/api/v1/orgs/{org_id}/agents/enrollment-tokens" => (0..n)
+            .map(|i| Call {
+                method: m.clone(),
+                path: app.org_path(&org.id, "/agents/enrollment-tokens"),
+                body: Body::Json(json!({ "name": format!("t{}", i % 4), "max_uses": 1 })),
+                bearer: None,
+            })
+            .collect(),
+        "/api/v1/orgs/{org_id}/agents/enrollment-tokens/{token_id}" => {
+            let resp = app
+                .create_enrollment_token(&org.id, &org.key, json!({}))
+                .await;
+            let id = resp.body["token_id"].as_str().expect("id");
+            same_calls(
+                m,
+                &app.org_path(&org.id, &format!("/agents/enrollment-tokens/{id}")),
+                n,
+            )
+        }
+        "/api/v1/orgs/{org_id}/agents/{agent_id}/revoke" => {
+            let a = agent().await;
+            let path = app.org_path(&org.id, &format!("/agents/{}/revoke", a.agent_id));
+            same_calls(m, &path, n)
+        }
+        "/api/v1/orgs/{org_id}/assets/{asset_id}/authorization" => {
+            let a = agent().await;
+            let hb = app
+                .heartbeat(
+                    &a.agent_id,
+                    &a.credential,
+                    grc_tests::heartbeat_body("h", &[]),
+                )
+                .await;
+            let asset = hb.body["asset_id"].as_str().expect("asset");
+            let path = app.org_path(&org.id, &format!("/assets/{asset}/authorization"));
+            (0..n)
+                .map(|i| Call {
+                    method: m.clone(),
+                    path: path.clone(),
+                    body: Body::Json(json!({
+                        "authorization": if i % 2 == 0 { "authorized" } else { "unauthorized" },
+                    })),
+                    bearer: None,
+                })
+                .collect()
+        }
+        _ => return None,
+    };
+    Some(calls)
+}
+
 fn same_calls(method: &Method, path: &str, n: usize) -> Vec<Call> {
     (0..n)
         .map(|_| Call {
             method: method.clone(),
             path: path.to_owned(),
             body: Body::None,
+            bearer: None,
         })
         .collect()
 }
@@ -547,7 +680,7 @@ async fn send(app: &TestApp, org: &Org, call: &Call) -> Resp {
     let mut req = app
         .client
         .request(call.method.clone(), app.url(&call.path))
-        .bearer_auth(&org.key);
+        .bearer_auth(call.bearer.as_deref().unwrap_or(&org.key));
     req = match &call.body {
         Body::None => req,
         Body::Json(v) => req.json(v),

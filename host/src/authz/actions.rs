@@ -47,6 +47,18 @@ pub enum Action {
     EvidenceList,
     EvidenceRead,
     EvidenceDownload,
+    AgentEnroll,
+    AgentHeartbeat,
+    AgentRotate,
+    EnrollmentTokenList,
+    EnrollmentTokenCreate,
+    EnrollmentTokenRevoke,
+    AgentList,
+    AgentRead,
+    AgentRevoke,
+    AssetList,
+    AssetRead,
+    AssetAuthorize,
 }
 
 impl Action {
@@ -92,6 +104,18 @@ impl Action {
         Action::EvidenceList,
         Action::EvidenceRead,
         Action::EvidenceDownload,
+        Action::AgentEnroll,
+        Action::AgentHeartbeat,
+        Action::AgentRotate,
+        Action::EnrollmentTokenList,
+        Action::EnrollmentTokenCreate,
+        Action::EnrollmentTokenRevoke,
+        Action::AgentList,
+        Action::AgentRead,
+        Action::AgentRevoke,
+        Action::AssetList,
+        Action::AssetRead,
+        Action::AssetAuthorize,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -137,6 +161,18 @@ impl Action {
             Action::EvidenceList => "evidence.list",
             Action::EvidenceRead => "evidence.read",
             Action::EvidenceDownload => "evidence.download",
+            Action::AgentEnroll => "agent.enroll",
+            Action::AgentHeartbeat => "agent.heartbeat",
+            Action::AgentRotate => "agent.rotate",
+            Action::EnrollmentTokenList => "agent.token.list",
+            Action::EnrollmentTokenCreate => "agent.token.create",
+            Action::EnrollmentTokenRevoke => "agent.token.revoke",
+            Action::AgentList => "agent.list",
+            Action::AgentRead => "agent.read",
+            Action::AgentRevoke => "agent.revoke",
+            Action::AssetList => "asset.list",
+            Action::AssetRead => "asset.read",
+            Action::AssetAuthorize => "asset.authorize",
         }
     }
 }
@@ -152,6 +188,9 @@ pub enum Resource {
     AuditLog,
     Plugin(String),
     Repository(i64),
+    Agent(String),
+    EnrollmentToken(String),
+    Asset(String),
 }
 
 impl Resource {
@@ -165,6 +204,9 @@ impl Resource {
             Resource::AuditLog => ("AuditLog", org_id.to_owned()),
             Resource::Plugin(id) => ("Plugin", id.clone()),
             Resource::Repository(id) => ("Repository", id.to_string()),
+            Resource::Agent(id) => ("Agent", id.clone()),
+            Resource::EnrollmentToken(id) => ("EnrollmentToken", id.clone()),
+            Resource::Asset(id) => ("Asset", id.clone()),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Builds the Cedar request and entity store for one evaluation: the org, the principal (user
 //! with their role in this org), the resource (always a child of the org) and the context.
 
-use super::EvalInput;
+use super::{EvalInput, PrincipalKind};
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
     Schema,
@@ -33,25 +33,40 @@ pub fn build(schema: &Schema, input: &EvalInput<'_>) -> anyhow::Result<BuiltRequ
         )]),
         HashSet::new(),
     )?;
-    let principal_uid = uid("User", input.user_id)?;
+    let mut attrs = HashMap::from([
+        (
+            "email".to_owned(),
+            RestrictedExpression::new_string(input.email.to_owned()),
+        ),
+        (
+            "role".to_owned(),
+            RestrictedExpression::new_string(input.role.to_owned()),
+        ),
+    ]);
+    let principal_type = match input.principal {
+        PrincipalKind::User => "User",
+        PrincipalKind::Agent { kind, name } => {
+            attrs.insert(
+                "kind".to_owned(),
+                RestrictedExpression::new_string(kind.to_owned()),
+            );
+            attrs.insert(
+                "name".to_owned(),
+                RestrictedExpression::new_string(name.to_owned()),
+            );
+            "Agent"
+        }
+    };
+    let principal_uid = uid(principal_type, input.user_id)?;
     let principal = Entity::new(
         principal_uid.clone(),
-        HashMap::from([
-            (
-                "email".to_owned(),
-                RestrictedExpression::new_string(input.email.to_owned()),
-            ),
-            (
-                "role".to_owned(),
-                RestrictedExpression::new_string(input.role.to_owned()),
-            ),
-        ]),
+        attrs,
         HashSet::from([org_uid.clone()]),
     )?;
     let (resource_type, resource_id) = input.resource.cedar_parts(&input.org.id);
     let resource_uid = uid(resource_type, &resource_id)?;
     let mut entities = vec![org, principal];
-    if resource_uid != org_uid {
+    if resource_uid != org_uid && resource_uid != principal_uid {
         entities.push(Entity::new_no_attrs(
             resource_uid.clone(),
             HashSet::from([org_uid.clone()]),

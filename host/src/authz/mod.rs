@@ -26,8 +26,11 @@ use std::sync::Arc;
 /// Who did it, as recorded in the audit log.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user_id: String,
+    /// The user; `None` for an agent acting as itself.
+    pub user_id: Option<String>,
+    /// The user's email, or `agent:<agent id>`.
     pub email: String,
+    /// The API key, or the agent, whose credential made the call.
     pub key_id: Option<String>,
 }
 
@@ -79,6 +82,9 @@ impl Evaluation {
 /// Everything Cedar needs for one decision.
 pub struct EvalInput<'a> {
     pub org: &'a Org,
+    /// Who asks: a user (`user_id`, `email`, `role` are theirs) or an agent (`user_id` is the
+    /// agent id, `email` is `agent:<id>`, `role` is `agent`).
+    pub principal: PrincipalKind<'a>,
     pub user_id: &'a str,
     pub email: &'a str,
     pub role: &'a str,
@@ -87,6 +93,29 @@ pub struct EvalInput<'a> {
     pub action: Action,
     pub resource: &'a Resource,
     pub extras: &'a ContextExtras,
+}
+
+/// The Cedar entity type of a principal, with what only that type carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalKind<'a> {
+    User,
+    Agent { kind: &'a str, name: &'a str },
+}
+
+/// An agent asking to act as itself (its credential or its enrollment token was checked).
+#[derive(Debug, Clone)]
+pub struct AgentPrincipal {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub client: ClientMeta,
+}
+
+impl AgentPrincipal {
+    /// What the audit log records as the agent's email.
+    pub fn email(&self) -> String {
+        format!("agent:{}", self.id)
+    }
 }
 
 pub struct Authz {
@@ -136,6 +165,61 @@ impl Authz {
         let key = DecisionKey::new(caller, member.role, action, resource, extras);
         let eval = self.evaluate(&policies, &key.input(&org));
         conclude(eval, org, caller, key.role, action)
+    }
+
+    /// The gate for an agent acting as itself, inside a write transaction in the agent's org:
+    /// the principal and the resource are both `Agent::"<id>"`. Tenant policies apply as to
+    /// users (a forbid on `principal is Agent` narrows what agents may do).
+    pub async fn authorize_agent(
+        &self,
+        tx: &mut TenantTx,
+        agent: &AgentPrincipal,
+        action: Action,
+    ) -> Result<Authorized, AuthzError> {
+        let org = store::orgs::current(tx)
+            .await?
+            .ok_or(AuthzError::NotMember)?;
+        let policies = self.policies_for(tx, &org).await?;
+        let email = agent.email();
+        let resource = Resource::Agent(agent.id.clone());
+        let eval = self.evaluate(
+            &policies,
+            &EvalInput {
+                org: &org,
+                principal: PrincipalKind::Agent {
+                    kind: &agent.kind,
+                    name: &agent.name,
+                },
+                user_id: &agent.id,
+                email: &email,
+                role: AGENT_ROLE,
+                credential: "agent",
+                scopes: &ScopeSet::default(),
+                action,
+                resource: &resource,
+                extras: &ContextExtras::default(),
+            },
+        );
+        if !eval.allowed() {
+            tracing::info!(action = action.cedar_id(), agent_id = %agent.id,
+                policies = ?eval.policy_ids, errors = ?eval.errors, "agent authorization denied");
+            return Err(AuthzError::Denied {
+                message: eval.message.unwrap_or_else(|| "forbidden".into()),
+                policy_ids: eval.policy_ids,
+            });
+        }
+        Ok(Authorized {
+            org,
+            actor: Actor {
+                user_id: None,
+                email,
+                key_id: Some(agent.id.clone()),
+            },
+            role: AGENT_ROLE.into(),
+            client: agent.client.clone(),
+            policy_ids: eval.policy_ids,
+            scopes: Vec::new(),
+        })
     }
 
     /// The gate for a request that reads: is `caller` allowed to do `action` on `resource` in
@@ -304,6 +388,7 @@ impl DecisionKey {
     fn input<'a>(&'a self, org: &'a Org) -> EvalInput<'a> {
         EvalInput {
             org,
+            principal: PrincipalKind::User,
             user_id: &self.user_id,
             email: &self.email,
             role: &self.role,
@@ -315,6 +400,10 @@ impl DecisionKey {
         }
     }
 }
+
+/// The `role` attribute of every agent principal, so policies that test `principal.role` keep
+/// validating (and never match an agent by accident).
+pub const AGENT_ROLE: &str = "agent";
 
 /// Turns an evaluation into proof that the request was allowed, or a denial.
 fn conclude(
@@ -340,7 +429,7 @@ fn conclude(
     Ok(Authorized {
         org,
         actor: Actor {
-            user_id: caller.user_id.clone(),
+            user_id: Some(caller.user_id.clone()),
             email: caller.email.clone(),
             key_id: caller.key_id().map(str::to_owned),
         },
@@ -380,6 +469,8 @@ fn deny_message(policy_ids: &[String], errors: &[String]) -> String {
         "auditors have read-only access".into()
     } else if has("guard.owner_grants_owner") {
         "only an owner can grant the owner role".into()
+    } else if has("guard.agent_acts_as_itself") {
+        "an agent may act only as itself".into()
     } else if has("guard.no_scope_escalation") {
         "cannot create a key with scopes beyond your own".into()
     } else if let Some(tenant) = policy_ids

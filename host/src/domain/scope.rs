@@ -16,6 +16,10 @@ pub const CONCRETE_SCOPES: &[&str] = &[
     "read:compliance",
     "write:compliance",
     "read:audit",
+    "read:agents",
+    "write:agents",
+    "read:assets",
+    "write:assets",
     "admin:org",
 ];
 

@@ -170,7 +170,7 @@ async fn create_policy(
                     name: body.name.trim().to_owned(),
                     description: body.description.clone(),
                     policy: body.policy.clone(),
-                    created_by: Some(auth.actor.user_id.clone()),
+                    created_by: auth.actor.user_id.clone(),
                     created_at: now.clone(),
                     updated_at: now,
                 };

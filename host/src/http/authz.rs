@@ -9,7 +9,7 @@ use super::{
 use crate::{
     app::AppState,
     authn::Caller,
-    authz::{Action, ContextExtras, EvalInput, Evaluation, Resource},
+    authz::{Action, ContextExtras, EvalInput, Evaluation, PrincipalKind, Resource},
     domain::ScopeSet,
     store,
 };
@@ -28,7 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExplainRequest {
-    /// `User::"<user id>"` or `ApiKey::"<key id>"` (then the key's user and scopes are used).
+    /// `User::"<user id>"`, `ApiKey::"<key id>"` (then the key's user and scopes are used), or
+    /// `Agent::"<agent id>"` (an enrolled agent acting as itself).
     pub principal: String,
     /// `Action::"member.create"` or just `member.create`.
     pub action: String,
@@ -71,6 +72,36 @@ async fn explain(
     let action = parse_action(&body.action)?;
     let resource = parse_resource(&body.resource)?;
     let (ptype, pid) = parse_uid(&body.principal, "principal")?;
+    if ptype == "Agent" {
+        let agent = store::agents::find_agent(&mut tx, &pid)
+            .await?
+            .ok_or_else(|| ApiError::invalid_field(&["principal"], "no such agent in this org"))?;
+        let policies = state.authz.policies_for(&mut tx, &auth.org).await?;
+        let email = format!("agent:{}", agent.id);
+        let evaluation = state.authz.evaluate(
+            &policies,
+            &EvalInput {
+                org: &auth.org,
+                principal: PrincipalKind::Agent {
+                    kind: &agent.kind,
+                    name: &agent.name,
+                },
+                user_id: &agent.id,
+                email: &email,
+                role: crate::authz::AGENT_ROLE,
+                credential: "agent",
+                scopes: &ScopeSet::default(),
+                action,
+                resource: &resource,
+                extras: &ContextExtras::default(),
+            },
+        );
+        return Ok(axum::Json(ExplainResponse {
+            evaluation,
+            role: Some(crate::authz::AGENT_ROLE.into()),
+            scopes: Vec::new(),
+        }));
+    }
     let (user_id, mut scopes) = match ptype.as_str() {
         "User" => (pid, None),
         "ApiKey" => {
@@ -84,7 +115,7 @@ async fn explain(
         _ => {
             return Err(ApiError::invalid_field(
                 &["principal"],
-                "principal must be a User or an ApiKey",
+                "principal must be a User, an ApiKey or an Agent",
             ));
         }
     };
@@ -108,6 +139,7 @@ async fn explain(
             &policies,
             &EvalInput {
                 org: &auth.org,
+                principal: PrincipalKind::User,
                 user_id: &user_id,
                 email: &m.email,
                 role: &m.role,
@@ -157,6 +189,9 @@ fn parse_resource(raw: &str) -> ApiResult<Resource> {
         "AccessPolicy" => Resource::AccessPolicy(id),
         "AuditLog" => Resource::AuditLog,
         "Plugin" => Resource::Plugin(id),
+        "Agent" => Resource::Agent(id),
+        "EnrollmentToken" => Resource::EnrollmentToken(id),
+        "Asset" => Resource::Asset(id),
         "Repository" => {
             Resource::Repository(id.parse().map_err(|_| {
                 ApiError::invalid_field(&["resource"], "a Repository id is a number")

@@ -29,6 +29,8 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "plugins", description = "Sandboxed WebAssembly check plugins"),
         (name = "repositories", description = "Repositories that scans and scores attach to"),
         (name = "evidence", description = "Evidence upload (presigned S3), SHA-256 verification and control lineage (seed 000)"),
+        (name = "agents", description = "Agent enrollment tokens, token-for-certificate exchange, agent status, revocation, rotation and identity-bound heartbeats (seed 003)"),
+        (name = "assets", description = "The asset inventory projected from heartbeats: assets, timelines, collectors, command history (seed 003)"),
         (name = "scans", description = "Scan ingestion (our JSON format, SARIF 2.1.0) and rescoring"),
         (name = "compliance", description = "Framework catalog, selection, custom frameworks, scores and trends (seeds 002, 003)"),
         (name = "operations", description = "Health, readiness and metrics"),
@@ -47,6 +49,24 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("An API key (`sk-…`) or a JWT"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "agent_credential",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An enrolled agent's credential (`ak-…`)"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "enrollment_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An agent enrollment token (`et-…`)"))
                     .build(),
             ),
         );

@@ -44,6 +44,12 @@ pub enum ApiError {
     RequestTimeout(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// A 429: the caller is over a rate; `Retry-After` says when to come back (seconds).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// PostgreSQL aborted the transaction over concurrency alone (serialization failure,
     /// deadlock). [`super::write`] runs the whole transaction again; a client only sees this
     /// (as a 503 with `Retry-After`) once its bounded retries are spent.
@@ -128,6 +134,7 @@ impl ApiError {
             ApiError::ServiceUnavailable(_) | ApiError::Contention(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,6 +152,12 @@ impl IntoResponse for ApiError {
                 (Some(*limit), Some((*setting).to_owned()))
             }
             _ => (None, None),
+        };
+        let retry_after = match &self {
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         };
         let detail = match self {
             ApiError::BadRequest(v) | ApiError::Unprocessable(v) | ApiError::PaymentRequired(v) => {
@@ -174,6 +187,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         if status == StatusCode::UNAUTHORIZED {
             response

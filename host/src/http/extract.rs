@@ -30,20 +30,6 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim();
-                mime == "application/json" || mime.ends_with("+json")
-            });
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType(
-                "expected a JSON body with Content-Type: application/json".into(),
-            ));
-        }
         let limit = req
             .extensions()
             .get::<BodyLimit>()
@@ -57,9 +43,33 @@ where
             max_bytes: limit.max_bytes,
             setting: "GRC_MAX_BODY_BYTES",
         };
-        let bytes = body::read(req.into_body(), &cap, limit.idle).await?;
-        parse_json(&bytes).map(Json)
+        read_json(req, &cap).await.map(Json)
     }
+}
+
+/// A JSON body read under `cap` (415 for another content type, 413 over the cap, 408 when it
+/// stalls, 422 naming the field when it does not parse).
+pub async fn read_json<T: DeserializeOwned>(req: Request, cap: &body::Cap) -> Result<T, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime == "application/json" || mime.ends_with("+json")
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(
+            "expected a JSON body with Content-Type: application/json".into(),
+        ));
+    }
+    let idle = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(DEFAULT_BODY_IDLE, |l| l.idle);
+    let bytes = body::read(req.into_body(), cap, idle).await?;
+    parse_json(&bytes)
 }
 
 /// Limits for a request that reached a handler without the router's [`BodyLimit`] (tests).
@@ -191,6 +201,45 @@ impl FromRequestParts<AppState> for Caller {
             .authn
             .authenticate(&state.db, presented, client)
             .await?)
+    }
+}
+
+impl FromRequestParts<AppState> for crate::authn::AgentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let client = client_meta(parts, state.config.trust_forwarded_for);
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        Ok(crate::authn::authenticate_agent(&state.db, authorization, client).await?)
+    }
+}
+
+/// An enrollment request: its (live) enrollment token and where it came from.
+pub struct Enrollment {
+    pub token: crate::store::agents::EnrollmentToken,
+    pub client: ClientMeta,
+}
+
+impl FromRequestParts<AppState> for Enrollment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let client = client_meta(parts, state.config.trust_forwarded_for);
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let token = crate::authn::authenticate_enrollment(&state.db, authorization).await?;
+        Ok(Enrollment { token, client })
     }
 }
 

@@ -5,7 +5,9 @@
 //! records one audit entry and commits (docs/decisions/0014).
 
 pub mod access_policies;
+pub mod agents;
 pub mod api_keys;
+pub mod assets;
 pub mod audit_log;
 pub mod authz;
 pub mod body;
@@ -29,7 +31,7 @@ use crate::{
     app::AppState,
     audit::{self, AuditEvent},
     authn::Caller,
-    authz::{Action, Authorized, ContextExtras, Resource},
+    authz::{Action, AgentPrincipal, Authorized, ContextExtras, Resource},
     store::TenantTx,
 };
 use axum::{Router, extract::DefaultBodyLimit, http::StatusCode, response::IntoResponse};
@@ -148,6 +150,49 @@ pub async fn write_with<'s, T, F>(
     action: Action,
     resource: Resource,
     extras: ContextExtras,
+    work: F,
+) -> ApiResult<T>
+where
+    F: for<'a> FnMut(&'a mut Write<'s>) -> futures_util::future::BoxFuture<'a, ApiResult<T>>,
+{
+    let who = Who::Caller {
+        caller,
+        resource,
+        extras,
+    };
+    write_as(state, &who, org_id, action, work).await
+}
+
+/// [`write`] for an agent acting as itself (enroll, heartbeat, rotate) in its own org.
+pub async fn write_as_agent<'s, T, F>(
+    state: &AppState,
+    agent: &AgentPrincipal,
+    org_id: &str,
+    action: Action,
+    work: F,
+) -> ApiResult<T>
+where
+    F: for<'a> FnMut(&'a mut Write<'s>) -> futures_util::future::BoxFuture<'a, ApiResult<T>>,
+{
+    write_as(state, &Who::Agent(agent), org_id, action, work).await
+}
+
+/// Who a write is authorized for.
+enum Who<'c> {
+    Caller {
+        caller: &'c Caller,
+        resource: Resource,
+        extras: ContextExtras,
+    },
+    Agent(&'c AgentPrincipal),
+}
+
+/// The one write loop behind [`write_with`] and [`write_as_agent`].
+async fn write_as<'s, T, F>(
+    state: &AppState,
+    who: &Who<'_>,
+    org_id: &str,
+    action: Action,
     mut work: F,
 ) -> ApiResult<T>
 where
@@ -157,10 +202,19 @@ where
     loop {
         let result = async {
             let mut tx = state.db.write_tx(org_id).await?;
-            let auth = state
-                .authz
-                .authorize(&mut tx, caller, action, resource.clone(), extras.clone())
-                .await?;
+            let auth = match who {
+                Who::Caller {
+                    caller,
+                    resource,
+                    extras,
+                } => {
+                    state
+                        .authz
+                        .authorize(&mut tx, caller, action, resource.clone(), extras.clone())
+                        .await?
+                }
+                Who::Agent(agent) => state.authz.authorize_agent(&mut tx, agent, action).await?,
+            };
             let mut write = Write {
                 tx,
                 auth,
@@ -236,6 +290,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(repositories::router())
         .merge(scans::router())
         .merge(evidence::router())
+        .merge(agents::router())
+        .merge(assets::router())
         .merge(health::router())
 }
 

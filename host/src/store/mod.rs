@@ -8,7 +8,9 @@
 
 pub mod access_policies;
 pub mod access_revisions;
+pub mod agents;
 pub mod api_keys;
+pub mod assets;
 pub mod audit;
 pub mod compliance;
 pub mod connect;

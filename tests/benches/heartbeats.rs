@@ -1,0 +1,211 @@
+//! Heartbeat ingestion (issue 11), end to end through a spawned server, on SQLite and
+//! PostgreSQL.
+//!
+//! 1. Throughput: `AGENTS` enrolled agents send heartbeats as fast as `CONCURRENCY` clients
+//!    can for `SECONDS`; heartbeats per second and p50/p99 latency. The peer, measured in the
+//!    same run at the same concurrency, is an authenticated read (`GET /api/v1/orgs/{org}`).
+//! 2. The fleet goal: 1,000 agents at one heartbeat per 30 s is 33.3 heartbeats a second. The
+//!    process's CPU time (server and client together, so an upper bound for the server) is
+//!    measured over a paced run at that rate, as a share of one core.
+//!
+//! Run: `cargo bench -p grc-tests --bench heartbeats`. `GRC_BENCH_BACKEND=sqlite|postgres`
+//! picks one backend (default both).
+
+use grc_tests::{Backend, TestAgent, heartbeat_body, json, spawn_app_with};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+const AGENTS: usize = 200;
+const CONCURRENCY: usize = 16;
+const SECONDS: u64 = 10;
+const FLEET_RATE: f64 = 1000.0 / 30.0;
+const FLEET_SECONDS: u64 = 20;
+
+fn cpu_seconds() -> f64 {
+    // utime + stime of this process, from /proc/self/stat (fields 14 and 15, in clock ticks).
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("stat");
+    let after = stat.rsplit_once(')').expect("comm").1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / 100.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// Runs `call` from `CONCURRENCY` tasks for `SECONDS`; (per second, p50, p99, errors).
+async fn hammer<F, Fut>(call: F) -> (f64, Duration, Duration, usize)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let call = Arc::new(call);
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (call, next) = (call.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let t = Instant::now();
+                if !call(i).await {
+                    errors += 1;
+                }
+                lat.push(t.elapsed());
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.expect("task");
+        all.extend(lat);
+        errors += e;
+    }
+    all.sort();
+    (
+        all.len() as f64 / SECONDS as f64,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        errors,
+    )
+}
+
+async fn bench(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.log = "error".into();
+        c.agents.heartbeats_per_minute = 100_000;
+        c.database_max_connections = 8;
+    })
+    .await
+    else {
+        println!("{backend:?}: skipped (no database)");
+        return;
+    };
+    let app = Arc::new(app);
+    let token = app.enrollment_token(&app.org_id, &app.owner_key).await;
+    let mut agents: Vec<TestAgent> = Vec::new();
+    for i in 0..AGENTS {
+        agents.push(app.enrolled_agent(&token, &format!("host-{i}")).await);
+    }
+    let agents = Arc::new(agents);
+    // Warm: every agent has its host asset, so the run measures steady-state heartbeats.
+    for (i, a) in agents.iter().enumerate() {
+        let resp = app
+            .heartbeat(
+                &a.agent_id,
+                &a.credential,
+                heartbeat_body(&format!("host-{i}"), &["10.0.0.1"]),
+            )
+            .await;
+        assert_eq!(resp.status.as_u16(), 202, "{:?}", resp.body);
+    }
+    let body_for = |i: usize| {
+        // Alternate posture every other round so some heartbeats record a change.
+        let mut body = heartbeat_body(&format!("host-{}", i % AGENTS), &["10.0.0.1"]);
+        body["posture"]["firewall"] = json!((i / AGENTS) % 2 == 0);
+        body
+    };
+    let (hb_rate, hb_p50, hb_p99, hb_err) = {
+        let (app, agents) = (app.clone(), agents.clone());
+        hammer(move |i| {
+            let (app, agents) = (app.clone(), agents.clone());
+            async move {
+                let a = &agents[i % AGENTS];
+                app.heartbeat(&a.agent_id, &a.credential, body_for(i))
+                    .await
+                    .status
+                    .as_u16()
+                    == 202
+            }
+        })
+        .await
+    };
+    let (rd_rate, rd_p50, rd_p99, rd_err) = {
+        let app = app.clone();
+        hammer(move |_| {
+            let app = app.clone();
+            async move {
+                app.get(&app.org_path(&app.org_id, ""), &app.owner_key)
+                    .await
+                    .status
+                    .as_u16()
+                    == 200
+            }
+        })
+        .await
+    };
+    println!(
+        "{backend:?} heartbeats: {hb_rate:.0}/s  p50 {:.2} ms  p99 {:.2} ms  errors {hb_err}",
+        hb_p50.as_secs_f64() * 1e3,
+        hb_p99.as_secs_f64() * 1e3
+    );
+    println!(
+        "{backend:?} peer (GET org): {rd_rate:.0}/s  p50 {:.2} ms  p99 {:.2} ms  errors {rd_err}",
+        rd_p50.as_secs_f64() * 1e3,
+        rd_p99.as_secs_f64() * 1e3
+    );
+    println!(
+        "{backend:?} heartbeat/read throughput ratio: {:.2}",
+        hb_rate / rd_rate
+    );
+
+    // The fleet: paced at 33.3 heartbeats a second, round-robin over the agents.
+    let interval = Duration::from_secs_f64(1.0 / FLEET_RATE);
+    let mut ticker = tokio::time::interval(interval);
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let mut sent = 0usize;
+    let mut inflight = Vec::new();
+    while started.elapsed() < Duration::from_secs(FLEET_SECONDS) {
+        ticker.tick().await;
+        let (app, agents) = (app.clone(), agents.clone());
+        let i = sent;
+        inflight.push(tokio::spawn(async move {
+            let a = &agents[i % AGENTS];
+            app.heartbeat(&a.agent_id, &a.credential, body_for(i))
+                .await
+                .status
+                .as_u16()
+                == 202
+        }));
+        sent += 1;
+    }
+    let mut ok = 0;
+    for t in inflight {
+        ok += usize::from(t.await.expect("task"));
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    println!(
+        "{backend:?} fleet (1,000 agents / 30 s = {FLEET_RATE:.1}/s): {ok}/{sent} accepted, CPU {:.1}% of one core (server + client, upper bound; goal < 5%)",
+        100.0 * cpu / wall
+    );
+    drop(app);
+}
+
+#[tokio::main]
+async fn main() {
+    let which = std::env::var("GRC_BENCH_BACKEND").unwrap_or_default();
+    if which.is_empty() || which == "sqlite" {
+        bench(Backend::Sqlite).await;
+    }
+    if which.is_empty() || which == "postgres" {
+        bench(Backend::Postgres).await;
+    }
+}
