@@ -80,18 +80,6 @@ fn decode_labels(raw: &str) -> BTreeMap<String, String> {
     serde_json::from_str(raw).unwrap_or_default()
 }
 
-fn kind(raw: Option<String>, field: &str) -> ApiResult<String> {
-    let kind = raw.unwrap_or_else(|| "endpoint".into());
-    if agents::KINDS.contains(&kind.as_str()) {
-        Ok(kind)
-    } else {
-        Err(ApiError::invalid_field(
-            &[field],
-            format!("must be one of {}", agents::KINDS.join(", ")),
-        ))
-    }
-}
-
 // Enrollment tokens ---------------------------------------------------------------------------
 
 /// An enrollment token as listed: never the secret or its hash.
@@ -153,10 +141,10 @@ pub struct TokenList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
-    /// `endpoint` (default), `automation` or `collector`.
-    pub kind: Option<String>,
+    /// The kind of agent it enrolls; default `endpoint`.
+    pub kind: Option<agents::AgentKind>,
     pub labels: Option<BTreeMap<String, String>>,
     /// Hours until the token expires (1–8760; default `GRC_AGENTS__TOKEN_DEFAULT_TTL_HOURS`).
     #[schema(minimum = 1, maximum = 8760)]
@@ -215,7 +203,11 @@ async fn create_token(
             .map_err(|e| ApiError::invalid_field(&["name"], format!("name {e}")))?,
         None => "enrollment token".to_owned(),
     };
-    let kind = kind(body.kind, "kind")?;
+    let kind = body
+        .kind
+        .unwrap_or(agents::AgentKind::Endpoint)
+        .as_str()
+        .to_owned();
     let labels = labels(body.labels, "labels")?;
     let hours = body
         .expires_in_hours
@@ -633,10 +625,10 @@ pub struct AgentPage {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AgentQuery {
-    /// `endpoint`, `automation` or `collector`.
-    pub kind: Option<String>,
-    /// `online`, `stale`, `offline` or `revoked`.
-    pub status: Option<String>,
+    #[param(inline)]
+    pub kind: Option<agents::AgentKind>,
+    #[param(inline)]
+    pub status: Option<agents::AgentStatus>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
     /// 1–500, default 50.
@@ -666,33 +658,15 @@ pub(super) fn paging(
 }
 
 fn agent_filter(state: &AppState, q: AgentQuery, reporting: bool) -> ApiResult<AgentFilter> {
-    if let Some(k) = &q.kind
-        && !agents::KINDS.contains(&k.as_str())
-    {
-        return Err(ApiError::unprocessable(
-            json!(["query", "kind"]),
-            format!("must be one of {}", agents::KINDS.join(", ")),
-            "value_error",
-        ));
-    }
-    if let Some(s) = &q.status
-        && !agents::status::STATUSES.contains(&s.as_str())
-    {
-        return Err(ApiError::unprocessable(
-            json!(["query", "status"]),
-            format!("must be one of {}", agents::status::STATUSES.join(", ")),
-            "value_error",
-        ));
-    }
-    let (after, limit) = paging(q.cursor.as_deref(), q.limit)?;
+    let (after, limit) = paging(agents::non_empty(q.cursor).as_deref(), q.limit)?;
     let now = chrono::Utc::now();
     let settings = &state.config.agents;
     let cutoff = |secs: u64| {
         time::format(now - chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 2)))
     };
     Ok(AgentFilter {
-        kind: q.kind,
-        status: q.status,
+        kind: q.kind.map(|k| k.as_str().to_owned()),
+        status: q.status.map(|s| s.as_str().to_owned()),
         online_since: cutoff(settings.stale_after_secs),
         stale_since: cutoff(settings.offline_after_secs),
         reporting,

@@ -9,6 +9,7 @@ use super::{
     write,
 };
 use crate::{
+    agents,
     app::AppState,
     audit::{self, AuditEvent},
     authn::Caller,
@@ -34,8 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(commands))
         .routes(routes!(set_authorization))
 }
-
-const AUTHORIZATIONS: &[&str] = &["authorized", "unauthorized"];
 
 #[derive(Serialize, ToSchema)]
 pub struct AssetView {
@@ -100,10 +99,10 @@ pub struct AssetPage {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AssetQuery {
-    /// `host` or `device`.
-    pub kind: Option<String>,
-    /// `authorized` or `unauthorized`.
-    pub authorization: Option<String>,
+    #[param(inline)]
+    pub kind: Option<agents::AssetKind>,
+    #[param(inline)]
+    pub authorization: Option<agents::Authorization>,
     /// Assets of this agent's host.
     pub agent_id: Option<Uuid>,
     /// Case-insensitive part of the hostname.
@@ -113,17 +112,6 @@ pub struct AssetQuery {
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-}
-
-fn one_of(value: &Option<String>, allowed: &[&str], field: &str) -> ApiResult<()> {
-    match value {
-        Some(v) if !allowed.contains(&v.as_str()) => Err(ApiError::unprocessable(
-            json!(["query", field]),
-            format!("must be one of {}", allowed.join(", ")),
-            "value_error",
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// Assets in first-seen order, with filters and paging.
@@ -137,21 +125,20 @@ async fn list_assets(
     Path(org_id): Path<Uuid>,
     Query(q): Query<AssetQuery>,
 ) -> ApiResult<axum::Json<AssetPage>> {
-    one_of(&q.kind, &["host", "device"], "kind")?;
-    one_of(&q.authorization, AUTHORIZATIONS, "authorization")?;
-    if q.hostname.as_ref().is_some_and(|h| h.chars().count() > 253) {
+    let hostname = agents::non_empty(q.hostname);
+    if hostname.as_ref().is_some_and(|h| h.chars().count() > 253) {
         return Err(ApiError::unprocessable(
             json!(["query", "hostname"]),
             "at most 253 characters",
             "value_error",
         ));
     }
-    let (after, limit) = paging(q.cursor.as_deref(), q.limit)?;
+    let (after, limit) = paging(agents::non_empty(q.cursor).as_deref(), q.limit)?;
     let filter = AssetFilter {
-        kind: q.kind,
-        authorization: q.authorization,
+        kind: q.kind.map(|k| k.as_str().to_owned()),
+        authorization: q.authorization.map(|a| a.as_str().to_owned()),
         agent_id: q.agent_id.map(|a| a.to_string()),
-        hostname: q.hostname,
+        hostname,
         include_merged: q.include_merged.unwrap_or(false),
         after,
         limit: limit + 1,
@@ -348,7 +335,7 @@ async fn commands(
     Path((org_id, asset_id)): Path<(Uuid, Uuid)>,
     Query(q): Query<CommandQuery>,
 ) -> ApiResult<axum::Json<CommandPage>> {
-    let (after, limit) = paging(q.cursor.as_deref(), q.limit)?;
+    let (after, limit) = paging(agents::non_empty(q.cursor).as_deref(), q.limit)?;
     let id = asset_id.to_string();
     let (mut tx, _) = authorize(
         &state,
@@ -373,10 +360,9 @@ async fn commands(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetAuthorization {
-    /// `authorized` or `unauthorized`.
-    pub authorization: String,
+    pub authorization: agents::Authorization,
     /// Why (kept on the asset and in its timeline).
-    #[schema(max_length = 500)]
+    #[schema(min_length = 1, max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -392,12 +378,6 @@ async fn set_authorization(
     Path((org_id, asset_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<SetAuthorization>,
 ) -> ApiResult<axum::Json<AssetView>> {
-    if !AUTHORIZATIONS.contains(&body.authorization.as_str()) {
-        return Err(ApiError::invalid_field(
-            &["authorization"],
-            format!("must be one of {}", AUTHORIZATIONS.join(", ")),
-        ));
-    }
     let note = body
         .note
         .as_deref()
@@ -406,7 +386,8 @@ async fn set_authorization(
         })
         .transpose()?;
     let id = &asset_id.to_string();
-    let (wanted, note) = (&body.authorization, &note);
+    let wanted = &body.authorization.as_str().to_owned();
+    let note = &note;
     let resource = Resource::Asset(id.clone());
     let asset = write(
         &state,
