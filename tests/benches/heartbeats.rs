@@ -118,7 +118,7 @@ async fn bench(backend: Backend) {
     let body_for = |i: usize| {
         // Alternate posture every other round so some heartbeats record a change.
         let mut body = heartbeat_body(&format!("host-{}", i % AGENTS), &["10.0.0.1"]);
-        body["posture"]["firewall"] = json!((i / AGENTS) % 2 == 0);
+        body["posture"]["firewall"] = json!((i / AGENTS).is_multiple_of(2));
         body
     };
     let (hb_rate, hb_p50, hb_p99, hb_err) = {

@@ -638,7 +638,7 @@ async fn agent_recipe(
                     method: m.clone(),
                     path: path.clone(),
                     body: Body::Json(json!({
-                        "authorization": if i % 2 == 0 { "authorized" } else { "unauthorized" },
+                        "authorization": if i.is_multiple_of(2) { "authorized" } else { "unauthorized" },
                     })),
                     bearer: None,
                 })
