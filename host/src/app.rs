@@ -132,6 +132,8 @@ async fn plugin_cache_key(db: &Db) -> anyhow::Result<Vec<u8>> {
 /// A server bound to a port and running in the background.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where the agent TLS listener is bound, when it is on.
+    pub agent_tls_addr: Option<SocketAddr>,
     pub state: AppState,
     pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -146,6 +148,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
         created.announce(&state.config.data_dir)?;
     }
     let addr = listener.local_addr()?;
+    let agent_tls_addr = start_agent_tls(&state).await?;
     let router = http::router(state.clone());
     let handle = tokio::spawn(async move {
         axum::serve(
@@ -158,9 +161,43 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
     tracing::info!(%addr, "grc listening");
     Ok(RunningServer {
         addr,
+        agent_tls_addr,
         state,
         handle,
     })
+}
+
+/// Starts the optional agent TLS listener (`GRC_AGENTS__TLS_LISTEN`): the same API, on TLS that
+/// requires a client certificate; a heartbeat there authenticates with the certificate alone.
+async fn start_agent_tls(state: &AppState) -> anyhow::Result<Option<SocketAddr>> {
+    let settings = &state.config.agents;
+    let Some(listen) = &settings.tls_listen else {
+        return Ok(None);
+    };
+    let (Some(cert), Some(key)) = (&settings.tls_cert_file, &settings.tls_key_file) else {
+        anyhow::bail!(
+            "GRC_AGENTS__TLS_LISTEN needs GRC_AGENTS__TLS_CERT_FILE and GRC_AGENTS__TLS_KEY_FILE"
+        );
+    };
+    let config = crate::agents::tls::server_config(cert, key)?;
+    let tcp = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding the agent TLS listener on {listen}"))?;
+    let listener = crate::agents::tls::AgentTlsListener::start(tcp, config)?;
+    let addr = axum::serve::Listener::local_addr(&listener)?.addr;
+    let router = http::router(state.clone());
+    tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<crate::agents::tls::AgentPeer>(),
+        )
+        .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "agent TLS listener stopped");
+        }
+    });
+    tracing::info!(%addr, "agent TLS listener (client certificates required)");
+    Ok(Some(addr))
 }
 
 async fn shutdown_signal() {

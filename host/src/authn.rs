@@ -109,6 +109,10 @@ pub enum AuthnError {
     InvalidAgentCredential,
     #[error("agent revoked")]
     AgentRevoked,
+    #[error("the client certificate is not a current agent certificate of this server")]
+    UnknownAgentCertificate,
+    #[error("agent certificate expired; rotate the agent's identity")]
+    AgentCertificateExpired,
     #[error("agent credential was replaced by a rotation; use the new credential")]
     CredentialRotated,
     #[error("Invalid enrollment token")]
@@ -432,6 +436,48 @@ pub async fn authenticate_agent(
         agent,
         principal,
         current_credential,
+    })
+}
+
+/// Authenticates an agent by the client certificate it presented on the agent TLS listener
+/// (`agents::tls`): exactly the agent's current certificate (by SHA-256 fingerprint), within its
+/// validity, signed by the org's CA, of an agent that is not revoked. Read on every call, like
+/// the credential.
+pub async fn authenticate_agent_certificate(
+    db: &Db,
+    certificate: &[u8],
+    client: ClientMeta,
+) -> Result<AgentCaller, AuthnError> {
+    let fingerprint = crate::agents::ca::fingerprint(certificate);
+    let mut tx = db.global_tx().await?;
+    let agent = store::agents::find_agent_by_certificate(&mut tx, &fingerprint)
+        .await?
+        .filter(|a| hashes_match(&a.cert_fingerprint, &fingerprint))
+        .ok_or(AuthnError::UnknownAgentCertificate)?;
+    tx.commit().await?;
+    if agent.revoked_at.is_some() {
+        return Err(AuthnError::AgentRevoked);
+    }
+    if agent.cert_not_after.as_str() <= crate::domain::time::now().as_str() {
+        return Err(AuthnError::AgentCertificateExpired);
+    }
+    let mut tx = db.tenant_tx(&agent.org_id).await?;
+    let ca = store::agents::find_ca(&mut tx).await?;
+    tx.commit().await?;
+    let signed_by_ca = ca.is_some_and(|ca| crate::agents::ca::signed_by(certificate, &ca.cert_pem));
+    if !signed_by_ca {
+        return Err(AuthnError::UnknownAgentCertificate);
+    }
+    let principal = crate::authz::AgentPrincipal {
+        id: agent.id.clone(),
+        kind: agent.kind.clone(),
+        name: agent.name.clone(),
+        client,
+    };
+    Ok(AgentCaller {
+        agent,
+        principal,
+        current_credential: true,
     })
 }
 

@@ -59,6 +59,7 @@ CREATE TABLE agents (
     created_at               TEXT NOT NULL
 );
 CREATE INDEX agents_org ON agents (org_id, created_at, id);
+CREATE INDEX agents_cert_fingerprint ON agents (cert_fingerprint);
 
 CREATE TABLE assets (
     id                  TEXT PRIMARY KEY,
@@ -134,11 +135,13 @@ CREATE POLICY agent_enrollment_tokens_tenant ON agent_enrollment_tokens
 ALTER TABLE agents ENABLE ROW LEVEL SECURITY;
 ALTER TABLE agents FORCE ROW LEVEL SECURITY;
 -- An agent call finds its agent by credential hash (current or, during a rotation's overlap,
--- previous) before it knows the tenant.
+-- previous), or on the agent TLS listener by its certificate's fingerprint, before it knows
+-- the tenant.
 CREATE POLICY agents_tenant ON agents
     USING (org_id = current_setting('app.tenant_id', true)
            OR credential_hash = current_setting('app.agent_credential_hash', true)
-           OR previous_credential_hash = current_setting('app.agent_credential_hash', true))
+           OR previous_credential_hash = current_setting('app.agent_credential_hash', true)
+           OR cert_fingerprint = current_setting('app.agent_cert_fingerprint', true))
     WITH CHECK (org_id = current_setting('app.tenant_id', true));
 
 ALTER TABLE agent_cas ENABLE ROW LEVEL SECURITY;

@@ -59,6 +59,7 @@ CREATE TABLE agents (
     created_at               TEXT NOT NULL
 );
 CREATE INDEX agents_org ON agents (org_id, created_at, id);
+CREATE INDEX agents_cert_fingerprint ON agents (cert_fingerprint);
 
 CREATE TABLE assets (
     id                  TEXT PRIMARY KEY,

@@ -36,6 +36,8 @@ pub struct TestApp {
     /// The bootstrap org and its owner key.
     pub org_id: String,
     pub owner_key: String,
+    /// The agent TLS listener, when the configuration turned it on.
+    pub agent_tls_addr: Option<std::net::SocketAddr>,
     pub state: grc::app::AppState,
     _data: std::sync::Arc<tempdir::Dir>,
     /// False for [`TestApp::another_server`]: the first server's drop cleans up.
@@ -163,6 +165,7 @@ async fn start(
         data_dir: data.0.clone(),
         org_id: bootstrap["org_id"].as_str().expect("org_id").to_owned(),
         owner_key: bootstrap["api_key"].as_str().expect("api_key").to_owned(),
+        agent_tls_addr: server.agent_tls_addr,
         state: server.state,
         _data: data,
         owns_database,
@@ -824,4 +827,82 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// A self-signed server certificate for `localhost` / 127.0.0.1: `(cert_pem, key_pem)`.
+pub fn server_tls_identity() -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("params");
+    let cert = params.self_signed(&key).expect("self-signed");
+    (cert.pem(), key.serialize_pem())
+}
+
+/// One HTTP/1.1 POST over TLS to `addr`, trusting `server_cert_pem`, presenting the client
+/// certificate and key when given. `Err` when TLS or the connection fails.
+pub async fn tls_post(
+    addr: std::net::SocketAddr,
+    server_cert_pem: &str,
+    client: Option<(&str, &str)>,
+    path: &str,
+    body: &Value,
+) -> Result<Resp, String> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(server_cert_pem.as_bytes()) {
+        roots
+            .add(cert.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let config = match client {
+        Some((cert_pem, key_pem)) => {
+            let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let key =
+                PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| e.to_string())?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| e.to_string())?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let mut tls = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let payload = body.to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    tls.write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    tls.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no HTTP status in {text:?}"))?;
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok(Resp {
+        status: StatusCode::from_u16(status).map_err(|e| e.to_string())?,
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+    })
 }

@@ -22,6 +22,7 @@ both_backends!(
     every_agent_route_is_tenant_isolated,
     auditors_read_agents_and_assets_and_change_nothing,
     the_cli_agent_enrolls_and_reports_this_machine,
+    the_tls_listener_takes_heartbeats_on_the_certificate_alone,
 );
 
 fn tokens_path(app: &TestApp) -> String {
@@ -919,4 +920,82 @@ async fn the_cli_agent_enrolls_and_reports_this_machine(app: TestApp) {
     assert_eq!(listed.len(), 1, "{:?}", assets.body);
     assert_eq!(listed[0]["hostname"], hostname.as_str());
     assert!(listed[0]["os"]["name"].is_string());
+}
+
+async fn the_tls_listener_takes_heartbeats_on_the_certificate_alone(first: TestApp) {
+    let (server_cert, server_key) = grc_tests::server_tls_identity();
+    let (cert_file, key_file) = (
+        first.data_dir.join("tls.crt"),
+        first.data_dir.join("tls.key"),
+    );
+    std::fs::write(&cert_file, &server_cert).expect("cert");
+    std::fs::write(&key_file, &server_key).expect("key");
+    let app = first
+        .another_server(|c| {
+            c.agents.tls_listen = Some("127.0.0.1:0".into());
+            c.agents.tls_cert_file = Some(cert_file.clone());
+            c.agents.tls_key_file = Some(key_file.clone());
+        })
+        .await;
+    let tls = app.agent_tls_addr.expect("listener on");
+    let a = app.agent_in(&app.org_id, &app.owner_key, "mtls").await;
+    let cert = a.enrolled["certificate"].as_str().expect("cert").to_owned();
+    let path = format!("/api/v1/agents/{}/telemetry/heartbeat", a.agent_id);
+    let body = heartbeat_body("mtls", &["10.9.0.1"]);
+    let post = |client: Option<(&str, &str)>| {
+        let (path, body, server_cert) = (path.clone(), body.clone(), server_cert.clone());
+        let client = client.map(|(c, k)| (c.to_owned(), k.to_owned()));
+        async move {
+            let client = client.as_ref().map(|(c, k)| (c.as_str(), k.as_str()));
+            grc_tests::tls_post(tls, &server_cert, client, &path, &body).await
+        }
+    };
+
+    // The agent's certificate alone: accepted, and the heartbeat is projected.
+    let ok = post(Some((&cert, &a.key_pem))).await.expect("TLS works");
+    assert_eq!(ok.status, StatusCode::ACCEPTED, "{:?}", ok.body);
+    assert!(ok.body["asset_id"].is_string());
+    // No client certificate: the handshake is refused.
+    assert!(
+        post(None).await.is_err(),
+        "a client certificate is required"
+    );
+    // A certificate the org's CA never issued (self-signed, same name): 401.
+    let (stranger_cert, stranger_key) = grc_tests::server_tls_identity();
+    let resp = post(Some((&stranger_cert, &stranger_key)))
+        .await
+        .expect("TLS works");
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.detail(),
+        "the client certificate is not a current agent certificate of this server"
+    );
+    // Another agent's certificate on this agent's path: 403.
+    let b = app.agent_in(&app.org_id, &app.owner_key, "other").await;
+    let b_cert = b.enrolled["certificate"].as_str().expect("cert").to_owned();
+    let resp = post(Some((&b_cert, &b.key_pem))).await.expect("TLS works");
+    assert_eq!(resp.status, StatusCode::FORBIDDEN);
+    // After a rotation the old certificate no longer counts; after revocation nothing does.
+    let rotated = app.rotate_agent(&a.agent_id, &a.credential).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    let resp = post(Some((&cert, &a.key_pem))).await.expect("TLS works");
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    app.post(
+        &app.org_path(&app.org_id, &format!("/agents/{}/revoke", b.agent_id)),
+        &app.owner_key,
+        json!({}),
+    )
+    .await;
+    let b_path = format!("/api/v1/agents/{}/telemetry/heartbeat", b.agent_id);
+    let resp = grc_tests::tls_post(
+        tls,
+        &server_cert,
+        Some((&b_cert, &b.key_pem)),
+        &b_path,
+        &body,
+    )
+    .await
+    .expect("TLS works");
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.detail(), "agent revoked");
 }

@@ -146,6 +146,21 @@ pub fn issue(
     })
 }
 
+/// Whether `certificate` (DER) carries a valid signature by the CA in `ca_cert_pem`.
+pub fn signed_by(certificate: &[u8], ca_cert_pem: &str) -> bool {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let Ok(ca) = ::pem::parse(ca_cert_pem) else {
+        return false;
+    };
+    let (Ok((_, ca)), Ok((_, cert))) = (
+        X509Certificate::from_der(ca.contents()),
+        X509Certificate::from_der(certificate),
+    ) else {
+        return false;
+    };
+    cert.issuer() == ca.subject() && cert.verify_signature(Some(ca.public_key())).is_ok()
+}
+
 /// 16 random bytes, top bit clear (a positive INTEGER of at most 128 bits).
 fn random_serial() -> SerialNumber {
     let mut bytes: [u8; 16] = rand::random();

@@ -10,6 +10,7 @@ pub mod rate;
 pub mod seal;
 pub mod settings;
 pub mod status;
+pub mod tls;
 
 /// The kinds of agent: an endpoint agent reports its host, an automation agent calls
 /// connectors (seed 001), a collector reports what it discovers on a network.

@@ -23,6 +23,13 @@ pub struct AgentSettings {
     pub heartbeat_interval_secs: u64,
     /// Enrollment tokens expire after this many hours unless the request says otherwise.
     pub token_default_ttl_hours: u64,
+    /// Where the optional agent TLS listener binds (e.g. `0.0.0.0:8443`). On it, a heartbeat
+    /// authenticates with the agent's client certificate alone. Off when absent.
+    pub tls_listen: Option<String>,
+    /// The listener's own certificate chain (PEM), which agents verify.
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// Its private key (PEM).
+    pub tls_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AgentSettings {
@@ -36,6 +43,9 @@ impl Default for AgentSettings {
             max_heartbeat_bytes: 256 * 1024,
             heartbeat_interval_secs: 30,
             token_default_ttl_hours: 24,
+            tls_listen: None,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }

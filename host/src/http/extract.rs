@@ -216,6 +216,18 @@ impl FromRequestParts<AppState> for crate::authn::AgentCaller {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        // On the agent TLS listener, the client certificate alone identifies the agent.
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<crate::agents::tls::AgentPeer>>();
+        if let (None, Some(peer)) = (authorization, peer) {
+            return Ok(crate::authn::authenticate_agent_certificate(
+                &state.db,
+                &peer.0.certificate,
+                client,
+            )
+            .await?);
+        }
         Ok(crate::authn::authenticate_agent(&state.db, authorization, client).await?)
     }
 }
@@ -250,7 +262,13 @@ fn client_meta(parts: &Parts, trust_forwarded_for: bool) -> ClientMeta {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string());
+        .map(|ci| ci.0.ip().to_string())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<crate::agents::tls::AgentPeer>>()
+                .map(|ci| ci.0.addr.ip().to_string())
+        });
     ClientMeta {
         ip: forwarded.or(peer),
         user_agent: parts

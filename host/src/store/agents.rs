@@ -322,6 +322,21 @@ pub async fn find_agent_by_credential(
     row.as_ref().map(agent_from_row).transpose()
 }
 
+/// The agent whose current certificate has this fingerprint, before the tenant is known.
+pub async fn find_agent_by_certificate(
+    tx: &mut GlobalTx,
+    fingerprint: &str,
+) -> StoreResult<Option<Agent>> {
+    tx.unlock("app.agent_cert_fingerprint", fingerprint).await?;
+    let row = sqlx::query(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE cert_fingerprint = $1"
+    ))
+    .bind(fingerprint)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.as_ref().map(agent_from_row).transpose()
+}
+
 /// Filters for [`list_agents`].
 #[derive(Debug, Default)]
 pub struct AgentFilter {
