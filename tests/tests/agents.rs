@@ -23,6 +23,7 @@ both_backends!(
     auditors_read_agents_and_assets_and_change_nothing,
     the_cli_agent_enrolls_and_reports_this_machine,
     the_tls_listener_takes_heartbeats_on_the_certificate_alone,
+    cedar_decides_agent_calls_and_explains_them,
 );
 
 fn tokens_path(app: &TestApp) -> String {
@@ -998,4 +999,66 @@ async fn the_tls_listener_takes_heartbeats_on_the_certificate_alone(first: TestA
     .expect("TLS works");
     assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
     assert_eq!(resp.detail(), "agent revoked");
+}
+
+async fn cedar_decides_agent_calls_and_explains_them(app: TestApp) {
+    let a = app.agent_in(&app.org_id, &app.owner_key, "a").await;
+    let b = app.agent_in(&app.org_id, &app.owner_key, "b").await;
+    let app = &app;
+    let explain = |principal: &str, resource: &str| {
+        let body =
+            json!({ "principal": principal, "action": "agent.heartbeat", "resource": resource });
+        let path = app.org_path(&app.org_id, "/authz/explain");
+        async move { app.post(&path, &app.owner_key, body).await }
+    };
+    let own = explain(
+        &format!("Agent::\"{}\"", a.agent_id),
+        &format!("Agent::\"{}\"", a.agent_id),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{:?}", own.body);
+    assert_eq!(own.body["decision"], "allow");
+    assert_eq!(own.body["policy_ids"], json!(["role.agent"]));
+    let other = explain(
+        &format!("Agent::\"{}\"", a.agent_id),
+        &format!("Agent::\"{}\"", b.agent_id),
+    )
+    .await;
+    // An agent acting on another agent is never even a valid request: it denies.
+    assert_eq!(other.body["decision"], "deny", "{:?}", other.body);
+
+    // A tenant forbid narrows what agents may do; policies written for users keep validating.
+    for (name, policy) in [
+        (
+            "no-endpoint-heartbeats",
+            "forbid (principal is Agent, action == Action::\"agent.heartbeat\", resource) when { principal.kind == \"endpoint\" };",
+        ),
+        (
+            "need-to-know",
+            "forbid (principal, action == Action::\"member.list\", resource) when { principal.role == \"member\" };",
+        ),
+    ] {
+        let resp = app
+            .post(
+                &app.org_path(&app.org_id, "/access-policies"),
+                &app.owner_key,
+                json!({ "name": name, "policy": policy }),
+            )
+            .await;
+        assert!(resp.status.is_success(), "{name}: {:?}", resp.body);
+    }
+    let resp = app
+        .heartbeat(&a.agent_id, &a.credential, heartbeat_body("a", &[]))
+        .await;
+    assert_eq!(resp.status, StatusCode::FORBIDDEN, "{:?}", resp.body);
+    assert!(
+        resp.detail().starts_with("forbidden by access policy"),
+        "{:?}",
+        resp.body
+    );
+    assert_eq!(
+        app.owner_count("SELECT COUNT(*) FROM assets").await,
+        0,
+        "nothing was written"
+    );
 }
