@@ -203,6 +203,7 @@ pub struct PresentedCredential<'a> {
 pub struct Authenticator {
     jwt: Option<JwtVerifier>,
     keys: BoundedMap<String, Arc<CachedKey>>,
+    agents: BoundedMap<String, Arc<CachedAgent>>,
     users: BoundedMap<String, User>,
 }
 
@@ -223,6 +224,7 @@ impl Authenticator {
         Authenticator {
             jwt,
             keys: BoundedMap::new(CACHE_MAX),
+            agents: BoundedMap::new(CACHE_MAX),
             users: BoundedMap::new(CACHE_MAX),
         }
     }
@@ -382,6 +384,22 @@ pub struct AgentCaller {
     pub current_credential: bool,
 }
 
+impl AgentCaller {
+    fn new(agent: store::agents::Agent, client: ClientMeta, current_credential: bool) -> Self {
+        let principal = crate::authz::AgentPrincipal {
+            id: agent.id.clone(),
+            kind: agent.kind.clone(),
+            name: agent.name.clone(),
+            client,
+        };
+        AgentCaller {
+            agent,
+            principal,
+            current_credential,
+        }
+    }
+}
+
 /// The bearer token of an `Authorization` header, if any.
 pub fn bearer(authorization: Option<&str>) -> Option<&str> {
     authorization
@@ -392,57 +410,77 @@ pub fn bearer(authorization: Option<&str>) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Authenticates an agent credential. Its shape and checksum are checked before the database;
-/// the agent is read on every call (no cache), so a revocation or a rotation's end applies to
-/// the very next request on every server. The previous credential of a rotation works until
-/// its overlap ends.
-pub async fn authenticate_agent(
-    db: &Db,
-    authorization: Option<&str>,
-    client: ClientMeta,
-) -> Result<AgentCaller, AuthnError> {
-    let raw = bearer(authorization).ok_or(AuthnError::Missing)?;
-    let secret = AgentSecret::parse(raw).ok_or(AuthnError::InvalidAgentCredential)?;
-    let hash = secret.hash();
-    let mut tx = db.global_tx().await?;
-    let agent = store::agents::find_agent_by_credential(&mut tx, &hash)
-        .await?
-        .ok_or(AuthnError::InvalidAgentCredential)?;
-    tx.commit().await?;
-    let current_credential = hashes_match(&agent.credential_hash, &hash);
-    if !current_credential {
-        let previous_ok = agent
-            .previous_credential_hash
-            .as_deref()
-            .is_some_and(|p| hashes_match(p, &hash))
-            && agent
-                .previous_valid_until
+/// A credential's agent as read, with the org's access revision of that read.
+struct CachedAgent {
+    agent: store::agents::Agent,
+    revision: i64,
+}
+
+impl Authenticator {
+    /// Authenticates an agent credential. Its shape and checksum are checked before the
+    /// database. The agent is cached by credential hash, tagged with its org's access revision,
+    /// and used only while a fresh read of that revision shows no change, as for API keys:
+    /// revoking or rotating an agent bumps the revision, so the next request on every server
+    /// reads the agent again. The previous credential of a rotation works until its overlap
+    /// ends.
+    pub async fn authenticate_agent(
+        &self,
+        db: &Db,
+        authorization: Option<&str>,
+        client: ClientMeta,
+    ) -> Result<AgentCaller, AuthnError> {
+        let raw = bearer(authorization).ok_or(AuthnError::Missing)?;
+        let secret = AgentSecret::parse(raw).ok_or(AuthnError::InvalidAgentCredential)?;
+        let hash = secret.hash();
+        let agent = self.current_agent(db, &hash).await?;
+        let agent = &agent.agent;
+        let current_credential = hashes_match(&agent.credential_hash, &hash);
+        if !current_credential {
+            let previous_ok = agent
+                .previous_credential_hash
                 .as_deref()
-                .is_some_and(|until| crate::domain::time::now().as_str() < until);
-        if !previous_ok {
-            return Err(AuthnError::CredentialRotated);
+                .is_some_and(|p| hashes_match(p, &hash))
+                && agent
+                    .previous_valid_until
+                    .as_deref()
+                    .is_some_and(|until| crate::domain::time::now().as_str() < until);
+            if !previous_ok {
+                return Err(AuthnError::CredentialRotated);
+            }
         }
+        if agent.revoked_at.is_some() {
+            return Err(AuthnError::AgentRevoked);
+        }
+        Ok(AgentCaller::new(agent.clone(), client, current_credential))
     }
-    if agent.revoked_at.is_some() {
-        return Err(AuthnError::AgentRevoked);
+
+    /// The agent holding this credential hash as of now: the cached copy while its org's
+    /// access revision is unchanged, else a reload.
+    async fn current_agent(&self, db: &Db, hash: &str) -> Result<Arc<CachedAgent>, AuthnError> {
+        if let Some(cached) = self.agents.get(hash) {
+            match db.fresh_access_revision(&cached.agent.org_id).await? {
+                Some(now) if now <= cached.revision => return Ok(cached),
+                _ => {}
+            }
+        }
+        let mut tx = db.global_tx().await?;
+        let found = store::agents::find_agent_by_credential(&mut tx, hash)
+            .await?
+            .ok_or(AuthnError::InvalidAgentCredential)?;
+        tx.commit().await?;
+        let cached = Arc::new(CachedAgent {
+            agent: found.agent,
+            revision: found.access_revision,
+        });
+        self.agents.insert(hash.to_owned(), cached.clone());
+        Ok(cached)
     }
-    let principal = crate::authz::AgentPrincipal {
-        id: agent.id.clone(),
-        kind: agent.kind.clone(),
-        name: agent.name.clone(),
-        client,
-    };
-    Ok(AgentCaller {
-        agent,
-        principal,
-        current_credential,
-    })
 }
 
 /// Authenticates an agent by the client certificate it presented on the agent TLS listener
 /// (`agents::tls`): exactly the agent's current certificate (by SHA-256 fingerprint), within its
-/// validity, signed by the org's CA, of an agent that is not revoked. Read on every call, like
-/// the credential.
+/// validity, signed by the org's CA, of an agent that is not revoked. Read on every call
+/// (certificates are not cached).
 pub async fn authenticate_agent_certificate(
     db: &Db,
     certificate: &[u8],
@@ -468,17 +506,7 @@ pub async fn authenticate_agent_certificate(
     if !signed_by_ca {
         return Err(AuthnError::UnknownAgentCertificate);
     }
-    let principal = crate::authz::AgentPrincipal {
-        id: agent.id.clone(),
-        kind: agent.kind.clone(),
-        name: agent.name.clone(),
-        client,
-    };
-    Ok(AgentCaller {
-        agent,
-        principal,
-        current_credential: true,
-    })
+    Ok(AgentCaller::new(agent, client, true))
 }
 
 /// Authenticates an enrollment token (`Authorization: Bearer et-…`): shape and checksum first,

@@ -67,7 +67,7 @@ fn postgres_admin_url() -> String {
 }
 
 /// Creates a fresh PostgreSQL database; `None` (skip) when unreachable outside CI.
-async fn fresh_postgres_database() -> Option<String> {
+pub async fn fresh_postgres_database() -> Option<String> {
     let admin = postgres_admin_url();
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
         Ok(c) => c,

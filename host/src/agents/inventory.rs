@@ -97,9 +97,12 @@ pub async fn project(
         Some(id) => store::assets::find(tx, id).await?,
         None => None,
     };
+    // The host's MACs are claimed when they first appear; an unchanged set was claimed already.
+    let mut macs_to_claim = reported.macs.clone();
     let host_id = match existing {
         Some(mut asset) => {
             let before = state_of(&asset)?;
+            macs_to_claim.retain(|mac| !before.macs.contains(mac));
             for Change { kind, details } in changes(&before, &reported) {
                 rec.record(tx, &asset.id, kind, details).await?;
             }
@@ -129,7 +132,7 @@ pub async fn project(
             asset.id
         }
     };
-    for mac in &reported.macs {
+    for mac in &macs_to_claim {
         claim_mac(tx, &mut rec, mac, &host_id).await?;
     }
     let mut new_devices = 0;

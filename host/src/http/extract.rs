@@ -228,7 +228,10 @@ impl FromRequestParts<AppState> for crate::authn::AgentCaller {
             )
             .await?);
         }
-        Ok(crate::authn::authenticate_agent(&state.db, authorization, client).await?)
+        Ok(state
+            .authn
+            .authenticate_agent(&state.db, authorization, client)
+            .await?)
     }
 }
 

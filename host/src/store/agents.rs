@@ -305,21 +305,36 @@ pub async fn find_agent(tx: &mut TenantTx, id: &str) -> StoreResult<Option<Agent
     row.as_ref().map(agent_from_row).transpose()
 }
 
+/// An agent found by credential, with its org's access revision read in the same statement
+/// (so a cached copy can be checked against later revisions).
+pub struct FoundAgent {
+    pub agent: Agent,
+    pub access_revision: i64,
+}
+
 /// The agent whose current or previous credential has this hash, before the tenant is known.
 pub async fn find_agent_by_credential(
     tx: &mut GlobalTx,
     credential_hash: &str,
-) -> StoreResult<Option<Agent>> {
+) -> StoreResult<Option<FoundAgent>> {
     tx.unlock("app.agent_credential_hash", credential_hash)
         .await?;
     let row = sqlx::query(&format!(
-        "SELECT {AGENT_COLUMNS} FROM agents \
+        "SELECT {AGENT_COLUMNS}, (SELECT r.revision FROM access_revisions r \
+         WHERE r.org_id = agents.org_id) AS access_revision FROM agents \
          WHERE credential_hash = $1 OR previous_credential_hash = $1"
     ))
     .bind(credential_hash)
     .fetch_optional(tx.conn())
     .await?;
-    row.as_ref().map(agent_from_row).transpose()
+    row.as_ref()
+        .map(|r| {
+            Ok(FoundAgent {
+                agent: agent_from_row(r)?,
+                access_revision: r.try_get("access_revision")?,
+            })
+        })
+        .transpose()
 }
 
 /// The agent whose current certificate has this fingerprint, before the tenant is known.
@@ -388,7 +403,8 @@ pub async fn list_agents(tx: &mut TenantTx, f: &AgentFilter) -> StoreResult<Vec<
     rows.iter().map(agent_from_row).collect()
 }
 
-/// Revokes an agent; false when it was already revoked or does not exist.
+/// Revokes an agent; false when it was already revoked or does not exist. Bumps the org's
+/// access revision, so every server drops its cached copy of the agent's credential.
 pub async fn revoke_agent(tx: &mut TenantTx, id: &str) -> StoreResult<bool> {
     let org_id = tx.org_id().to_owned();
     let done = sqlx::query(
@@ -399,6 +415,7 @@ pub async fn revoke_agent(tx: &mut TenantTx, id: &str) -> StoreResult<bool> {
     .bind(id)
     .execute(tx.conn())
     .await?;
+    super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -437,6 +454,8 @@ pub async fn rotate_agent(tx: &mut TenantTx, id: &str, r: &Rotation<'_>) -> Stor
     .bind(r.previous_credential_hash)
     .execute(tx.conn())
     .await?;
+    // Cached credentials of this org are checked again (decision 0015).
+    super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected() == 1)
 }
 
