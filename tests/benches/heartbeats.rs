@@ -314,12 +314,14 @@ async fn fleet_in_own_process(backend: Backend) {
         ));
     }
     let fleet = Arc::new(fleet);
-    let beat = |i: usize| {
+    // `changing`: every report flips a posture fact (a timeline entry each time); otherwise the
+    // fleet reports what it reported before, as a steady fleet mostly does.
+    let beat = |i: usize, changing: bool| {
         let (client, fleet, base) = (client.clone(), fleet.clone(), base.clone());
         async move {
             let (path, credential) = &fleet[i % FLEET];
             let mut body = heartbeat_body(&format!("fleet-{}", i % FLEET), &["10.0.0.1"]);
-            body["posture"]["firewall"] = json!((i / FLEET).is_multiple_of(2));
+            body["posture"]["firewall"] = json!(!changing || (i / FLEET).is_multiple_of(2));
             client
                 .post(format!("{base}{path}"))
                 .bearer_auth(credential)
@@ -329,37 +331,43 @@ async fn fleet_in_own_process(backend: Backend) {
                 .is_ok_and(|r| r.status().as_u16() == 202)
         }
     };
-    // Every agent reports once, so the paced run is the steady state.
+    // Every agent reports once, so the paced runs are the steady state.
     for i in 0..FLEET {
-        assert!(beat(i).await, "first heartbeat");
+        assert!(beat(i, false).await, "first heartbeat");
     }
     let pid = child.id().to_string();
-    let interval = Duration::from_secs_f64(1.0 / FLEET_RATE);
-    let mut ticker = tokio::time::interval(interval);
-    let cpu_before = cpu_seconds_of(&pid);
-    let (user_before, system_before) = user_system_of(&pid);
-    let started = Instant::now();
-    let mut inflight = Vec::new();
-    let mut sent = 0;
-    while started.elapsed() < Duration::from_secs(FLEET_SECONDS) {
-        ticker.tick().await;
-        inflight.push(tokio::spawn(beat(FLEET + sent)));
-        sent += 1;
+    for changing in [false, true] {
+        let interval = Duration::from_secs_f64(1.0 / FLEET_RATE);
+        let mut ticker = tokio::time::interval(interval);
+        let (user_before, system_before) = user_system_of(&pid);
+        let started = Instant::now();
+        let mut inflight = Vec::new();
+        let mut sent = 0;
+        while started.elapsed() < Duration::from_secs(FLEET_SECONDS) {
+            ticker.tick().await;
+            inflight.push(tokio::spawn(beat(FLEET + sent, changing)));
+            sent += 1;
+        }
+        let mut ok = 0;
+        for t in inflight {
+            ok += usize::from(t.await.expect("task"));
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let (user, system) = user_system_of(&pid);
+        let (user, system) = (user - user_before, system - system_before);
+        println!(
+            "{backend:?} fleet, server in its own process, {} (1,000 agents / 30 s = {FLEET_RATE:.1}/s): {ok}/{sent} accepted, server CPU {:.2}% of one core ({:.2} ms per heartbeat: user {:.2}, system {:.2}; goal < 5%)",
+            if changing {
+                "every report changes posture"
+            } else {
+                "unchanged reports"
+            },
+            100.0 * (user + system) / wall,
+            1e3 * (user + system) / sent as f64,
+            1e3 * user / sent as f64,
+            1e3 * system / sent as f64,
+        );
     }
-    let mut ok = 0;
-    for t in inflight {
-        ok += usize::from(t.await.expect("task"));
-    }
-    let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds_of(&pid) - cpu_before;
-    let (user, system) = user_system_of(&pid);
-    println!(
-        "{backend:?} fleet, server in its own process (1,000 agents / 30 s = {FLEET_RATE:.1}/s): {ok}/{sent} accepted, server CPU {:.2}% of one core ({:.2} ms per heartbeat: user {:.2}, system {:.2}; goal < 5%)",
-        100.0 * cpu / wall,
-        1e3 * cpu / sent as f64,
-        1e3 * (user - user_before) / sent as f64,
-        1e3 * (system - system_before) / sent as f64,
-    );
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);

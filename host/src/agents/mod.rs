@@ -12,14 +12,11 @@ pub mod settings;
 pub mod status;
 pub mod tls;
 
-/// The kinds of agent: an endpoint agent reports its host, an automation agent calls
-/// connectors (seed 001), a collector reports what it discovers on a network.
-pub const KINDS: &[&str] = &["endpoint", "automation", "collector"];
-
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-/// [`KINDS`] as a typed value (request bodies and query parameters).
+/// The kinds of agent: an endpoint agent reports its host, an automation agent calls
+/// connectors (seed 001), a collector reports what it discovers on a network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentKind {
@@ -38,7 +35,7 @@ impl AgentKind {
     }
 }
 
-/// An agent's status as a query filter ([`status::STATUSES`]).
+/// An agent's status as a query filter (see [`status::status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentStatus {

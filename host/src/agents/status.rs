@@ -5,8 +5,6 @@
 use super::settings::AgentSettings;
 use chrono::{DateTime, Utc};
 
-pub const STATUSES: &[&str] = &["online", "stale", "offline", "revoked"];
-
 pub fn status(
     revoked: bool,
     last_heartbeat: Option<DateTime<Utc>>,

@@ -248,17 +248,14 @@ pub struct AssetEvent {
 /// Appends one entry to the asset's timeline (the next `seq` of that asset).
 pub async fn append_event(tx: &mut TenantTx, e: &AssetEvent) -> StoreResult<i64> {
     let org_id = tx.org_id().to_owned();
-    sqlx::query("UPDATE assets SET events = events + 1 WHERE org_id = $1 AND id = $2")
-        .bind(org_id.clone())
-        .bind(&e.asset_id)
-        .execute(tx.conn())
-        .await?;
-    let seq: i64 = sqlx::query("SELECT events FROM assets WHERE org_id = $1 AND id = $2")
-        .bind(org_id.clone())
-        .bind(&e.asset_id)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get("events")?;
+    let seq: i64 = sqlx::query(
+        "UPDATE assets SET events = events + 1 WHERE org_id = $1 AND id = $2 RETURNING events",
+    )
+    .bind(org_id.clone())
+    .bind(&e.asset_id)
+    .fetch_one(tx.conn())
+    .await?
+    .try_get("events")?;
     sqlx::query(
         "INSERT INTO asset_events (id, org_id, asset_id, seq, occurred_at, kind, agent_id, actor, \
          details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
