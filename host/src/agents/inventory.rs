@@ -103,18 +103,25 @@ pub async fn project(
         Some(mut asset) => {
             let before = state_of(&asset)?;
             macs_to_claim.retain(|mac| !before.macs.contains(mac));
+            let mut changed = false;
             for Change { kind, details } in changes(&before, &reported) {
                 rec.record(tx, &asset.id, kind, details).await?;
+                changed = true;
             }
             if asset.agent_id.as_deref() != Some(agent.id.as_str()) {
                 let details = json!({ "from": asset.agent_id, "to": agent.id });
                 rec.record(tx, &asset.id, "agent_changed", details).await?;
                 asset.agent_id = Some(agent.id.clone());
+                changed = true;
             }
-            apply(&mut asset, &reported);
-            asset.last_seen = at.to_owned();
-            asset.last_reported_by = Some(agent.id.clone());
-            store::assets::update_facts(tx, &asset).await?;
+            // An unchanged host's last-seen is written at most once a minute (the agent's own
+            // last heartbeat is exact).
+            if changed || seen_long_ago(&asset.last_seen, at) {
+                apply(&mut asset, &reported);
+                asset.last_seen = at.to_owned();
+                asset.last_reported_by = Some(agent.id.clone());
+                store::assets::update_facts(tx, &asset).await?;
+            }
             asset.id
         }
         None => {
@@ -146,6 +153,19 @@ pub async fn project(
         events_recorded: rec.count,
         new_devices,
     })
+}
+
+/// How stale an unchanged host's `last_seen` may get before a report writes it again.
+const LAST_SEEN_GRANULARITY_SECS: i64 = 60;
+
+fn seen_long_ago(last_seen: &str, now: &str) -> bool {
+    match (
+        crate::domain::time::parse(last_seen),
+        crate::domain::time::parse(now),
+    ) {
+        (Some(then), Some(now)) => (now - then).num_seconds() >= LAST_SEEN_GRANULARITY_SECS,
+        _ => true,
+    }
 }
 
 fn new_asset(kind: &str, at: &str, reporter: &str) -> Asset {

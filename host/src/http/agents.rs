@@ -1035,7 +1035,7 @@ async fn heartbeat(
         .map_err(|e| ApiError::unprocessable(json!(e.loc), e.msg, "value_error"))?;
     let (hb, at) = (&hb, &time::now());
     let ip = agent.principal.client.ip.clone();
-    let (id, ip) = (&agent.agent.id, &ip);
+    let (id, ip, authenticated) = (&agent.agent.id, &ip, &agent.agent);
     let projection = write_as_agent(
         &state,
         &agent.principal,
@@ -1043,12 +1043,17 @@ async fn heartbeat(
         Action::AgentHeartbeat,
         |w| {
             Box::pin(async move {
-                let current = store::agents::find_agent(&mut w.tx, id)
-                    .await?
-                    .filter(|a| a.revoked_at.is_none())
-                    .ok_or_else(|| ApiError::Unauthorized("agent revoked".into()))?;
+                // An agent's host asset never changes once set, so the authenticated copy
+                // names it; before the first report, read the agent in this transaction so two
+                // first reports cannot both create a host.
+                let current = match &authenticated.asset_id {
+                    Some(_) => authenticated.clone(),
+                    None => store::agents::find_agent(&mut w.tx, id)
+                        .await?
+                        .ok_or_else(|| ApiError::Unauthorized("agent revoked".into()))?,
+                };
                 let projection = inventory::project(&mut w.tx, &current, hb, at).await?;
-                store::agents::record_heartbeat(
+                let live = store::agents::record_heartbeat(
                     &mut w.tx,
                     id,
                     &store::agents::HeartbeatSeen {
@@ -1060,6 +1065,10 @@ async fn heartbeat(
                     },
                 )
                 .await?;
+                // Revoked since authentication: refuse, and the transaction writes nothing.
+                if !live {
+                    return Err(ApiError::Unauthorized("agent revoked".into()));
+                }
                 Ok(projection)
             })
         },

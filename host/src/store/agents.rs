@@ -468,15 +468,17 @@ pub struct HeartbeatSeen<'a> {
     pub asset_id: &'a str,
 }
 
+/// Records a heartbeat on a live agent; false when the agent is revoked (nothing changed).
 pub async fn record_heartbeat(
     tx: &mut TenantTx,
     id: &str,
     h: &HeartbeatSeen<'_>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let org_id = tx.org_id().to_owned();
     sqlx::query(
         "UPDATE agents SET last_heartbeat_at = $1, last_ip = $2, hostname = $3, version = $4, \
-         asset_id = $5, heartbeats = heartbeats + 1 WHERE org_id = $6 AND id = $7",
+         asset_id = $5, heartbeats = heartbeats + 1 WHERE org_id = $6 AND id = $7 \
+         AND revoked_at IS NULL",
     )
     .bind(h.at)
     .bind(h.ip)
@@ -487,5 +489,5 @@ pub async fn record_heartbeat(
     .bind(id)
     .execute(tx.conn())
     .await
-    .map(|_| ())
+    .map(|done| done.rows_affected() == 1)
 }
