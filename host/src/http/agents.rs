@@ -413,19 +413,7 @@ async fn enroll(
         name: name.clone(),
         client: enrollment.client.clone(),
     };
-    let (ca_record, ca_key) = org_ca(&state, &principal, &org_id).await?;
-    let validity = state.config.agents.cert_validity();
-    let issued = {
-        let (cert, key, org, id) = (
-            ca_record.cert_pem.clone(),
-            ca_key,
-            org_id.clone(),
-            agent_id.clone(),
-        );
-        tokio::task::spawn_blocking(move || ca::issue(&cert, &key, &csr, &org, &id, validity))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))??
-    };
+    let (ca_record, issued) = issue_certificate(&state, &principal, &org_id, csr).await?;
     let credential = AgentSecret::generate();
     let now = time::now();
     let record = &Agent {
@@ -500,6 +488,28 @@ async fn enroll(
             heartbeat_interval_secs: state.config.agents.heartbeat_interval_secs,
         }),
     ))
+}
+
+/// Signs a certificate for `principal` with its org's CA (created on first use), on a blocking
+/// thread; no transaction is open while it signs.
+async fn issue_certificate(
+    state: &AppState,
+    principal: &AgentPrincipal,
+    org_id: &str,
+    csr: rcgen::CertificateSigningRequestParams,
+) -> ApiResult<(AgentCa, ca::IssuedCert)> {
+    let (ca_record, ca_key) = org_ca(state, principal, org_id).await?;
+    let validity = state.config.agents.cert_validity();
+    let (cert, org, id) = (
+        ca_record.cert_pem.clone(),
+        org_id.to_owned(),
+        principal.id.clone(),
+    );
+    let issued =
+        tokio::task::spawn_blocking(move || ca::issue(&cert, &ca_key, &csr, &org, &id, validity))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))??;
+    Ok((ca_record, issued))
 }
 
 /// The org's CA and its (unsealed) key, creating the CA on first use: read; if absent,
@@ -675,6 +685,26 @@ fn agent_filter(state: &AppState, q: AgentQuery, reporting: bool) -> ApiResult<A
     })
 }
 
+/// One page of the org's agents (`reporting`: only those that sent a heartbeat), authorized
+/// as `action`, with the cursor of the next page; the read transaction stays open for more.
+async fn agent_page(
+    state: &AppState,
+    caller: &Caller,
+    org_id: Uuid,
+    q: AgentQuery,
+    reporting: bool,
+    action: Action,
+) -> ApiResult<(store::TenantTx, Vec<Agent>, Option<String>)> {
+    let filter = agent_filter(state, q, reporting)?;
+    let (mut tx, _) = authorize(state, caller, &org_id.to_string(), action, Resource::Org).await?;
+    let rows = store::agents::list_agents(&mut tx, &filter).await?;
+    let (rows, next_cursor) = page::split(rows, filter.limit - 1, |a| page::Cursor {
+        at: a.created_at.clone(),
+        id: a.id.clone(),
+    });
+    Ok((tx, rows, next_cursor))
+}
+
 /// List the org's agents in enrollment order, with filters and paging.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/agents", tag = "agents",
     params(("org_id" = Uuid, Path), AgentQuery),
@@ -686,21 +716,8 @@ async fn list_agents(
     Path(org_id): Path<Uuid>,
     Query(q): Query<AgentQuery>,
 ) -> ApiResult<axum::Json<AgentPage>> {
-    let filter = agent_filter(&state, q, false)?;
-    let (mut tx, _) = authorize(
-        &state,
-        &caller,
-        &org_id.to_string(),
-        Action::AgentList,
-        Resource::Org,
-    )
-    .await?;
-    let rows = store::agents::list_agents(&mut tx, &filter).await?;
-    tx.commit().await?;
-    let (rows, next_cursor) = page::split(rows, filter.limit - 1, |a| page::Cursor {
-        at: a.created_at.clone(),
-        id: a.id.clone(),
-    });
+    let (_, rows, next_cursor) =
+        agent_page(&state, &caller, org_id, q, false, Action::AgentList).await?;
     let settings = &state.config.agents;
     Ok(axum::Json(AgentPage {
         agents: rows.into_iter().map(|a| agent_view(a, settings)).collect(),
@@ -838,28 +855,16 @@ async fn list_collectors(
     Path(org_id): Path<Uuid>,
     Query(q): Query<AgentQuery>,
 ) -> ApiResult<axum::Json<CollectorPage>> {
-    let filter = agent_filter(&state, q, true)?;
-    let (mut tx, _) = authorize(
-        &state,
-        &caller,
-        &org_id.to_string(),
-        Action::AssetList,
-        Resource::Org,
-    )
-    .await?;
-    let rows = store::agents::list_agents(&mut tx, &filter).await?;
-    let (rows, next_cursor) = page::split(rows, filter.limit - 1, |a| page::Cursor {
-        at: a.created_at.clone(),
-        id: a.id.clone(),
-    });
-    let mut collectors = Vec::with_capacity(rows.len());
-    for agent in rows {
-        let assets_reported = store::assets::count_reported_by(&mut tx, &agent.id).await?;
-        collectors.push(Collector {
+    let (mut tx, rows, next_cursor) =
+        agent_page(&state, &caller, org_id, q, true, Action::AssetList).await?;
+    let mut reported = store::assets::counts_by_reporter(&mut tx).await?;
+    let collectors = rows
+        .into_iter()
+        .map(|agent| Collector {
+            assets_reported: reported.remove(&agent.id).unwrap_or(0),
             agent: agent_view(agent, &state.config.agents),
-            assets_reported,
-        });
-    }
+        })
+        .collect();
     Ok(axum::Json(CollectorPage {
         collectors,
         next_cursor,
@@ -922,18 +927,7 @@ async fn rotate(
     }
     let csr = ca::parse_csr(&body.csr).map_err(|e| ApiError::invalid_field(&["csr"], e.0))?;
     let org_id = agent.agent.org_id.clone();
-    let (ca_record, ca_key) = org_ca(&state, &agent.principal, &org_id).await?;
-    let validity = state.config.agents.cert_validity();
-    let issued = {
-        let (cert, org, id) = (
-            ca_record.cert_pem.clone(),
-            org_id.clone(),
-            agent.agent.id.clone(),
-        );
-        tokio::task::spawn_blocking(move || ca::issue(&cert, &ca_key, &csr, &org, &id, validity))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))??
-    };
+    let (ca_record, issued) = issue_certificate(&state, &agent.principal, &org_id, csr).await?;
     let credential = AgentSecret::generate();
     let now = chrono::Utc::now();
     let overlap = chrono::Duration::seconds(

@@ -308,15 +308,22 @@ pub async fn events(
         .collect()
 }
 
-/// How many assets of the org an agent reports (its own host and the devices it saw last).
-pub async fn count_reported_by(tx: &mut TenantTx, agent_id: &str) -> StoreResult<i64> {
+/// How many assets each agent's report last touched (its own host and the devices it saw), by
+/// agent id, in one statement.
+pub async fn counts_by_reporter(
+    tx: &mut TenantTx,
+) -> StoreResult<std::collections::HashMap<String, i64>> {
     let org_id = tx.org_id().to_owned();
-    sqlx::query("SELECT COUNT(*) AS n FROM assets WHERE org_id = $1 AND last_reported_by = $2")
-        .bind(org_id)
-        .bind(agent_id)
-        .fetch_one(tx.conn())
-        .await?
-        .try_get("n")
+    let rows = sqlx::query(
+        "SELECT last_reported_by, COUNT(*) AS n FROM assets \
+         WHERE org_id = $1 AND last_reported_by IS NOT NULL GROUP BY last_reported_by",
+    )
+    .bind(org_id)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("last_reported_by")?, r.try_get("n")?)))
+        .collect()
 }
 
 // Command history -----------------------------------------------------------------------------
