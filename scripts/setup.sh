@@ -17,6 +17,10 @@ fi
 if ! command -v jq >/dev/null; then
   (apt-get update -q && apt-get install -y -q jq) >/dev/null
 fi
+# The auditor-export tests read the PDFs back with poppler's pdftotext.
+if ! command -v pdftotext >/dev/null; then
+  (apt-get update -q && apt-get install -y -q poppler-utils) >/dev/null
+fi
 if ! python3 -c 'import requests' 2>/dev/null; then
   python3 -m pip install --quiet requests
 fi

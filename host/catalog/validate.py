@@ -11,6 +11,12 @@ requires_plan only in hipaa; recommendation values; unique control ids; control 
 the real ids of the standard (hard-coded below); allowed check_types; pass_condition
 allowed for the check_type and its params (table mirrors plugins/builtin/README.md plus
 the catalog-level `evidence` check_type); every maps_to target exists; mapping symmetry.
+
+Also checks the baseline written policies in policies/ (index.toml plus one Markdown file per
+entry): index schema, well-formed unique keys and files, review_interval_days in 30..=1095,
+every mapped control exists and has check_type "evidence", each document starts with
+"# " + title, has a Review section stating the interval, and holds no tabs, control
+characters or HTML.
 """
 from __future__ import annotations
 
@@ -250,6 +256,171 @@ def load(directory: str, rep: Report) -> dict[str, dict]:
     return docs
 
 
+# ---------------------------------------------------------------------------------------
+# Baseline written policies: policies/index.toml + one Markdown document per entry.
+POLICY_KEYS = {"key", "title", "file", "review_interval_days", "summary", "controls"}
+POLICY_KEY_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+POLICY_FILE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*\.md$")
+POLICY_REVIEW_DAYS = (30, 1095)
+POLICY_LINES = (60, 150)  # outside this range: warning only
+PLACEHOLDER_RE = re.compile(r"\{\{([^{}]*)\}\}")
+PLACEHOLDER_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+HTML_RE = re.compile(r"<(?:[A-Za-z][A-Za-z0-9-]*|/[A-Za-z]|!--)")
+CONTROL_CHAR_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def check_policy_doc(where: str, path: str, title: str, review_days: object, rep: Report) -> None:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        rep.error(where, f"policy file {path} does not exist")
+        return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        rep.error(where, f"{path} is not valid UTF-8: {e}")
+        return
+    if "\t" in text:
+        rep.error(where, f"{path} contains tab characters")
+    if "\r" in text:
+        rep.error(where, f"{path} contains carriage returns (use LF line endings)")
+    m = CONTROL_CHAR_RE.search(text.replace("\t", "").replace("\r", ""))
+    if m:
+        rep.error(where, f"{path} contains control character {m.group()!r}")
+    if text.startswith("\ufeff"):
+        rep.error(where, f"{path} starts with a byte order mark")
+    lines = text.split("\n")
+    if lines[0] != f"# {title}":
+        rep.error(where, f"{path} must start with '# {title}', found {lines[0]!r}")
+    if not text.endswith("\n"):
+        rep.error(where, f"{path} must end with a newline")
+    for n, line in enumerate(lines, 1):
+        if HTML_RE.search(line):
+            rep.error(where, f"{path}:{n} contains HTML")
+        if line != line.rstrip():
+            rep.warn(where, f"{path}:{n} has trailing whitespace")
+        if not line.isascii():
+            rep.warn(where, f"{path}:{n} has non-ASCII characters (ASCII punctuation preferred)")
+    placeholders = PLACEHOLDER_RE.findall(text)
+    for name in placeholders:
+        if not PLACEHOLDER_NAME_RE.match(name):
+            rep.error(where, f"{path}: malformed placeholder {{{{{name}}}}} (use {{{{UPPER_CASE}}}})")
+    if len(placeholders) > 1:
+        rep.warn(where, f"{path}: {len(placeholders)} placeholders (use them sparingly, at most one)")
+    n_lines = len(lines) - 1 if text.endswith("\n") else len(lines)
+    if not POLICY_LINES[0] <= n_lines <= POLICY_LINES[1]:
+        rep.warn(where, f"{path} has {n_lines} lines (expected {POLICY_LINES[0]}..{POLICY_LINES[1]})")
+    headings = [l[3:].strip() for l in lines if l.startswith("## ")]
+    for h in ("Purpose", "Scope", "Roles and responsibilities", "Policy statements",
+              "Exceptions", "Enforcement", "Review"):
+        if h not in headings:
+            rep.error(where, f"{path} has no '## {h}' section")
+    if "Review" in headings and isinstance(review_days, int):
+        start = lines.index("## Review")
+        section = []
+        for l in lines[start + 1:]:
+            if l.startswith("## "):
+                break
+            section.append(l)
+        if not re.search(rf"\b{review_days}\b", "\n".join(section)):
+            rep.error(where, f"{path}: Review section does not state the {review_days}-day review interval")
+
+
+def check_policies(directory: str, ids: dict[str, dict[str, dict]], rep: Report) -> tuple[int, int] | None:
+    """Checks policies/index.toml and its documents. Returns (documents, control mappings)."""
+    pdir = os.path.join(directory, "policies")
+    index = os.path.join(pdir, "index.toml")
+    if not os.path.isdir(pdir):
+        rep.warn("policies", f"no policies directory at {pdir}")
+        return None
+    try:
+        with open(index, "rb") as f:
+            doc = tomllib.load(f)
+    except FileNotFoundError:
+        rep.error("policies", f"missing {index}")
+        return None
+    except tomllib.TOMLDecodeError as e:
+        rep.error("policies", f"TOML parse error in {index}: {e}")
+        return None
+    for k in sorted(set(doc) - {"policies"}):
+        rep.error("policies", f"unknown top-level key `{k}` in index.toml")
+    entries = doc.get("policies")
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        rep.error("policies", "index.toml needs a non-empty array of tables ([[policies]])")
+        return None
+    keys: set[str] = set()
+    files: set[str] = set()
+    titles: set[str] = set()
+    n_maps = 0
+    for i, e in enumerate(entries):
+        where = f"policies:{e.get('key', f'#{i + 1}')}"
+        for k in sorted(POLICY_KEYS - set(e)):
+            rep.error(where, f"missing key `{k}`")
+        for k in sorted(set(e) - POLICY_KEYS):
+            rep.error(where, f"unknown key `{k}`")
+        for k in ("key", "title", "file", "summary"):
+            if k in e and not _is_line(e[k]):
+                rep.error(where, f"`{k}` must be a non-empty single-line string without surrounding spaces")
+        key = e.get("key")
+        if isinstance(key, str):
+            if not POLICY_KEY_RE.match(key) or len(key) > 64:
+                rep.error(where, f"key {key!r} must be 1-64 chars of lowercase a-z0-9 words joined by '-'")
+            if key in keys:
+                rep.error(where, f"duplicate policy key {key!r}")
+            keys.add(key)
+        title = e.get("title")
+        if _is_line(title):
+            if title in titles:
+                rep.error(where, f"duplicate policy title {title!r}")
+            titles.add(title)
+        days = e.get("review_interval_days")
+        if "review_interval_days" in e and (
+                not isinstance(days, int) or isinstance(days, bool)
+                or not POLICY_REVIEW_DAYS[0] <= days <= POLICY_REVIEW_DAYS[1]):
+            rep.error(where, f"review_interval_days {days!r} must be an integer in "
+                             f"{POLICY_REVIEW_DAYS[0]}..={POLICY_REVIEW_DAYS[1]}")
+        controls = e.get("controls")
+        if "controls" in e:
+            if not isinstance(controls, list) or not controls or not all(isinstance(c, str) for c in controls):
+                rep.error(where, "`controls` must be a non-empty array of strings")
+            else:
+                seen: set[str] = set()
+                for t in controls:
+                    n_maps += 1
+                    if t in seen:
+                        rep.error(where, f"duplicate control {t!r}")
+                    seen.add(t)
+                    fw, sep, cid = t.partition(":")
+                    if not sep or not fw or not cid:
+                        rep.error(where, f"control {t!r} is not framework_key:control_id")
+                    elif fw not in FRAMEWORKS:
+                        rep.error(where, f"control {t!r}: unknown framework {fw!r}")
+                    elif fw not in ids:
+                        pass  # framework file failed to load; already reported
+                    elif cid not in ids[fw]:
+                        rep.error(where, f"control {t!r} does not exist")
+                    elif ids[fw][cid].get("check_type") != "evidence":
+                        rep.error(where, f"control {t!r} has check_type "
+                                         f"{ids[fw][cid].get('check_type')!r}; policies map only to evidence controls")
+        fname = e.get("file")
+        if isinstance(fname, str):
+            if not POLICY_FILE_RE.match(fname):
+                rep.error(where, f"file {fname!r} must be a plain lowercase .md file name in policies/")
+                continue
+            if fname in files:
+                rep.error(where, f"file {fname!r} is used by more than one policy")
+            files.add(fname)
+            if isinstance(key, str) and fname != f"{key}.md":
+                rep.warn(where, f"file {fname!r} does not match the key (expected {key}.md)")
+            if _is_line(title):
+                check_policy_doc(where, os.path.join(pdir, fname), title, days, rep)
+    for p in sorted(os.listdir(pdir)):
+        if p.endswith(".md") and p not in files:
+            rep.warn("policies", f"{p} is not listed in index.toml")
+    return len(entries), n_maps
+
+
 def main(argv: list[str]) -> int:
     directory = argv[1] if len(argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     rep = Report()
@@ -338,6 +509,9 @@ def main(argv: list[str]) -> int:
     for a, b, c2, d in asym:
         rep.error(f"{a}:{b}", f"asymmetric mapping: maps to {c2}:{d} but {c2}:{d} does not map back")
 
+    # baseline written policies
+    policy_stats = check_policies(directory, ids, rep)
+
     # summary
     print(f"catalog: {directory}")
     print(f"{'framework':<10} {'controls':>8} {'automated':>9} {'ratio':>6} {'evidence':>8} {'mapped':>6} {'maps':>5}")
@@ -355,6 +529,8 @@ def main(argv: list[str]) -> int:
     if total:
         print(f"{'total':<10} {total:>8} {total_auto:>9} {100 * total_auto / total:>5.1f}%")
     print(f"mapping edges: {len(edges)} directed, {len(asym)} asymmetric")
+    if policy_stats is not None:
+        print(f"policies: {policy_stats[0]} documents, {policy_stats[1]} control mappings")
     for w in rep.warnings:
         print(w)
     for e in rep.errors:

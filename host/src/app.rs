@@ -29,6 +29,8 @@ pub struct AppInner {
     pub metrics: http::metrics::Metrics,
     pub plugins: PluginHost,
     pub catalog: Catalog,
+    /// The baseline compliance policies every org can fork.
+    pub baselines: crate::governance::baseline::Library,
     /// Evidence object storage; `None` when turned off (`GRC_OBJECT_STORE=none`).
     pub objects: Option<ObjectStore>,
     /// Seals each org's agent CA key at rest.
@@ -77,6 +79,7 @@ impl AppState {
             .context("starting the WebAssembly runtime")?;
         let plugins = PluginHost::start(runtime).await?;
         let catalog = Catalog::load(&plugins.builtin().description)?;
+        let baselines = crate::governance::baseline::Library::load(&catalog)?;
         // The scanner table decides coverage and classification; a broken one must not start.
         crate::scans::scanners::Scanners::load()?;
         let objects = ObjectStore::from_config(&config)
@@ -94,6 +97,7 @@ impl AppState {
             secret,
             heartbeats,
             catalog,
+            baselines,
             plugins,
             metrics: http::metrics::Metrics::new()?,
             config,

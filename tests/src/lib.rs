@@ -18,6 +18,9 @@ use std::path::PathBuf;
 
 pub use serde_json::json;
 
+mod governance;
+pub use governance::{RawResp, pdf_pages};
+
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

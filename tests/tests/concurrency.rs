@@ -205,7 +205,12 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
         | ("POST", "/agents/enrollment-tokens")
         | ("DELETE", "/agents/enrollment-tokens/{token_id}")
         | ("POST", "/agents/{agent_id}/revoke")
-        | ("PUT", "/assets/{asset_id}/authorization") => on_success,
+        | ("PUT", "/assets/{asset_id}/authorization")
+        | ("POST", "/compliance-policy-baselines/{baseline_key}/fork")
+        | ("POST", "/compliance-policies")
+        | ("PATCH", "/compliance-policies/{policy_id}")
+        | ("POST", "/compliance-policies/{policy_id}/transitions")
+        | ("POST", "/auditor-exports") => on_success,
         _ => return None,
     };
     Some(audited)
@@ -534,6 +539,58 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
                 n,
             )
         }
+        "/compliance-policy-baselines/{baseline_key}/fork" => json_calls(
+            (0..n)
+                .map(|i| {
+                    (
+                        org_path("/compliance-policy-baselines/access-control/fork"),
+                        json!({ "key": format!("fork-{}", i % 4) }),
+                    )
+                })
+                .collect(),
+        ),
+        "/compliance-policies" => json_calls(
+            (0..n)
+                .map(|i| {
+                    (
+                        org_path(rest),
+                        json!({ "key": format!("own-{}", i % 4), "title": "Own", "body": "# Own\n" }),
+                    )
+                })
+                .collect(),
+        ),
+        // Every editor starts from version 1: one edit wins, the rest are stale (409).
+        "/compliance-policies/{policy_id}" | "/compliance-policies/{policy_id}/transitions" => {
+            let target = if rest.ends_with("transitions") { "transitioned" } else { "edited" };
+            let id = created_id(
+                app,
+                org,
+                "/compliance-policy-baselines/change-management/fork",
+                json!({ "key": target }),
+            )
+            .await;
+            let path = org_path(&rest.replace("{policy_id}", &id));
+            json_calls(
+                (0..n)
+                    .map(|i| {
+                        let body = if target == "edited" {
+                            json!({ "version": 1, "body": format!("# Edit {i}\n") })
+                        } else {
+                            json!({ "version": 1, "to": "in_review" })
+                        };
+                        (path.clone(), body)
+                    })
+                    .collect(),
+            )
+        }
+        "/auditor-exports" => json_calls(
+            (0..n)
+                .map(|i| {
+                    let kind = ["policy_register", "audit_log", "evidence_register"][i % 3];
+                    (org_path(rest), json!({ "kind": kind, "format": "csv" }))
+                })
+                .collect(),
+        ),
         other => panic!("no recipe for {method} {other}"),
     }
 }

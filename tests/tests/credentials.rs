@@ -197,6 +197,88 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
             None,
             true,
         ),
+        r(Method::GET, p("/compliance-policy-baselines"), None, false),
+        r(
+            Method::GET,
+            p("/compliance-policy-baselines/access-control"),
+            None,
+            false,
+        ),
+        r(
+            Method::POST,
+            p("/compliance-policy-baselines/access-control/fork"),
+            Some(json!({ "key": "matrix-fork" })),
+            true,
+        ),
+        r(Method::GET, p("/compliance-policies"), None, false),
+        r(
+            Method::POST,
+            p("/compliance-policies"),
+            Some(json!({ "key": "matrix", "title": "t", "body": "# t\n" })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/compliance-policies/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::PATCH,
+            p(&format!("/compliance-policies/{some_policy}")),
+            Some(json!({ "version": 1, "title": "t2" })),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/compliance-policies/{some_policy}/transitions")),
+            Some(json!({ "version": 1, "to": "in_review" })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/compliance-policies/{some_policy}/versions")),
+            None,
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/compliance-policies/{some_policy}/versions/1")),
+            None,
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/compliance-policies/{some_policy}/diff")),
+            None,
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/compliance-policies/{some_policy}/events")),
+            None,
+            false,
+        ),
+        r(Method::GET, p("/auditor-exports"), None, false),
+        r(
+            Method::POST,
+            p("/auditor-exports"),
+            Some(json!({ "kind": "policy_register", "format": "csv" })),
+            // An export is a read for auditors (audited, but it changes no org data).
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/auditor-exports/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/auditor-exports/{some_policy}/artifact")),
+            None,
+            false,
+        ),
         r(Method::GET, p("/compliance/score/1"), None, false),
         r(Method::GET, p("/compliance/trend/1"), None, false),
         r(Method::GET, p("/compliance/custom-frameworks"), None, false),
@@ -582,6 +664,7 @@ async fn auditor_cannot_write_and_nothing_is_written(app: TestApp) {
         )
         .await;
     let before = app.audit_count(&app.org_id, &app.owner_key).await;
+    let mut exports = 0;
     for (route, resp) in call_each(
         &app,
         routes(
@@ -603,8 +686,16 @@ async fn auditor_cannot_write_and_nothing_is_written(app: TestApp) {
                 route.path
             );
         }
+        if route.method == Method::POST && route.path.ends_with("/auditor-exports") {
+            assert_eq!(resp.status, StatusCode::CREATED, "{:?}", resp.body);
+            exports += 1;
+        }
     }
-    assert_eq!(app.audit_count(&app.org_id, &app.owner_key).await, before);
+    // The only entries are the auditor's own export requests (audited reads).
+    assert_eq!(
+        app.audit_count(&app.org_id, &app.owner_key).await,
+        before + exports
+    );
     // Auditors do read: org, members, audit log.
     for path in [
         "",

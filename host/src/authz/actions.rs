@@ -59,6 +59,16 @@ pub enum Action {
     AssetList,
     AssetRead,
     AssetAuthorize,
+    CompliancePolicyList,
+    CompliancePolicyRead,
+    CompliancePolicyCreate,
+    CompliancePolicyUpdate,
+    CompliancePolicySubmit,
+    CompliancePolicyApprove,
+    AuditorExportRequest,
+    AuditorExportList,
+    AuditorExportRead,
+    AuditorExportDownload,
 }
 
 impl Action {
@@ -116,6 +126,16 @@ impl Action {
         Action::AssetList,
         Action::AssetRead,
         Action::AssetAuthorize,
+        Action::CompliancePolicyList,
+        Action::CompliancePolicyRead,
+        Action::CompliancePolicyCreate,
+        Action::CompliancePolicyUpdate,
+        Action::CompliancePolicySubmit,
+        Action::CompliancePolicyApprove,
+        Action::AuditorExportRequest,
+        Action::AuditorExportList,
+        Action::AuditorExportRead,
+        Action::AuditorExportDownload,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -173,6 +193,16 @@ impl Action {
             Action::AssetList => "asset.list",
             Action::AssetRead => "asset.read",
             Action::AssetAuthorize => "asset.authorize",
+            Action::CompliancePolicyList => "compliance_policy.list",
+            Action::CompliancePolicyRead => "compliance_policy.read",
+            Action::CompliancePolicyCreate => "compliance_policy.create",
+            Action::CompliancePolicyUpdate => "compliance_policy.update",
+            Action::CompliancePolicySubmit => "compliance_policy.submit",
+            Action::CompliancePolicyApprove => "compliance_policy.approve",
+            Action::AuditorExportRequest => "export.request",
+            Action::AuditorExportList => "export.list",
+            Action::AuditorExportRead => "export.read",
+            Action::AuditorExportDownload => "export.download",
         }
     }
 }
@@ -191,6 +221,8 @@ pub enum Resource {
     Agent(String),
     EnrollmentToken(String),
     Asset(String),
+    CompliancePolicy(String),
+    AuditorExport(String),
 }
 
 impl Resource {
@@ -207,6 +239,8 @@ impl Resource {
             Resource::Agent(id) => ("Agent", id.clone()),
             Resource::EnrollmentToken(id) => ("EnrollmentToken", id.clone()),
             Resource::Asset(id) => ("Asset", id.clone()),
+            Resource::CompliancePolicy(id) => ("CompliancePolicy", id.clone()),
+            Resource::AuditorExport(id) => ("AuditorExport", id.clone()),
         }
     }
 }

@@ -8,10 +8,15 @@
 //! expired or unverified links it fails (with the reason); with no link at all it is
 //! `not_applicable`, so unautomated controls nobody has collected evidence for do not drag the
 //! score to zero.
+//!
+//! Written policies count the same way (`governance::standing`): an approved policy within its
+//! review interval that maps to the control passes it; a lapsed one fails it with the date the
+//! review lapsed, unless fresh evidence passes it anyway.
 
 use super::catalog::Control;
 use crate::{
     domain::time,
+    governance::standing::{PublishedPolicy, Standing},
     plugins::model::OutcomeStatus,
     store::evidence::{Evidence, Lineage},
 };
@@ -51,6 +56,7 @@ pub fn applies(
 #[derive(Default)]
 pub struct EvidenceIndex {
     by_control: HashMap<String, Vec<Link>>,
+    policies: Vec<PublishedPolicy>,
 }
 
 impl EvidenceIndex {
@@ -73,7 +79,45 @@ impl EvidenceIndex {
                     verified,
                 });
         }
-        EvidenceIndex { by_control }
+        EvidenceIndex {
+            by_control,
+            policies: Vec::new(),
+        }
+    }
+
+    /// The org's published policies count too.
+    pub fn with_policies(mut self, policies: Vec<PublishedPolicy>) -> Self {
+        self.policies = policies;
+        self
+    }
+
+    /// The best standing among published policies covering the control at `at`: a current
+    /// one if any, else the most recently lapsed.
+    fn policy_outcome(
+        &self,
+        framework: &str,
+        control: &Control,
+        at: DateTime<Utc>,
+    ) -> Option<(OutcomeStatus, String)> {
+        let mut lapsed: Option<(DateTime<Utc>, String)> = None;
+        for policy in self
+            .policies
+            .iter()
+            .filter(|p| p.covers(framework, control))
+        {
+            match policy.standing(at) {
+                Some(s @ Standing::Current { .. }) => {
+                    return Some((OutcomeStatus::Pass, policy.reason(&s)));
+                }
+                Some(s @ Standing::Lapsed { due }) => {
+                    if lapsed.as_ref().is_none_or(|(d, _)| due > *d) {
+                        lapsed = Some((due, policy.reason(&s)));
+                    }
+                }
+                None => {}
+            }
+        }
+        lapsed.map(|(_, reason)| (OutcomeStatus::Fail, reason))
     }
 
     /// Links that apply to `framework:control`: linked to it directly, or without a framework
@@ -112,12 +156,32 @@ impl EvidenceIndex {
             .get("max_age_days")
             .and_then(|d| d.parse::<i64>().ok())
             .unwrap_or(DEFAULT_MAX_AGE_DAYS);
+        let policy = self.policy_outcome(framework, control, at);
+        if let Some((OutcomeStatus::Pass, reason)) = &policy {
+            return (OutcomeStatus::Pass, 100, reason.clone());
+        }
+        let (status, score, reason) = self.evidence_outcome(framework, control, at, max_age_days);
+        match (status, policy) {
+            (OutcomeStatus::Pass, _) | (_, None) => (status, score, reason),
+            (OutcomeStatus::NotApplicable, Some((s, policy_reason))) => (s, 0, policy_reason),
+            (_, Some((_, policy_reason))) => (status, score, format!("{policy_reason}; {reason}")),
+        }
+    }
+
+    /// The control's standing from linked evidence alone.
+    fn evidence_outcome(
+        &self,
+        framework: &str,
+        control: &Control,
+        at: DateTime<Utc>,
+        max_age_days: i64,
+    ) -> (OutcomeStatus, u8, String) {
         let links: Vec<&Link> = self.links_for(framework, control).collect();
         if links.is_empty() {
             return (
                 OutcomeStatus::NotApplicable,
                 0,
-                "Evidence control: no evidence is linked yet; it passes when fresh, verified evidence is linked to it.".into(),
+                "Evidence control: no evidence is linked yet; it passes when fresh, verified evidence is linked to it or an approved policy maps to it.".into(),
             );
         }
         let verified: Vec<&Verified> = links

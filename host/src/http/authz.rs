@@ -192,6 +192,8 @@ fn parse_resource(raw: &str) -> ApiResult<Resource> {
         "Agent" => Resource::Agent(id),
         "EnrollmentToken" => Resource::EnrollmentToken(id),
         "Asset" => Resource::Asset(id),
+        "CompliancePolicy" => Resource::CompliancePolicy(id),
+        "AuditorExport" => Resource::AuditorExport(id),
         "Repository" => {
             Resource::Repository(id.parse().map_err(|_| {
                 ApiError::invalid_field(&["resource"], "a Repository id is a number")

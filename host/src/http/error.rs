@@ -25,6 +25,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A 409 with a structured `detail` (e.g. a stale version, with the current state).
+    #[error("conflict: {0}")]
+    ConflictDetail(Value),
     #[error("bad request: {0}")]
     BadRequest(Value),
     #[error("payment required: {0}")]
@@ -124,7 +127,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::MissingScope(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::ConflictDetail(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -160,9 +163,10 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let detail = match self {
-            ApiError::BadRequest(v) | ApiError::Unprocessable(v) | ApiError::PaymentRequired(v) => {
-                v
-            }
+            ApiError::BadRequest(v)
+            | ApiError::Unprocessable(v)
+            | ApiError::PaymentRequired(v)
+            | ApiError::ConflictDetail(v) => v,
             ApiError::Internal(ref e) => {
                 tracing::error!(error = ?e, "internal error");
                 Value::String("Internal server error".into())

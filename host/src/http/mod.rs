@@ -9,10 +9,12 @@ pub mod agents;
 pub mod api_keys;
 pub mod assets;
 pub mod audit_log;
+pub mod auditor_exports;
 pub mod authz;
 pub mod body;
 pub mod catalog;
 pub mod compliance;
+pub mod compliance_policies;
 pub mod custom_frameworks;
 pub mod docs;
 pub mod error;
@@ -292,6 +294,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(evidence::router())
         .merge(agents::router())
         .merge(assets::router())
+        .merge(compliance_policies::router())
+        .merge(auditor_exports::router())
         .merge(health::router())
 }
 

@@ -12,7 +12,7 @@ use super::{
 use crate::{
     app::AppState,
     authn::Caller,
-    authz::{Action, Resource},
+    authz::{Action, Authorized, Resource},
     compliance::{
         assessment,
         catalog::{Control, Framework},
@@ -165,8 +165,15 @@ fn score_frameworks(
         .collect()
 }
 
-async fn evidence_index(tx: &mut TenantTx) -> ApiResult<EvidenceIndex> {
-    Ok(EvidenceIndex::new(store::evidence::all_links(tx).await?))
+/// What evidence controls are scored from: linked evidence and published policies.
+pub(crate) async fn evidence_index(tx: &mut TenantTx) -> ApiResult<EvidenceIndex> {
+    let links = store::evidence::all_links(tx).await?;
+    let policies = store::compliance_policies::published(tx)
+        .await?
+        .iter()
+        .filter_map(|(p, v)| crate::governance::standing::PublishedPolicy::from_store(p, v))
+        .collect();
+    Ok(EvidenceIndex::new(links).with_policies(policies))
 }
 
 /// Evaluates what [`evaluate::prepare`] read (no transaction open), then stores whatever was
@@ -204,7 +211,7 @@ async fn get_score(
     Query(query): Query<ScoreQuery>,
 ) -> ApiResult<axum::Json<ScoreReport>> {
     let org_id = scope.resolve(&caller)?;
-    let (mut tx, auth) = authorize(
+    let (tx, auth) = authorize(
         &state,
         &caller,
         &org_id,
@@ -212,9 +219,23 @@ async fn get_score(
         Resource::Org,
     )
     .await?;
-    let repo = repositories::find(&mut tx, path.repo_id).await?;
+    let report = score_report(&state, tx, &auth, path.repo_id, query.framework.as_deref()).await?;
+    Ok(axum::Json(report))
+}
+
+/// A repository's score report (what `GET /score/{repo_id}` answers), read through `tx`, which
+/// is released before any plugin runs.
+pub(crate) async fn score_report(
+    state: &AppState,
+    mut tx: TenantTx,
+    auth: &Authorized,
+    repo_id: i64,
+    framework: Option<&str>,
+) -> ApiResult<ScoreReport> {
+    let org_id = auth.org.id.clone();
+    let repo = repositories::find(&mut tx, repo_id).await?;
     let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
-    let frameworks = frameworks_for(&state, &selection, query.framework.as_deref())?;
+    let frameworks = frameworks_for(state, &selection, framework)?;
     let evidence = evidence_index(&mut tx).await?;
     let Some(scan) = store::scans::latest(&mut tx, repo.id).await? else {
         let inputs = Inputs {
@@ -223,7 +244,7 @@ async fn get_score(
             at: Utc::now(),
         };
         let scored = score_frameworks(&selection, &[], &inputs);
-        return Ok(axum::Json(ScoreReport {
+        return Ok(ScoreReport {
             repo_id: repo.id,
             repo_name: repo.name,
             evaluated_at: None,
@@ -233,7 +254,7 @@ async fn get_score(
             assessment: Vec::new(),
             executive_summary: score::summarize(&scored),
             frameworks: scored,
-        }));
+        });
     };
     let wanted = wanted(&selection, &frameworks);
     let earlier = super::scans::earlier_scans(&mut tx, &scan).await?;
@@ -247,7 +268,7 @@ async fn get_score(
     )
     .await?;
     drop(tx);
-    let outcomes = run_and_store(&state, &org_id, vec![pending])
+    let outcomes = run_and_store(state, &org_id, vec![pending])
         .await?
         .pop()
         .unwrap_or_default();
@@ -259,7 +280,7 @@ async fn get_score(
         at: Utc::now(),
     };
     let scored = score_frameworks(&selection, &frameworks, &inputs);
-    Ok(axum::Json(ScoreReport {
+    Ok(ScoreReport {
         repo_id: repo.id,
         repo_name: repo.name,
         evaluated_at: Some(outcomes.as_of),
@@ -269,7 +290,7 @@ async fn get_score(
         assessment: outcomes.basis,
         executive_summary: score::summarize(&scored),
         frameworks: scored,
-    }))
+    })
 }
 
 /// The score at each completed scan in the window, oldest first. A framework that is not

@@ -144,3 +144,26 @@ pub async fn page_in_order(
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Entries with `since <= occurred_at < until` (either bound optional), in chain order, at most
+/// `limit` (auditor exports).
+pub async fn in_period(
+    tx: &mut TenantTx,
+    since: Option<&str>,
+    until: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<AuditRow>> {
+    let org_id = tx.org_id().to_owned();
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 \
+         AND ($2 = '' OR occurred_at >= $2) AND ($3 = '' OR occurred_at < $3) \
+         ORDER BY seq LIMIT $4"
+    ))
+    .bind(org_id)
+    .bind(since.unwrap_or(""))
+    .bind(until.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
