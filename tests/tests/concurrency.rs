@@ -150,6 +150,8 @@ fn compliance_suffix(template: &str) -> Option<&str> {
     template
         .strip_prefix("/api/compliance")
         .or_else(|| template.strip_prefix("/api/v1/orgs/{org_id}/compliance"))
+        // `/compliance-policies` is a sibling of `/compliance`, not under it.
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn audited_by(method: &str, template: &str) -> Option<Audited> {

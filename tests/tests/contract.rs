@@ -36,10 +36,18 @@ enabled = false
 include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/access-policies|PUT /api/v1/orgs/\{org_id\}/access-policies/\{policy_id\}|POST /api/v1/orgs/\{org_id\}/(authz/explain|api-keys)|POST /api/v1/orgs/\{org_id\}/evidence/(verify|upload-url|\{evidence_id\}/link-to-control)|PUT .*/frameworks/(enabled|\{framework_key\}/controls)|POST .*/custom-frameworks|POST /api/v1/orgs/\{org_id\}/repos/\{repo_id\}/scans)$'
 checks.positive_data_acceptance.enabled = false
 
-# Paging cursors are opaque values the server issued (`next_cursor`); a made-up one is refused
-# with 422, which no schema can state. tests/tests/agents.rs pages these lists.
+# A compliance policy's controls must be evidence controls of the catalog; an edit or a
+# transition names its version in the body or in If-Match (one of the two, which no schema
+# states); an export's parameters depend on its kind (a control status needs a repository that
+# has an assessment).
 [[operations]]
-include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands)$'
+include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/(compliance-policies|auditor-exports|compliance-policies/\{policy_id\}/transitions)|PATCH /api/v1/orgs/\{org_id\}/compliance-policies/\{policy_id\})$'
+checks.positive_data_acceptance.enabled = false
+
+# Paging cursors are opaque values the server issued (`next_cursor`); a made-up one is refused
+# with 422, which no schema can state. tests/tests/agents.rs and governance.rs page these lists.
+[[operations]]
+include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events)$'
 checks.positive_data_acceptance.enabled = false
 "#;
 

@@ -109,12 +109,12 @@ impl EvidenceIndex {
                 Some(s @ Standing::Current { .. }) => {
                     return Some((OutcomeStatus::Pass, policy.reason(&s)));
                 }
-                Some(s @ Standing::Lapsed { due }) => {
-                    if lapsed.as_ref().is_none_or(|(d, _)| due > *d) {
-                        lapsed = Some((due, policy.reason(&s)));
-                    }
+                Some(s @ Standing::Lapsed { due })
+                    if lapsed.as_ref().is_none_or(|(d, _)| due > *d) =>
+                {
+                    lapsed = Some((due, policy.reason(&s)));
                 }
-                None => {}
+                Some(Standing::Lapsed { .. }) | None => {}
             }
         }
         lapsed.map(|(_, reason)| (OutcomeStatus::Fail, reason))

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 /// What an export contains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = AuditorExportKind)]
 pub enum Kind {
     /// Every verified evidence record with its hash, dates and linked controls.
     EvidenceRegister,
@@ -60,6 +61,7 @@ impl Kind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = AuditorExportFormat)]
 pub enum Format {
     Csv,
     Pdf,

@@ -4,7 +4,8 @@
 //! 1. **Secrets never appear.** API keys (`sk-…`), agent credentials (`ak-…`), enrollment
 //!    tokens (`et-…`), JWTs, PEM blocks, AWS access key ids and `Bearer` values become
 //!    `[redacted]`; so does the value of any metadata field named like a secret (`secret`,
-//!    `password`, `token`, `credential`, `private_key`, `authorization`, `signature`, `key`).
+//!    `password`, `token`, `credential`, `private_key`, `api_key`, `access_key`, `authorization`,
+//!    `signature`, `cookie`).
 //! 2. **Presigned URLs never appear.** A URL keeps its scheme, host and path; its query string
 //!    (where the signature lives) becomes `?[redacted]`.
 //! 3. **Personal data is minimised.** Email addresses are masked (`d***@example.com`) except in
@@ -57,21 +58,21 @@ fn is_secret_field(name: &str) -> bool {
     if n.ends_with("_id") || n.ends_with("_prefix") || n.ends_with("_key_id") {
         return false;
     }
-    n == "key"
-        || [
-            "secret",
-            "password",
-            "passphrase",
-            "token",
-            "credential",
-            "private_key",
-            "api_key",
-            "authorization",
-            "signature",
-            "cookie",
-        ]
-        .iter()
-        .any(|s| n.contains(s))
+    [
+        "secret",
+        "password",
+        "passphrase",
+        "token",
+        "credential",
+        "private_key",
+        "api_key",
+        "access_key",
+        "authorization",
+        "signature",
+        "cookie",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
 }
 
 /// Applies the rules, counting what it changed.
@@ -196,12 +197,13 @@ mod tests {
     fn secret_named_fields_are_dropped_and_counted() {
         let mut r = Redactor::default();
         let out = r.json(&json!({
-            "name": "ci", "key_id": "k1", "token": "anything", "client_secret": "x",
+            "name": "ci", "key_id": "k1", "key": "access-control", "token": "anything", "client_secret": "x",
             "nested": [{ "password": "p", "email": "a.b@example.org" }],
             "upload_url": "https://h/p?sig=1",
         }));
         assert_eq!(out["name"], "ci");
         assert_eq!(out["key_id"], "k1");
+        assert_eq!(out["key"], "access-control");
         assert_eq!(out["token"], REDACTED);
         assert_eq!(out["client_secret"], REDACTED);
         assert_eq!(out["nested"][0]["password"], REDACTED);

@@ -29,7 +29,7 @@ pub async fn audit_log(
         columns: vec![
             Column::new("seq", 8).keep(8),
             Column::new("occurred_at", 27).keep(27),
-            Column::new("action", 30).keep(24),
+            Column::new("action", 36).keep(36),
             Column::new("actor", 28),
             Column::new("key_id", 36),
             Column::new("ip", 16).keep(16),

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = CompliancePolicyStatus)]
 pub enum Status {
     Draft,
     InReview,

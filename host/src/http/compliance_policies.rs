@@ -217,6 +217,7 @@ pub struct CreatePolicy {
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// Markdown, at most 256 KiB.
+    #[schema(min_length = 1, max_length = 65536)]
     pub body: String,
     /// `framework_key:control_id` of evidence controls this policy satisfies once approved.
     #[serde(default)]
@@ -233,6 +234,8 @@ pub struct EditPolicy {
     pub version: Option<i64>,
     #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    /// Markdown, at most 256 KiB.
+    #[schema(min_length = 1, max_length = 65536)]
     pub body: Option<String>,
     pub controls: Option<Vec<String>>,
     #[schema(minimum = 30, maximum = 1095)]

@@ -80,16 +80,25 @@ const DEFAULT_BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(30
 /// string (see `domain::text`) are a 422 too.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let parsed = serde_path_to_error::deserialize(de).map_err(|err| {
-        let loc = json_loc(err.path());
-        let inner = err.into_inner();
-        let kind = if inner.is_syntax() || inner.is_eof() {
-            "json_invalid"
-        } else {
-            "value_error"
-        };
-        ApiError::unprocessable(json!(loc), inner.to_string(), kind)
-    })?;
+    let parsed = match serde_path_to_error::deserialize(de) {
+        Ok(parsed) => parsed,
+        // JSON Schema's `integer` admits `3.0`: a number with no fraction is an integer.
+        Err(err) => match integral_floats_as_integers(bytes)
+            .and_then(|value| serde_json::from_value::<T>(value).ok())
+        {
+            Some(parsed) => parsed,
+            None => {
+                let loc = json_loc(err.path());
+                let inner = err.into_inner();
+                let kind = if inner.is_syntax() || inner.is_eof() {
+                    "json_invalid"
+                } else {
+                    "value_error"
+                };
+                return Err(ApiError::unprocessable(json!(loc), inner.to_string(), kind));
+            }
+        },
+    };
     // Raw control characters cannot appear inside JSON strings; escaped ones can (`\u0000`,
     // `\b`, `\f`). Only then is the body walked to name the field.
     let may_hold_controls = bytes
@@ -102,6 +111,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(control_character(loc));
     }
     Ok(parsed)
+}
+
+/// The body with every number that has no fractional part (`799.0`) written as an integer;
+/// `None` when it is not JSON or holds no such number.
+fn integral_floats_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn walk(value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+                match n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                    Some(f) => {
+                        *value = serde_json::Value::from(f as i64);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, v| walk(v) || c),
+            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, v| walk(v) || c),
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&mut value).then_some(value)
 }
 
 /// The 422 for a control character at `loc`.
@@ -332,5 +364,31 @@ impl OrgScope {
                 "no organization for this token: send X-Org-Id or use /api/v1/orgs/{org_id}/compliance/…"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Counted {
+        n: u32,
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_fractions_are_refused() {
+        assert_eq!(
+            parse_json::<Counted>(br#"{"n": 799.0}"#).map(|c| c.n).ok(),
+            Some(799)
+        );
+        assert_eq!(
+            parse_json::<Counted>(br#"{"n": 7}"#).map(|c| c.n).ok(),
+            Some(7)
+        );
+        assert!(matches!(
+            parse_json::<Counted>(br#"{"n": 1.5}"#),
+            Err(ApiError::Unprocessable(_))
+        ));
     }
 }

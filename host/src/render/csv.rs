@@ -17,7 +17,7 @@ pub fn write(table: &Table) -> anyhow::Result<Vec<u8>> {
     for row in &table.rows {
         out.write_record(row.iter().map(|cell| neutralise(cell).into_owned()))?;
     }
-    Ok(out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+    out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// A cell starting with `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`, so

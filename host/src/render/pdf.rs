@@ -318,7 +318,8 @@ mod tests {
 
     #[test]
     fn pages_hold_whole_rows_and_an_empty_table_has_one_page() {
-        assert_eq!(paginate(&[], 0), [0..0]);
+        let empty = paginate(&[], 0);
+        assert_eq!((empty.len(), empty[0].clone()), (1, 0..0));
         let pages = paginate(&[1; 500], 3);
         assert!(pages.len() > 5);
         assert_eq!(pages.first().map(|r| r.start), Some(0));
