@@ -127,8 +127,21 @@ fn integral_floats_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
                     None => false,
                 }
             }
-            serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, v| walk(v) || c),
-            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, v| walk(v) || c),
+            // Every element is walked (no short circuit): each one may need rewriting.
+            serde_json::Value::Array(items) => {
+                let mut changed = false;
+                for item in items {
+                    changed |= walk(item);
+                }
+                changed
+            }
+            serde_json::Value::Object(map) => {
+                let mut changed = false;
+                for item in map.values_mut() {
+                    changed |= walk(item);
+                }
+                changed
+            }
             _ => false,
         }
     }
