@@ -7,7 +7,7 @@ use super::{
     authorize,
     body::Cap,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{Enrollment, Json, Path, Query, read_json},
+    extract::{Enrollment, Json, Path, Query, paging, read_json},
     write, write_as_agent,
 };
 use crate::{
@@ -644,27 +644,6 @@ pub struct AgentQuery {
     /// 1–500, default 50.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-}
-
-/// Parses the paging parameters every list here shares.
-pub(super) fn paging(
-    cursor: Option<&str>,
-    limit: Option<i64>,
-) -> ApiResult<(Option<page::Cursor>, i64)> {
-    let limit = page::limit(limit)
-        .map_err(|e| ApiError::unprocessable(json!(["query", "limit"]), e, "value_error"))?;
-    let cursor = cursor
-        .map(|c| {
-            page::Cursor::decode(c).ok_or_else(|| {
-                ApiError::unprocessable(
-                    json!(["query", "cursor"]),
-                    "not a cursor this server issued",
-                    "value_error",
-                )
-            })
-        })
-        .transpose()?;
-    Ok((cursor, limit))
 }
 
 fn agent_filter(state: &AppState, q: AgentQuery, reporting: bool) -> ApiResult<AgentFilter> {

@@ -2,10 +2,9 @@
 //! timeline, command history, and marking an asset authorized or not (owner/admin, audited).
 
 use super::{
-    agents::paging,
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{Json, Path, Query},
+    extract::{Json, Path, Query, paging},
     write,
 };
 use crate::{

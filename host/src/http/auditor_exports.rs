@@ -7,10 +7,9 @@
 //! Every artifact read writes an audit entry naming the reader before the bytes are sent.
 
 use super::{
-    agents::paging,
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{Json, Path, Query},
+    extract::{Json, Path, Query, paging},
     record_only, write,
 };
 use crate::{

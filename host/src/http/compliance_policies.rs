@@ -9,10 +9,9 @@
 //! entry and, for transitions, one lifecycle event, in the same transaction.
 
 use super::{
-    agents::paging,
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{Json, Path, Query},
+    extract::{Json, Path, Query, paging},
     write,
 };
 use crate::{
@@ -107,7 +106,9 @@ pub struct PolicyView {
     pub latest_version: i64,
     /// The approved version that counts (may be older than the latest); null until approved.
     pub published_version: Option<i64>,
+    /// The published version's review interval (the latest's while none is published).
     pub review_interval_days: i64,
+    /// The latest version's mapped controls (`framework_key:control_id`).
     pub controls: Vec<String>,
     pub approved_at: Option<String>,
     pub approved_by: Option<String>,
@@ -691,7 +692,10 @@ async fn edit_compliance_policy(
                 let from = status_of(&policy)?;
                 policy.title = draft.title.clone();
                 policy.controls = version.controls.clone();
-                policy.review_interval_days = draft.review_interval_days;
+                // The review schedule is the published version's until a new one is approved.
+                if policy.published_version.is_none() {
+                    policy.review_interval_days = draft.review_interval_days;
+                }
                 policy.latest_version = next;
                 policy.status = Status::Draft.as_str().into();
                 policy.updated_at = now;

@@ -380,6 +380,28 @@ impl OrgScope {
     }
 }
 
+/// Parses the paging parameters every cursor-paged list shares: `cursor` (opaque, issued by
+/// this server) and `limit` (1–500, default 50). Either being wrong is a 422 naming it.
+pub fn paging(
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<(Option<crate::domain::page::Cursor>, i64), ApiError> {
+    let limit = crate::domain::page::limit(limit)
+        .map_err(|e| ApiError::unprocessable(json!(["query", "limit"]), e, "value_error"))?;
+    let cursor = cursor
+        .map(|c| {
+            crate::domain::page::Cursor::decode(c).ok_or_else(|| {
+                ApiError::unprocessable(
+                    json!(["query", "cursor"]),
+                    "not a cursor this server issued",
+                    "value_error",
+                )
+            })
+        })
+        .transpose()?;
+    Ok((cursor, limit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
