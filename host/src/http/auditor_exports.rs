@@ -9,7 +9,7 @@
 use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{Json, Path, Query, paging},
+    extract::{CursorQuery, Json, Path, Query, paging},
     record_only, write,
 };
 use crate::{
@@ -30,7 +30,7 @@ use axum::{
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -398,25 +398,15 @@ pub struct ExportPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExportQuery {
-    /// From `next_cursor`.
-    pub cursor: Option<String>,
-    /// 1–500, default 50.
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-}
-
 /// The org's exports, newest first.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/auditor-exports", tag = "auditor-exports",
-    params(("org_id" = Uuid, Path), ExportQuery),
+    params(("org_id" = Uuid, Path), CursorQuery),
     responses((status = 200, body = ExportPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_auditor_exports(
     State(state): State<AppState>,
     caller: Caller,
     Path(org_id): Path<Uuid>,
-    Query(q): Query<ExportQuery>,
+    Query(q): Query<CursorQuery>,
 ) -> ApiResult<axum::Json<ExportPage>> {
     let (before, limit) = paging(crate::agents::non_empty(q.cursor).as_deref(), q.limit)?;
     let org_id = org_id.to_string();

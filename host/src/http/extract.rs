@@ -380,6 +380,17 @@ impl OrgScope {
     }
 }
 
+/// The query of a list with nothing to filter: a cursor and a page size.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CursorQuery {
+    /// From `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
 /// Parses the paging parameters every cursor-paged list shares: `cursor` (opaque, issued by
 /// this server) and `limit` (1–500, default 50). Either being wrong is a 422 naming it.
 pub fn paging(

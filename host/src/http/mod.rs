@@ -25,6 +25,8 @@ pub mod members;
 pub mod metrics;
 pub mod orgs;
 pub mod plugins;
+pub mod policy_baselines;
+pub mod policy_history;
 pub mod repositories;
 pub mod scans;
 pub mod scores;
@@ -294,7 +296,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(evidence::router())
         .merge(agents::router())
         .merge(assets::router())
+        .merge(policy_baselines::router())
         .merge(compliance_policies::router())
+        .merge(policy_history::router())
         .merge(auditor_exports::router())
         .merge(health::router())
 }

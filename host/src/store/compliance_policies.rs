@@ -128,24 +128,25 @@ pub async fn all(tx: &mut TenantTx) -> StoreResult<Vec<PolicyRow>> {
 }
 
 pub async fn find(tx: &mut TenantTx, id: &str) -> StoreResult<Option<PolicyRow>> {
-    let org_id = tx.org_id().to_owned();
-    let row = sqlx::query(&format!(
-        "SELECT {POLICY_COLUMNS} FROM compliance_policies WHERE org_id = $1 AND id = $2"
-    ))
-    .bind(org_id)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await?;
-    row.as_ref().map(policy_from_row).transpose()
+    find_where(tx, "id", id).await
 }
 
 pub async fn find_by_key(tx: &mut TenantTx, key: &str) -> StoreResult<Option<PolicyRow>> {
+    find_where(tx, "key", key).await
+}
+
+/// The org's policy whose `column` (`id` or `key`, both unique in the org) is `value`.
+async fn find_where(
+    tx: &mut TenantTx,
+    column: &'static str,
+    value: &str,
+) -> StoreResult<Option<PolicyRow>> {
     let org_id = tx.org_id().to_owned();
     let row = sqlx::query(&format!(
-        "SELECT {POLICY_COLUMNS} FROM compliance_policies WHERE org_id = $1 AND key = $2"
+        "SELECT {POLICY_COLUMNS} FROM compliance_policies WHERE org_id = $1 AND {column} = $2"
     ))
     .bind(org_id)
-    .bind(key)
+    .bind(value)
     .fetch_optional(tx.conn())
     .await?;
     row.as_ref().map(policy_from_row).transpose()
