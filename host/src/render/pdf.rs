@@ -14,8 +14,10 @@ use krilla::{
     num::NormalizedF32,
     page::PageSettings,
     paint::{Fill, Stroke},
-    text::{Font, TextDirection},
+    text::{Font, GlyphId, KrillaGlyph},
 };
+use skrifa::{MetadataProvider, instance::LocationRef};
+use std::collections::HashMap;
 
 /// DejaVu Sans Mono (Bitstream Vera license, see host/assets/fonts/LICENSE-DejaVu.txt).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
@@ -39,6 +41,7 @@ fn chars_per_line() -> usize {
 /// Renders `table` for `mark`'s reader.
 pub fn render(table: &Table, mark: &Watermark) -> anyhow::Result<Vec<u8>> {
     let font = Font::new(FONT.into(), 0).ok_or_else(|| anyhow::anyhow!("embedded font"))?;
+    let mut glyphs = Glyphs::new()?;
     let widths = column_widths(table);
     let heights: Vec<usize> = table.rows.iter().map(|r| row_lines(r, &widths)).collect();
     let pages = paginate(&heights, table.preamble.len());
@@ -58,6 +61,7 @@ pub fn render(table: &Table, mark: &Watermark) -> anyhow::Result<Vec<u8>> {
         let mut pen = Pen {
             surface: &mut surface,
             font: &font,
+            glyphs: &mut glyphs,
             y: MARGIN,
         };
         pen.watermark(mark);
@@ -212,10 +216,68 @@ fn paginate(heights: &[usize], preamble_lines: usize) -> Vec<std::ops::Range<usi
     pages
 }
 
+/// Glyphs of the embedded font by character, looked up once each. Text is laid out by the
+/// font's own advances with no shaping: the font is monospaced and a report needs no ligatures,
+/// and shaping every cell (krilla's `draw_text` parses the font each call) made a 100,000-row
+/// PDF several times slower.
+struct Glyphs {
+    font: skrifa::FontRef<'static>,
+    units_per_em: f32,
+    by_char: HashMap<char, (u32, f32)>,
+}
+
+impl Glyphs {
+    fn new() -> anyhow::Result<Self> {
+        let font = skrifa::FontRef::new(FONT).map_err(|e| anyhow::anyhow!("embedded font: {e}"))?;
+        let units_per_em = f32::from(
+            font.metrics(skrifa::instance::Size::unscaled(), LocationRef::default())
+                .units_per_em,
+        );
+        Ok(Glyphs {
+            font,
+            units_per_em,
+            by_char: HashMap::new(),
+        })
+    }
+
+    /// Glyph id and advance (in em) of `c`; `.notdef` (0) for a character the font lacks.
+    fn get(&mut self, c: char) -> (u32, f32) {
+        let font = &self.font;
+        let upem = self.units_per_em;
+        *self.by_char.entry(c).or_insert_with(|| {
+            let id = font.charmap().map(c).unwrap_or_default();
+            let advance = font
+                .glyph_metrics(skrifa::instance::Size::unscaled(), LocationRef::default())
+                .advance_width(id)
+                .unwrap_or(0.0);
+            (id.to_u32(), advance / upem)
+        })
+    }
+
+    /// `text` as positioned glyphs, each mapped back to its bytes (for text extraction).
+    fn layout(&mut self, text: &str) -> Vec<KrillaGlyph> {
+        text.char_indices()
+            .map(|(at, c)| {
+                let (id, advance) = self.get(c);
+                KrillaGlyph::new(
+                    GlyphId::new(id),
+                    advance,
+                    0.0,
+                    0.0,
+                    0.0,
+                    at..at + c.len_utf8(),
+                    None,
+                )
+            })
+            .collect()
+    }
+}
+
 /// Draws lines top to bottom.
 struct Pen<'a, 'b> {
     surface: &'a mut krilla::surface::Surface<'b>,
     font: &'a Font,
+    glyphs: &'a mut Glyphs,
     y: f32,
 }
 
@@ -230,13 +292,14 @@ impl Pen<'_, '_> {
 
     fn text(&mut self, x: f32, y: f32, size: f32, text: &str) {
         if !text.is_empty() {
-            self.surface.draw_text(
+            let glyphs = self.glyphs.layout(text);
+            self.surface.draw_glyphs(
                 Point::from_xy(x, y),
+                &glyphs,
                 self.font.clone(),
-                size,
                 text,
+                size,
                 false,
-                TextDirection::Auto,
             );
         }
     }
