@@ -19,8 +19,25 @@ use krilla::{
 use skrifa::{MetadataProvider, instance::LocationRef};
 use std::collections::HashMap;
 
-/// DejaVu Sans Mono (Bitstream Vera license, see host/assets/fonts/LICENSE-DejaVu.txt).
-const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");
+/// The report font, taken from the fonts typst bundles (`typst-assets`; DejaVu fonts carry the
+/// Bitstream Vera license), so no font file is kept in this repository.
+const FONT_NAME: &str = "DejaVu Sans Mono";
+
+/// The bytes of [`FONT_NAME`], found once.
+fn font_data() -> anyhow::Result<&'static [u8]> {
+    static FOUND: std::sync::OnceLock<Option<&'static [u8]>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            typst_assets::fonts().find(|data| {
+                skrifa::FontRef::new(data).is_ok_and(|font| {
+                    font.localized_strings(skrifa::string::StringId::FULL_NAME)
+                        .english_or_first()
+                        .is_some_and(|name| name.to_string() == FONT_NAME)
+                })
+            })
+        })
+        .ok_or_else(|| anyhow::anyhow!("{FONT_NAME} is not among typst-assets' fonts"))
+}
 
 const PAGE_W: f32 = 842.0;
 const PAGE_H: f32 = 595.0;
@@ -40,8 +57,9 @@ fn chars_per_line() -> usize {
 
 /// Renders `table` for `mark`'s reader.
 pub fn render(table: &Table, mark: &Watermark) -> anyhow::Result<Vec<u8>> {
-    let font = Font::new(FONT.into(), 0).ok_or_else(|| anyhow::anyhow!("embedded font"))?;
-    let mut glyphs = Glyphs::new()?;
+    let data = font_data()?;
+    let font = Font::new(data.into(), 0).ok_or_else(|| anyhow::anyhow!("embedded font"))?;
+    let mut glyphs = Glyphs::new(data)?;
     let widths = column_widths(table);
     let heights: Vec<usize> = table.rows.iter().map(|r| row_lines(r, &widths)).collect();
     let pages = paginate(&heights, table.preamble.len());
@@ -227,8 +245,8 @@ struct Glyphs {
 }
 
 impl Glyphs {
-    fn new() -> anyhow::Result<Self> {
-        let font = skrifa::FontRef::new(FONT).map_err(|e| anyhow::anyhow!("embedded font: {e}"))?;
+    fn new(data: &'static [u8]) -> anyhow::Result<Self> {
+        let font = skrifa::FontRef::new(data).map_err(|e| anyhow::anyhow!("embedded font: {e}"))?;
         let units_per_em = f32::from(
             font.metrics(skrifa::instance::Size::unscaled(), LocationRef::default())
                 .units_per_em,
