@@ -475,6 +475,30 @@ fn expected_version(headers: &HeaderMap, body_version: Option<i64>) -> ApiResult
         })
 }
 
+/// The policy, read in the write transaction (under the org's write lock), provided `sent` is
+/// still its latest version: 404 when it does not exist, the stale-version 409 otherwise.
+async fn head_at(tx: &mut TenantTx, id: &str, sent: i64) -> ApiResult<PolicyRow> {
+    let policy = store::compliance_policies::find(tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("compliance policy"))?;
+    if policy.latest_version != sent {
+        return Err(stale(policy, sent)?);
+    }
+    Ok(policy)
+}
+
+/// Stores the head moved on from `sent`; the update is conditional on `sent`, so even a writer
+/// outside the lock could never be overwritten (it would be a 409).
+async fn save_head(tx: &mut TenantTx, policy: &PolicyRow, sent: i64) -> ApiResult<()> {
+    if store::compliance_policies::update_head(tx, policy, sent).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(
+            "the policy changed meanwhile; retry".into(),
+        ))
+    }
+}
+
 /// The 409 for an edit or decision made on an older version: nothing was written.
 fn stale(current: PolicyRow, sent: i64) -> ApiResult<ApiError> {
     let latest = current.latest_version;
@@ -525,12 +549,7 @@ async fn edit_compliance_policy(
         |w| {
             Box::pin(async move {
                 let (tx, auth) = (&mut w.tx, &w.auth);
-                let mut policy = store::compliance_policies::find(tx, id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("compliance policy"))?;
-                if policy.latest_version != sent {
-                    return Err(stale(policy, sent)?);
-                }
+                let mut policy = head_at(tx, id, sent).await?;
                 lifecycle::editable(status_of(&policy)?).map_err(ApiError::Conflict)?;
                 let latest = latest_version(tx, &policy).await?;
                 let draft = Draft {
@@ -572,9 +591,7 @@ async fn edit_compliance_policy(
                 policy.latest_version = next;
                 policy.status = Status::Draft.as_str().into();
                 policy.updated_at = now;
-                if !store::compliance_policies::update_head(tx, &policy, sent).await? {
-                    return Err(ApiError::Conflict("the policy changed meanwhile; retry".into()));
-                }
+                save_head(tx, &policy, sent).await?;
                 if from != Status::Draft {
                     lifecycle_event(tx, auth, &policy, "COMPLIANCE_POLICY_EDITED", Some(from), Status::Draft, next, note)
                         .await?;
@@ -638,12 +655,7 @@ async fn transition_compliance_policy(
         |w| {
             Box::pin(async move {
                 let (tx, auth) = (&mut w.tx, &w.auth);
-                let mut policy = store::compliance_policies::find(tx, id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("compliance policy"))?;
-                if policy.latest_version != sent {
-                    return Err(stale(policy, sent)?);
-                }
+                let mut policy = head_at(tx, id, sent).await?;
                 let from = status_of(&policy)?;
                 let change = lifecycle::transition(from, to).map_err(ApiError::Conflict)?;
                 let now = time::now();
@@ -681,11 +693,7 @@ async fn transition_compliance_policy(
                 }
                 policy.status = to.as_str().into();
                 policy.updated_at = now;
-                if !store::compliance_policies::update_head(tx, &policy, sent).await? {
-                    return Err(ApiError::Conflict(
-                        "the policy changed meanwhile; retry".into(),
-                    ));
-                }
+                save_head(tx, &policy, sent).await?;
                 lifecycle_event(
                     tx,
                     auth,
