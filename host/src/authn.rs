@@ -7,7 +7,7 @@
 
 use crate::{
     bounded::{BoundedMap, locked},
-    domain::{AgentSecret, ApiKeySecret, EnrollmentSecret, ScopeSet, secret::hashes_match},
+    domain::{AgentSecret, ApiKeySecret, EnrollmentSecret, ScimToken, ScopeSet, secret::hashes_match},
     store::{self, Db, api_keys::ApiKeyRecord, users::User},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -123,6 +123,10 @@ pub enum AuthnError {
     EnrollmentTokenExpired,
     #[error("enrollment token has no uses left")]
     EnrollmentTokenUsedUp,
+    #[error("Invalid SCIM token")]
+    InvalidScimToken,
+    #[error("this SCIM connection is disabled; an org admin can enable it again")]
+    ScimConnectionDisabled,
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
@@ -543,4 +547,42 @@ fn needs_touch(last_used_at: Option<&str>) -> bool {
     last_used_at
         .and_then(crate::domain::time::parse)
         .is_none_or(|t| t < stale_before)
+}
+
+/// An identity provider calling `/scim/v2` with its connection's token.
+#[derive(Debug, Clone)]
+pub struct ScimCaller {
+    pub connection: store::scim_connections::Connection,
+    pub principal: crate::authz::ScimPrincipal,
+}
+
+/// Authenticates a SCIM connection token (`Authorization: Bearer st-…`): shape and checksum
+/// first, then the stored connection, which must be active. Read on every call (identity
+/// providers call rarely, and a rotated or disabled token must stop at once).
+pub async fn authenticate_scim(
+    db: &Db,
+    authorization: Option<&str>,
+    client: ClientMeta,
+) -> Result<ScimCaller, AuthnError> {
+    let raw = bearer(authorization).ok_or(AuthnError::Missing)?;
+    let token = ScimToken::parse(raw).ok_or(AuthnError::InvalidScimToken)?;
+    let hash = token.hash();
+    let mut tx = db.global_tx().await?;
+    let connection = store::scim_connections::find_by_token(&mut tx, &hash)
+        .await?
+        .filter(|c| hashes_match(&c.token_hash, &hash))
+        .ok_or(AuthnError::InvalidScimToken)?;
+    tx.commit().await?;
+    if !connection.is_active() {
+        return Err(AuthnError::ScimConnectionDisabled);
+    }
+    let principal = crate::authz::ScimPrincipal {
+        id: connection.id.clone(),
+        name: connection.name.clone(),
+        client,
+    };
+    Ok(ScimCaller {
+        connection,
+        principal,
+    })
 }

@@ -28,4 +28,5 @@ pub mod plugins;
 pub mod provision;
 pub mod render;
 pub mod scans;
+pub mod scim;
 pub mod store;

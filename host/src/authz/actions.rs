@@ -69,6 +69,18 @@ pub enum Action {
     AuditorExportList,
     AuditorExportRead,
     AuditorExportDownload,
+    ScimConnectionList,
+    ScimConnectionRead,
+    ScimConnectionCreate,
+    ScimConnectionRotate,
+    ScimConnectionUpdate,
+    ScimConnectionDelete,
+    ScimMappingUpdate,
+    ScimProvisionedList,
+    ScimUsersRead,
+    ScimUsersWrite,
+    ScimGroupsRead,
+    ScimGroupsWrite,
 }
 
 impl Action {
@@ -136,6 +148,18 @@ impl Action {
         Action::AuditorExportList,
         Action::AuditorExportRead,
         Action::AuditorExportDownload,
+        Action::ScimConnectionList,
+        Action::ScimConnectionRead,
+        Action::ScimConnectionCreate,
+        Action::ScimConnectionRotate,
+        Action::ScimConnectionUpdate,
+        Action::ScimConnectionDelete,
+        Action::ScimMappingUpdate,
+        Action::ScimProvisionedList,
+        Action::ScimUsersRead,
+        Action::ScimUsersWrite,
+        Action::ScimGroupsRead,
+        Action::ScimGroupsWrite,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -203,6 +227,18 @@ impl Action {
             Action::AuditorExportList => "export.list",
             Action::AuditorExportRead => "export.read",
             Action::AuditorExportDownload => "export.download",
+            Action::ScimConnectionList => "scim.connection.list",
+            Action::ScimConnectionRead => "scim.connection.read",
+            Action::ScimConnectionCreate => "scim.connection.create",
+            Action::ScimConnectionRotate => "scim.connection.rotate",
+            Action::ScimConnectionUpdate => "scim.connection.update",
+            Action::ScimConnectionDelete => "scim.connection.delete",
+            Action::ScimMappingUpdate => "scim.mapping.update",
+            Action::ScimProvisionedList => "scim.provisioned.list",
+            Action::ScimUsersRead => "scim.users.read",
+            Action::ScimUsersWrite => "scim.users.write",
+            Action::ScimGroupsRead => "scim.groups.read",
+            Action::ScimGroupsWrite => "scim.groups.write",
         }
     }
 }
@@ -223,6 +259,8 @@ pub enum Resource {
     Asset(String),
     CompliancePolicy(String),
     AuditorExport(String),
+    /// A SCIM connection acting as itself (people act on connections through `Org`).
+    ScimConnection(String),
 }
 
 impl Resource {
@@ -241,6 +279,7 @@ impl Resource {
             Resource::Asset(id) => ("Asset", id.clone()),
             Resource::CompliancePolicy(id) => ("CompliancePolicy", id.clone()),
             Resource::AuditorExport(id) => ("AuditorExport", id.clone()),
+            Resource::ScimConnection(id) => ("ScimConnection", id.clone()),
         }
     }
 }

@@ -56,6 +56,13 @@ pub fn build(schema: &Schema, input: &EvalInput<'_>) -> anyhow::Result<BuiltRequ
             );
             "Agent"
         }
+        PrincipalKind::ScimConnection { name } => {
+            attrs.insert(
+                "name".to_owned(),
+                RestrictedExpression::new_string(name.to_owned()),
+            );
+            "ScimConnection"
+        }
     };
     let principal_uid = uid(principal_type, input.user_id)?;
     let principal = Entity::new(

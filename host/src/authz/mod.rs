@@ -100,6 +100,7 @@ pub struct EvalInput<'a> {
 pub enum PrincipalKind<'a> {
     User,
     Agent { kind: &'a str, name: &'a str },
+    ScimConnection { name: &'a str },
 }
 
 /// An agent asking to act as itself (its credential or its enrollment token was checked).
@@ -116,6 +117,33 @@ impl AgentPrincipal {
     pub fn email(&self) -> String {
         format!("agent:{}", self.id)
     }
+}
+
+/// A SCIM connection acting as itself: the service account an identity provider provisions
+/// through. What it changes is audited with the connection as the actor.
+#[derive(Debug, Clone)]
+pub struct ScimPrincipal {
+    pub id: String,
+    pub name: String,
+    pub client: ClientMeta,
+}
+
+impl ScimPrincipal {
+    /// What the audit log records as the connection's email.
+    pub fn email(&self) -> String {
+        format!("scim:{}", self.id)
+    }
+}
+
+/// A non-human principal that acts only on itself (an agent, a SCIM connection).
+struct SelfPrincipal<'a> {
+    id: &'a str,
+    kind: PrincipalKind<'a>,
+    email: String,
+    role: &'static str,
+    credential: &'static str,
+    resource: Resource,
+    client: &'a ClientMeta,
 }
 
 pub struct Authz {
@@ -176,33 +204,69 @@ impl Authz {
         agent: &AgentPrincipal,
         action: Action,
     ) -> Result<Authorized, AuthzError> {
+        let principal = SelfPrincipal {
+            id: &agent.id,
+            kind: PrincipalKind::Agent {
+                kind: &agent.kind,
+                name: &agent.name,
+            },
+            email: agent.email(),
+            role: AGENT_ROLE,
+            credential: "agent",
+            resource: Resource::Agent(agent.id.clone()),
+            client: &agent.client,
+        };
+        self.authorize_self(tx, principal, action).await
+    }
+
+    /// The gate for a SCIM connection acting as itself, inside a transaction in its org: the
+    /// principal and the resource are both `ScimConnection::"<id>"`.
+    pub async fn authorize_scim(
+        &self,
+        tx: &mut TenantTx,
+        scim: &ScimPrincipal,
+        action: Action,
+    ) -> Result<Authorized, AuthzError> {
+        let principal = SelfPrincipal {
+            id: &scim.id,
+            kind: PrincipalKind::ScimConnection { name: &scim.name },
+            email: scim.email(),
+            role: SCIM_ROLE,
+            credential: "scim",
+            resource: Resource::ScimConnection(scim.id.clone()),
+            client: &scim.client,
+        };
+        self.authorize_self(tx, principal, action).await
+    }
+
+    async fn authorize_self(
+        &self,
+        tx: &mut TenantTx,
+        principal: SelfPrincipal<'_>,
+        action: Action,
+    ) -> Result<Authorized, AuthzError> {
         let org = store::orgs::current(tx)
             .await?
             .ok_or(AuthzError::NotMember)?;
         let policies = self.policies_for(tx, &org).await?;
-        let email = agent.email();
-        let resource = Resource::Agent(agent.id.clone());
         let eval = self.evaluate(
             &policies,
             &EvalInput {
                 org: &org,
-                principal: PrincipalKind::Agent {
-                    kind: &agent.kind,
-                    name: &agent.name,
-                },
-                user_id: &agent.id,
-                email: &email,
-                role: AGENT_ROLE,
-                credential: "agent",
+                principal: principal.kind,
+                user_id: principal.id,
+                email: &principal.email,
+                role: principal.role,
+                credential: principal.credential,
                 scopes: &ScopeSet::default(),
                 action,
-                resource: &resource,
+                resource: &principal.resource,
                 extras: &ContextExtras::default(),
             },
         );
         if !eval.allowed() {
-            tracing::info!(action = action.cedar_id(), agent_id = %agent.id,
-                policies = ?eval.policy_ids, errors = ?eval.errors, "agent authorization denied");
+            tracing::info!(action = action.cedar_id(), principal = %principal.email,
+                policies = ?eval.policy_ids, errors = ?eval.errors, "authorization denied");
             return Err(AuthzError::Denied {
                 message: eval.message.unwrap_or_else(|| "forbidden".into()),
                 policy_ids: eval.policy_ids,
@@ -212,11 +276,11 @@ impl Authz {
             org,
             actor: Actor {
                 user_id: None,
-                email,
-                key_id: Some(agent.id.clone()),
+                email: principal.email,
+                key_id: Some(principal.id.to_owned()),
             },
-            role: AGENT_ROLE.into(),
-            client: agent.client.clone(),
+            role: principal.role.into(),
+            client: principal.client.clone(),
             policy_ids: eval.policy_ids,
             scopes: Vec::new(),
         })
@@ -405,6 +469,9 @@ impl DecisionKey {
 /// validating (and never match an agent by accident).
 pub const AGENT_ROLE: &str = "agent";
 
+/// The `role` attribute of every SCIM connection principal (same reason as [`AGENT_ROLE`]).
+pub const SCIM_ROLE: &str = "scim";
+
 /// Turns an evaluation into proof that the request was allowed, or a denial.
 fn conclude(
     eval: Evaluation,
@@ -471,6 +538,8 @@ fn deny_message(policy_ids: &[String], errors: &[String]) -> String {
         "only an owner can grant the owner role".into()
     } else if has("guard.agent_acts_as_itself") {
         "an agent may act only as itself".into()
+    } else if has("guard.scim_acts_as_itself") {
+        "a SCIM connection may act only as itself".into()
     } else if has("guard.no_scope_escalation") {
         "cannot create a key with scopes beyond your own".into()
     } else if let Some(tenant) = policy_ids

@@ -11,4 +11,4 @@ pub mod time;
 
 pub use role::{Plan, Role};
 pub use scope::{Scope, ScopeSet};
-pub use secret::{AgentSecret, ApiKeySecret, EnrollmentSecret};
+pub use secret::{AgentSecret, ApiKeySecret, EnrollmentSecret, ScimToken};

@@ -1,5 +1,5 @@
-//! Bearer secrets the server issues: API keys (`sk-`), agent enrollment tokens (`et-`) and agent
-//! credentials (`ak-`). Each is its prefix + 40 hex chars (160 random bits) + 8 hex chars of
+//! Bearer secrets the server issues: API keys (`sk-`), agent enrollment tokens (`et-`), agent
+//! credentials (`ak-`) and SCIM connection tokens (`st-`). Each is its prefix + 40 hex chars (160 random bits) + 8 hex chars of
 //! checksum.
 //!
 //! The checksum (first 4 bytes of SHA-256 over the random part) lets the server reject typos and
@@ -42,6 +42,13 @@ impl SecretKind for AgentKind {
     const NAME: &'static str = "AgentSecret";
 }
 
+/// SCIM connection tokens (`st-…`): an identity provider's bearer token for `/scim/v2`.
+pub struct ScimTokenKind;
+impl SecretKind for ScimTokenKind {
+    const PREFIX: &'static str = "st-";
+    const NAME: &'static str = "ScimToken";
+}
+
 /// A syntactically valid secret of kind `K` as presented by a client. Never logged: `Debug` is
 /// redacted.
 pub struct Secret<K>(String, PhantomData<K>);
@@ -49,6 +56,7 @@ pub struct Secret<K>(String, PhantomData<K>);
 pub type ApiKeySecret = Secret<ApiKeyKind>;
 pub type EnrollmentSecret = Secret<EnrollmentKind>;
 pub type AgentSecret = Secret<AgentKind>;
+pub type ScimToken = Secret<ScimTokenKind>;
 
 impl<K: SecretKind> std::fmt::Debug for Secret<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -58,6 +58,9 @@ pub enum ApiError {
     /// (as a 503 with `Retry-After`) once its bounded retries are spent.
     #[error("too many concurrent changes to this organization; retry shortly")]
     Contention(#[source] sqlx::Error),
+    /// A SCIM protocol error (`/scim/v2` renders it in SCIM's own error shape).
+    #[error(transparent)]
+    Scim(#[from] crate::scim::ScimError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -122,7 +125,7 @@ impl ApiError {
         ApiError::NotFound(format!("{what} not found"))
     }
 
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::MissingScope(_) => StatusCode::FORBIDDEN,
@@ -138,6 +141,9 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Scim(e) => {
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -167,6 +173,7 @@ impl IntoResponse for ApiError {
             | ApiError::Unprocessable(v)
             | ApiError::PaymentRequired(v)
             | ApiError::ConflictDetail(v) => v,
+            ApiError::Scim(e) => Value::String(e.detail),
             ApiError::Internal(ref e) => {
                 tracing::error!(error = ?e, "internal error");
                 Value::String("Internal server error".into())

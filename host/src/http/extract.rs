@@ -73,7 +73,7 @@ pub async fn read_json<T: DeserializeOwned>(req: Request, cap: &body::Cap) -> Re
 }
 
 /// Limits for a request that reached a handler without the router's [`BodyLimit`] (tests).
-const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 const DEFAULT_BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Deserializes JSON, turning errors into a 422 with the field path. Control characters in any
@@ -303,7 +303,7 @@ impl FromRequestParts<AppState> for Enrollment {
     }
 }
 
-fn client_meta(parts: &Parts, trust_forwarded_for: bool) -> ClientMeta {
+pub fn client_meta(parts: &Parts, trust_forwarded_for: bool) -> ClientMeta {
     let forwarded = trust_forwarded_for
         .then(|| forwarded_for(&parts.headers))
         .flatten();

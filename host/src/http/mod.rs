@@ -29,13 +29,15 @@ pub mod policy_baselines;
 pub mod policy_history;
 pub mod repositories;
 pub mod scans;
+pub mod scim;
+pub mod scim_connections;
 pub mod scores;
 
 use crate::{
     app::AppState,
     audit::{self, AuditEvent},
     authn::Caller,
-    authz::{Action, AgentPrincipal, Authorized, ContextExtras, Resource},
+    authz::{Action, AgentPrincipal, Authorized, ContextExtras, Resource, ScimPrincipal},
     store::TenantTx,
 };
 use axum::{Router, extract::DefaultBodyLimit, http::StatusCode, response::IntoResponse};
@@ -181,6 +183,20 @@ where
     write_as(state, &Who::Agent(agent), org_id, action, work).await
 }
 
+/// [`write`] for a SCIM connection acting as itself in its own org.
+pub async fn write_as_scim<'s, T, F>(
+    state: &AppState,
+    scim: &ScimPrincipal,
+    org_id: &str,
+    action: Action,
+    work: F,
+) -> ApiResult<T>
+where
+    F: for<'a> FnMut(&'a mut Write<'s>) -> futures_util::future::BoxFuture<'a, ApiResult<T>>,
+{
+    write_as(state, &Who::Scim(scim), org_id, action, work).await
+}
+
 /// Who a write is authorized for.
 enum Who<'c> {
     Caller {
@@ -189,6 +205,7 @@ enum Who<'c> {
         extras: ContextExtras,
     },
     Agent(&'c AgentPrincipal),
+    Scim(&'c ScimPrincipal),
 }
 
 /// The one write loop behind [`write_with`] and [`write_as_agent`].
@@ -218,6 +235,7 @@ where
                         .await?
                 }
                 Who::Agent(agent) => state.authz.authorize_agent(&mut tx, agent, action).await?,
+                Who::Scim(scim) => state.authz.authorize_scim(&mut tx, scim, action).await?,
             };
             let mut write = Write {
                 tx,
@@ -300,6 +318,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(compliance_policies::router())
         .merge(policy_history::router())
         .merge(auditor_exports::router())
+        .merge(scim_connections::router())
+        .merge(scim::router())
         .merge(health::router())
 }
 

@@ -25,6 +25,8 @@ pub mod orgs;
 pub mod plugins;
 pub mod repositories;
 pub mod scans;
+pub mod scim_connections;
+pub mod scim_directory;
 pub mod users;
 
 use sqlx::{Any, AnyPool, Transaction};

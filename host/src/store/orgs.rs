@@ -81,7 +81,7 @@ pub async fn for_user(tx: &mut GlobalTx, user_id: &str) -> StoreResult<Vec<OrgWi
     tx.unlock("app.user_id", user_id).await?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS}, m.role FROM {FROM} JOIN memberships m ON m.org_id = o.id \
-         WHERE m.user_id = $1 ORDER BY o.created_at, o.id"
+         WHERE m.user_id = $1 AND m.suspended_at IS NULL ORDER BY o.created_at, o.id"
     ))
     .bind(user_id)
     .fetch_all(tx.conn())
