@@ -19,6 +19,7 @@ use std::path::PathBuf;
 pub use serde_json::json;
 
 mod governance;
+pub mod scim;
 pub use governance::{RawResp, pdf_pages};
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789";

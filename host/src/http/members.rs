@@ -33,15 +33,22 @@ pub struct MemberView {
     pub email: String,
     pub role: String,
     pub created_at: String,
+    /// `active`, or `suspended` (deprovisioned by SCIM: the membership grants nothing).
+    pub status: String,
+    /// The SCIM connection that manages this membership; its role then follows the identity
+    /// provider's groups and cannot be changed here.
+    pub managed_by: Option<String>,
 }
 
 impl From<Member> for MemberView {
     fn from(m: Member) -> Self {
         MemberView {
+            status: if m.is_active() { "active" } else { "suspended" }.into(),
             user_id: m.user_id,
             email: m.email,
             role: m.role,
             created_at: m.created_at,
+            managed_by: m.managed_by,
         }
     }
 }
@@ -123,8 +130,15 @@ async fn add_member(
             Box::pin(async move {
                 let (tx, auth) = (&mut w.tx, &w.auth);
                 let user = store::users::find_or_create(tx.conn(), email).await?;
-                if store::memberships::find(tx, &user.id).await?.is_some() {
-                    return Err(ApiError::Conflict(format!("{email} is already a member")));
+                if let Some(existing) = store::memberships::find_any(tx, &user.id).await? {
+                    return Err(ApiError::Conflict(if existing.is_active() {
+                        format!("{email} is already a member")
+                    } else {
+                        format!(
+                            "{email} is a suspended member; change their role to reactivate \
+                             them, or their groups in the identity provider if SCIM manages them"
+                        )
+                    }));
                 }
                 let created_at = store::memberships::insert(tx, &user.id, role.as_str()).await?;
                 audit::record(
@@ -150,6 +164,8 @@ async fn add_member(
             email: user.email,
             role: body.role.as_str().into(),
             created_at,
+            status: "active".into(),
+            managed_by: None,
         }),
     ))
 }
@@ -176,7 +192,8 @@ async fn get_member(
     Ok(axum::Json(member.into()))
 }
 
-/// Change a member's role. The last owner cannot be demoted.
+/// Change a member's role (a suspended member becomes active again). The last owner cannot be
+/// demoted; a membership SCIM manages follows the identity provider (409).
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/members/{user_id}", tag = "members",
     params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = UpdateMember,
     responses((status = 200, body = MemberView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -203,6 +220,13 @@ async fn update_member(
             Box::pin(async move {
                 let (tx, auth) = (&mut w.tx, &w.auth);
                 let member = find_member(tx, user_id).await?;
+                if let Some(connection) = &member.managed_by {
+                    return Err(ApiError::Conflict(format!(
+                        "SCIM connection {connection} manages this membership; change the \
+                         user's groups in the identity provider (or the connection's role \
+                         mappings)"
+                    )));
+                }
                 if member.role == "owner" && role != Role::Owner {
                     ensure_not_last_owner(tx).await?;
                 }
@@ -224,6 +248,7 @@ async fn update_member(
     )
     .await?;
     member.role = body.role.as_str().into();
+    member.suspended_at = None;
     Ok(axum::Json(member.into()))
 }
 
@@ -268,8 +293,9 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The membership, active or suspended.
 async fn find_member(tx: &mut TenantTx, user_id: &str) -> ApiResult<Member> {
-    store::memberships::find(tx, user_id)
+    store::memberships::find_any(tx, user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("member"))
 }
