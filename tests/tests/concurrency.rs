@@ -164,6 +164,10 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
             _ => None,
         };
     }
+    if template.starts_with("/scim/v2/") {
+        // Every SCIM write that succeeds changed something (the recipes make each edit differ).
+        return Some(on_success);
+    }
     match (method, template) {
         ("POST", "/api/v1/agents/enroll") | ("POST", "/api/v1/agents/{agent_id}/rotate") => {
             return Some(on_success);
@@ -212,7 +216,12 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
         | ("POST", "/compliance-policies")
         | ("PATCH", "/compliance-policies/{policy_id}")
         | ("POST", "/compliance-policies/{policy_id}/transitions")
-        | ("POST", "/auditor-exports") => on_success,
+        | ("POST", "/auditor-exports")
+        | ("POST", "/scim/connections")
+        | ("PATCH", "/scim/connections/{connection_id}")
+        | ("DELETE", "/scim/connections/{connection_id}")
+        | ("POST", "/scim/connections/{connection_id}/rotate")
+        | ("PUT", "/scim/connections/{connection_id}/role-mappings") => on_success,
         _ => return None,
     };
     Some(audited)
@@ -298,6 +307,9 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
         };
     }
     if let Some(calls) = agent_recipe(app, org, &m, template, n).await {
+        return calls;
+    }
+    if let Some(calls) = scim_recipe(app, org, &m, template, n).await {
         return calls;
     }
     let rest = template
@@ -593,8 +605,147 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
                 })
                 .collect(),
         ),
+        "/scim/connections" => json_calls(
+            (0..n)
+                .map(|i| (org_path(rest), json!({ "name": format!("idp-{}", i % 4) })))
+                .collect(),
+        ),
+        "/scim/connections/{connection_id}"
+        | "/scim/connections/{connection_id}/rotate"
+        | "/scim/connections/{connection_id}/role-mappings" => {
+            let conn = app
+                .scim_connection(&org.id, &org.key, &format!("target {method} {rest}"), json!([]))
+                .await;
+            let path = org_path(&rest.replace("{connection_id}", &conn.id));
+            match method {
+                "PATCH" => json_calls(
+                    (0..n)
+                        .map(|i| {
+                            let status = if i % 2 == 0 { "disabled" } else { "active" };
+                            (path.clone(), json!({ "status": status }))
+                        })
+                        .collect(),
+                ),
+                "PUT" => json_calls(
+                    (0..n)
+                        .map(|i| {
+                            let role = ["admin", "member", "auditor"][i % 3];
+                            let mapping = json!({ "match_on": "display_name", "value": "G", "role": role });
+                            (path.clone(), json!({ "mappings": [mapping] }))
+                        })
+                        .collect(),
+                ),
+                _ => same_calls(&m, &path, n),
+            }
+        }
         other => panic!("no recipe for {method} {other}"),
     }
+}
+
+/// Recipes for `/scim/v2` writes, sent with a SCIM connection's token: colliding user and group
+/// names (one wins, the rest are 409 `uniqueness`), edits of one resource that all differ, and
+/// deletes of one resource (one 204, the rest 404).
+async fn scim_recipe(
+    app: &TestApp,
+    org: &Org,
+    m: &Method,
+    template: &str,
+    n: usize,
+) -> Option<Vec<Call>> {
+    let rest = template.strip_prefix("/scim/v2")?;
+    let conn = app
+        .scim_connection(&org.id, &org.key, &format!("scim {m} {rest}"), json!([
+            { "match_on": "display_name", "value": "G-0", "role": "member" },
+        ]))
+        .await;
+    let call = |path: String, body: Body| Call {
+        method: m.clone(),
+        path: format!("/scim/v2{path}"),
+        body,
+        bearer: Some(conn.token.clone()),
+    };
+    let scim_json = |v: Value| Body::Raw("application/scim+json", v.to_string().into_bytes());
+    let created = |path: &'static str, body: Value| {
+        let token = conn.token.clone();
+        async move {
+            let resp = app
+                .scim(Method::POST, path, &token, Some(body), None)
+                .await;
+            assert_eq!(resp.status, StatusCode::CREATED, "{}", resp.body);
+            resp.body["id"].as_str().expect("id").to_owned()
+        }
+    };
+    // Accounts are per org: each recipe's connection provisions its own.
+    let tag = conn.id[..8].to_owned();
+    let user = |i: usize| json!({ "userName": format!("u{}-{tag}@example.com", i % 6), "active": true });
+    let calls = match (m.as_str(), rest) {
+        ("POST", "/Users") => (0..n).map(|i| call("/Users".into(), scim_json(user(i)))).collect(),
+        ("POST", "/Groups") => {
+            let member = created("/Users", user(0)).await;
+            (0..n)
+                .map(|i| {
+                    let group = json!({
+                        "displayName": format!("G-{}", i % 4), "members": [{ "value": member }],
+                    });
+                    call("/Groups".into(), scim_json(group))
+                })
+                .collect()
+        }
+        (_, "/Users/{id}") => {
+            let id = created("/Users", user(0)).await;
+            let path = format!("/Users/{id}");
+            (0..n)
+                .map(|i| match m.as_str() {
+                    "PUT" => call(
+                        path.clone(),
+                        scim_json(json!({ "userName": format!("u0-{tag}@example.com"), "displayName": format!("U {i}") })),
+                    ),
+                    "PATCH" => call(
+                        path.clone(),
+                        scim_json(json!({
+                            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                            "Operations": [
+                                { "op": "Replace", "path": "displayName", "value": format!("U {i}") },
+                                { "op": "Replace", "path": "active", "value": if i % 2 == 0 { "False" } else { "True" } },
+                            ],
+                        })),
+                    ),
+                    _ => call(path.clone(), Body::None),
+                })
+                .collect()
+        }
+        (_, "/Groups/{id}") => {
+            let mut members = Vec::new();
+            for i in 0..3 {
+                members.push(created("/Users", user(i)).await);
+            }
+            let id = created("/Groups", json!({ "displayName": "G-0" })).await;
+            let path = format!("/Groups/{id}");
+            (0..n)
+                .map(|i| match m.as_str() {
+                    "PUT" => call(
+                        path.clone(),
+                        scim_json(json!({
+                            "displayName": format!("G-{i}"), "members": [{ "value": members[i % 3] }],
+                        })),
+                    ),
+                    "PATCH" => call(
+                        path.clone(),
+                        scim_json(json!({
+                            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                            "Operations": [
+                                { "op": "Replace", "path": "displayName", "value": format!("G-{i}") },
+                                { "op": "Add", "path": "members", "value": [{ "value": members[i % 3] }] },
+                            ],
+                        })),
+                    ),
+                    _ => call(path.clone(), Body::None),
+                })
+                .collect()
+        }
+        other => panic!("no SCIM recipe for {other:?}"),
+    };
+    Some(calls)
 }
 
 /// Recipes for the agent routes: enrollment (a token with fewer uses than callers, so some are

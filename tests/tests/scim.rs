@@ -455,7 +455,7 @@ async fn deprovisioned_key_is_refused_on_its_next_request(app: TestApp) {
     let keys = app
         .get(&app.org_path(&app.org_id, "/api-keys"), &app.owner_key)
         .await;
-    let revoked = keys.body["keys"]
+    let revoked = keys.body["api_keys"]
         .as_array()
         .unwrap()
         .iter()

@@ -377,19 +377,18 @@ async fn update_connection(
             Box::pin(async move {
                 let (tx, auth) = (&mut w.tx, &w.auth);
                 found(tx, id).await?;
-                if store::scim_connections::set_status(tx, id, status).await? {
-                    audit::record(tx, auth, AuditEvent {
-                        action: if status == "active" {
-                            "SCIM_CONNECTION_ENABLED"
-                        } else {
-                            "SCIM_CONNECTION_DISABLED"
-                        },
-                        target_type: "scim_connection",
-                        target_id: id,
-                        metadata: json!({ "status": status }),
-                    })
-                    .await?;
-                }
+                let changed = store::scim_connections::set_status(tx, id, status).await?;
+                audit::record(tx, auth, AuditEvent {
+                    action: if status == "active" {
+                        "SCIM_CONNECTION_ENABLED"
+                    } else {
+                        "SCIM_CONNECTION_DISABLED"
+                    },
+                    target_type: "scim_connection",
+                    target_id: id,
+                    metadata: json!({ "status": status, "changed": changed }),
+                })
+                .await?;
                 let c = found(tx, id).await?;
                 load_view(tx, &c).await
             })
