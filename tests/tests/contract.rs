@@ -11,8 +11,22 @@ both_backends!(schemathesis_finds_nothing);
 /// each exception says why. Every `{org_id}` is the test's org, so requests reach the handlers
 /// instead of stopping at "not a member".
 const CONFIG: &str = r#"
+headers = { Authorization = "Bearer OWNER_KEY" }
+
 [parameters]
 "path.org_id" = "ORG_ID"
+
+# /scim/v2 authenticates identity providers by a SCIM connection's token, not an API key.
+[[operations]]
+include-path-regex = '^/scim/v2/'
+headers = { Authorization = "Bearer SCIM_TOKEN" }
+
+# SCIM documents follow RFC 7643's schemas (served at /scim/v2/Schemas: a user needs a userName
+# and an email, a group's members must be provisioned users), which this document does not
+# restate; a role-mapping table may not map one group twice. tests/tests/scim.rs drives these.
+[[operations]]
+include-name-regex = '^(POST /scim/v2/(Users|Groups)|(PUT|PATCH) /scim/v2/(Users|Groups)/\{id\}|PUT /api/v1/orgs/\{org_id\}/scim/connections/\{connection_id\}/role-mappings)$'
+checks.positive_data_acceptance.enabled = false
 
 # The run authenticates with the owner key: revoking it, or demoting or removing its member,
 # would turn the rest of the run into 401s and 403s. These routes are driven by
@@ -47,7 +61,7 @@ checks.positive_data_acceptance.enabled = false
 # Paging cursors are opaque values the server issued (`next_cursor`); a made-up one is refused
 # with 422, which no schema can state. tests/tests/agents.rs and governance.rs page these lists.
 [[operations]]
-include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events)$'
+include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users)$'
 checks.positive_data_acceptance.enabled = false
 "#;
 
@@ -69,7 +83,14 @@ async fn schemathesis_finds_nothing(app: TestApp) {
     }
     let examples = std::env::var("GRC_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "5".into());
     let config = app.data_dir.join("schemathesis.toml");
-    std::fs::write(&config, CONFIG.replace("ORG_ID", &app.org_id)).expect("schemathesis config");
+    let scim = app
+        .scim_connection(&app.org_id, &app.owner_key, "schemathesis", serde_json::json!([]))
+        .await;
+    let config_text = CONFIG
+        .replace("ORG_ID", &app.org_id)
+        .replace("OWNER_KEY", &app.owner_key)
+        .replace("SCIM_TOKEN", &scim.token);
+    std::fs::write(&config, config_text).expect("schemathesis config");
     let out = tokio::task::block_in_place(|| {
         std::process::Command::new("schemathesis")
             .arg("--no-color")
@@ -89,8 +110,6 @@ async fn schemathesis_finds_nothing(app: TestApp) {
                 "1",
                 "--request-timeout",
                 "30",
-                "--header",
-                &format!("Authorization: Bearer {}", app.owner_key),
             ])
             .current_dir(&app.data_dir)
             .output()

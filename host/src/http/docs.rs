@@ -248,7 +248,8 @@ fn add_text_pattern(schema: &mut serde_json::Value, refs: &mut std::collections:
         };
         obj.insert("pattern".into(), Value::from(pattern));
     }
-    for key in ["items", "additionalProperties"] {
+    // A map's keys (`propertyNames`) are text too, e.g. an enrollment token's labels.
+    for key in ["items", "additionalProperties", "propertyNames"] {
         if let Some(inner) = obj.get_mut(key) {
             add_text_pattern(inner, refs);
         }

@@ -95,7 +95,7 @@ pub struct ScimConnectionWithToken {
 #[serde(deny_unknown_fields)]
 pub struct CreateScimConnection {
     /// A name for the identity provider (e.g. "Okta", "Entra ID"), unique in the org.
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -163,7 +163,7 @@ pub enum MappedRole {
 pub struct RoleMappingView {
     /// Match the IdP group by `display_name` (without regard to case) or `external_id` (exact).
     pub match_on: MappingMatch,
-    #[schema(max_length = 256)]
+    #[schema(min_length = 1, max_length = 256)]
     pub value: String,
     /// Never `owner`: owners are made by hand.
     pub role: MappedRole,

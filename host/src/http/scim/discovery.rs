@@ -2,7 +2,7 @@
 //! describe the server, not the tenant, but are served to authenticated connections only, like
 //! the rest of `/scim/v2`.
 
-use super::{BASE, ScimErrorBody, ScimJson, ScimResult, authorize_read};
+use super::{BASE, ScimDocument, ScimErrorBody, ScimJson, ScimResult, authorize_read};
 use crate::{
     app::AppState,
     authn::ScimCaller,
@@ -43,7 +43,7 @@ fn list(resources: Vec<Value>) -> ScimJson {
 #[utoipa::path(get, path = "/scim/v2/ServiceProviderConfig", tag = "scim",
     security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The service provider configuration", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The service provider configuration", body = ScimDocument, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json")))]
 async fn service_provider_config(
@@ -58,7 +58,7 @@ async fn service_provider_config(
 #[utoipa::path(get, path = "/scim/v2/ResourceTypes", tag = "scim",
     security(("scim_token" = [])),
     responses(
-        (status = 200, description = "A ListResponse of resource types", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "A ListResponse of resource types", body = ScimDocument, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json")))]
 async fn resource_types(State(state): State<AppState>, scim: ScimCaller) -> ScimResult<ScimJson> {
@@ -70,7 +70,7 @@ async fn resource_types(State(state): State<AppState>, scim: ScimCaller) -> Scim
 #[utoipa::path(get, path = "/scim/v2/ResourceTypes/{name}", tag = "scim",
     params(("name" = String, Path)), security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The resource type", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The resource type", body = ScimDocument, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, body = ScimErrorBody, content_type = "application/scim+json")))]
@@ -91,7 +91,7 @@ async fn resource_type(
 #[utoipa::path(get, path = "/scim/v2/Schemas", tag = "scim",
     security(("scim_token" = [])),
     responses(
-        (status = 200, description = "A ListResponse of schemas", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "A ListResponse of schemas", body = ScimDocument, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json")))]
 async fn schemas(State(state): State<AppState>, scim: ScimCaller) -> ScimResult<ScimJson> {
@@ -103,7 +103,7 @@ async fn schemas(State(state): State<AppState>, scim: ScimCaller) -> ScimResult<
 #[utoipa::path(get, path = "/scim/v2/Schemas/{urn}", tag = "scim",
     params(("urn" = String, Path)), security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The schema", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The schema", body = ScimDocument, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, body = ScimErrorBody, content_type = "application/scim+json")))]

@@ -3,7 +3,7 @@
 //! re-syncs the org membership of every user it affects, in the same transaction.
 
 use super::{
-    BASE, ListParams, ReadParams, ScimErrorBody, ScimJson, ScimQuery, ScimResult, authorize_read,
+    BASE, ScimDocument, ListParams, ReadParams, ScimErrorBody, ScimJson, ScimQuery, ScimResult, authorize_read,
     check_if_match, if_match, read_body, resource_id,
 };
 use crate::{
@@ -87,7 +87,7 @@ fn answer(status: StatusCode, group: &ScimGroup, body: Value) -> ScimJson {
 #[utoipa::path(get, path = "/scim/v2/Groups", tag = "scim",
     params(ListParams), security(("scim_token" = [])),
     responses(
-        (status = 200, description = "A SCIM ListResponse", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "A SCIM ListResponse", body = ScimDocument, content_type = "application/scim+json"),
         (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json")))]
@@ -145,10 +145,10 @@ async fn list_groups(
 
 /// Create a group (with members, if given).
 #[utoipa::path(post, path = "/scim/v2/Groups", tag = "scim",
-    request_body(content = Value, content_type = "application/scim+json"),
+    request_body(content = ScimDocument, content_type = "application/scim+json"),
     security(("scim_token" = [])),
     responses(
-        (status = 201, description = "The created group", body = Value, content_type = "application/scim+json"),
+        (status = 201, description = "The created group", body = ScimDocument, content_type = "application/scim+json"),
         (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
@@ -200,7 +200,8 @@ async fn create_group(
 #[utoipa::path(get, path = "/scim/v2/Groups/{id}", tag = "scim",
     params(("id" = String, Path), ReadParams), security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The group", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The group", body = ScimDocument, content_type = "application/scim+json"),
+        (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, body = ScimErrorBody, content_type = "application/scim+json")))]
@@ -226,10 +227,10 @@ async fn get_group(
 /// Replace a group, members included (`If-Match` is honoured).
 #[utoipa::path(put, path = "/scim/v2/Groups/{id}", tag = "scim",
     params(("id" = String, Path)),
-    request_body(content = Value, content_type = "application/scim+json"),
+    request_body(content = ScimDocument, content_type = "application/scim+json"),
     security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The group as replaced", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The group as replaced", body = ScimDocument, content_type = "application/scim+json"),
         (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
@@ -253,10 +254,10 @@ async fn replace_group(
 /// Patch a group: member adds and removes (by filter path or by value array), renames.
 #[utoipa::path(patch, path = "/scim/v2/Groups/{id}", tag = "scim",
     params(("id" = String, Path)),
-    request_body(content = Value, content_type = "application/scim+json"),
+    request_body(content = ScimDocument, content_type = "application/scim+json"),
     security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The group as patched", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The group as patched", body = ScimDocument, content_type = "application/scim+json"),
         (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),

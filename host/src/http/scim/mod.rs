@@ -43,6 +43,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .layer(axum::middleware::from_fn(track))
 }
 
+/// A SCIM document (RFC 7643/7644): a User, a Group, a ListResponse, a PatchOp or a discovery
+/// resource, as JSON; `/scim/v2/Schemas` describes the attributes.
+pub struct ScimDocument;
+
+impl utoipa::PartialSchema for ScimDocument {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "schemas",
+                ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for ScimDocument {}
+
 /// SCIM's error body (RFC 7644 §3.12).
 #[derive(Serialize, ToSchema)]
 pub struct ScimErrorBody {

@@ -2,7 +2,7 @@
 //! the user's org membership in the same transaction (`crate::scim::access`).
 
 use super::{
-    BASE, ListParams, ReadParams, ScimErrorBody, ScimJson, ScimQuery, ScimResult, authorize_read,
+    BASE, ScimDocument, ListParams, ReadParams, ScimErrorBody, ScimJson, ScimQuery, ScimResult, authorize_read,
     check_if_match, if_match, read_body, resource_id,
 };
 use crate::{
@@ -86,7 +86,7 @@ fn answer(status: StatusCode, user: &ScimUser, body: Value) -> ScimJson {
 #[utoipa::path(get, path = "/scim/v2/Users", tag = "scim",
     params(ListParams), security(("scim_token" = [])),
     responses(
-        (status = 200, description = "A SCIM ListResponse", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "A SCIM ListResponse", body = ScimDocument, content_type = "application/scim+json"),
         (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json")))]
@@ -137,10 +137,10 @@ async fn list_users(
 
 /// Provision a user. Their access follows their mapped groups; with none, they have none.
 #[utoipa::path(post, path = "/scim/v2/Users", tag = "scim",
-    request_body(content = Value, content_type = "application/scim+json"),
+    request_body(content = ScimDocument, content_type = "application/scim+json"),
     security(("scim_token" = [])),
     responses(
-        (status = 201, description = "The created user", body = Value, content_type = "application/scim+json"),
+        (status = 201, description = "The created user", body = ScimDocument, content_type = "application/scim+json"),
         (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
@@ -205,7 +205,8 @@ async fn create_user(
 #[utoipa::path(get, path = "/scim/v2/Users/{id}", tag = "scim",
     params(("id" = String, Path), ReadParams), security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The user", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The user", body = ScimDocument, content_type = "application/scim+json"),
+        (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, body = ScimErrorBody, content_type = "application/scim+json")))]
@@ -231,10 +232,10 @@ async fn get_user(
 /// Replace a user (`If-Match` is honoured).
 #[utoipa::path(put, path = "/scim/v2/Users/{id}", tag = "scim",
     params(("id" = String, Path)),
-    request_body(content = Value, content_type = "application/scim+json"),
+    request_body(content = ScimDocument, content_type = "application/scim+json"),
     security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The user as replaced", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The user as replaced", body = ScimDocument, content_type = "application/scim+json"),
         (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
@@ -259,10 +260,10 @@ async fn replace_user(
 /// Patch a user (RFC 7644 §3.5.2; the shapes Okta and Entra ID send).
 #[utoipa::path(patch, path = "/scim/v2/Users/{id}", tag = "scim",
     params(("id" = String, Path)),
-    request_body(content = Value, content_type = "application/scim+json"),
+    request_body(content = ScimDocument, content_type = "application/scim+json"),
     security(("scim_token" = [])),
     responses(
-        (status = 200, description = "The user as patched", body = Value, content_type = "application/scim+json"),
+        (status = 200, description = "The user as patched", body = ScimDocument, content_type = "application/scim+json"),
         (status = 400, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 401, body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 403, body = ScimErrorBody, content_type = "application/scim+json"),
