@@ -7,7 +7,9 @@
 
 use crate::{
     bounded::{BoundedMap, locked},
-    domain::{AgentSecret, ApiKeySecret, EnrollmentSecret, ScimToken, ScopeSet, secret::hashes_match},
+    domain::{
+        AgentSecret, ApiKeySecret, EnrollmentSecret, ScimToken, ScopeSet, secret::hashes_match,
+    },
     store::{self, Db, api_keys::ApiKeyRecord, users::User},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};

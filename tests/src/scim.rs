@@ -29,7 +29,12 @@ impl ScimResp {
             "{}",
             self.body
         );
-        assert_eq!(self.body["status"], json!(status.to_string()), "{}", self.body);
+        assert_eq!(
+            self.body["status"],
+            json!(status.to_string()),
+            "{}",
+            self.body
+        );
         assert!(self.content_type.starts_with("application/scim+json"));
     }
 }
@@ -61,19 +66,25 @@ impl TestApp {
     ) -> ScimConnection {
         let created = self.create_scim_connection(org_id, key, name).await;
         assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
-        let id = created.body["connection"]["id"].as_str().unwrap().to_owned();
+        let id = created.body["connection"]["id"]
+            .as_str()
+            .expect("present")
+            .to_owned();
         let set = self.put_role_mappings(org_id, key, &id, mappings).await;
         assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
         ScimConnection {
             id,
-            token: created.body["token"].as_str().unwrap().to_owned(),
+            token: created.body["token"].as_str().expect("present").to_owned(),
         }
     }
 
     /// `GET /api/v1/orgs/{org}/scim/connections/{id}`.
     pub async fn get_scim_connection(&self, org_id: &str, key: &str, id: &str) -> Resp {
-        self.get(&self.org_path(org_id, &format!("/scim/connections/{id}")), key)
-            .await
+        self.get(
+            &self.org_path(org_id, &format!("/scim/connections/{id}")),
+            key,
+        )
+        .await
     }
 
     /// `PATCH /api/v1/orgs/{org}/scim/connections/{id}`.
@@ -105,12 +116,21 @@ impl TestApp {
 
     /// `DELETE /api/v1/orgs/{org}/scim/connections/{id}`.
     pub async fn delete_scim_connection(&self, org_id: &str, key: &str, id: &str) -> Resp {
-        self.delete(&self.org_path(org_id, &format!("/scim/connections/{id}")), key)
-            .await
+        self.delete(
+            &self.org_path(org_id, &format!("/scim/connections/{id}")),
+            key,
+        )
+        .await
     }
 
     /// `PUT /api/v1/orgs/{org}/scim/connections/{id}/role-mappings`.
-    pub async fn put_role_mappings(&self, org_id: &str, key: &str, id: &str, mappings: Value) -> Resp {
+    pub async fn put_role_mappings(
+        &self,
+        org_id: &str,
+        key: &str,
+        id: &str,
+        mappings: Value,
+    ) -> Resp {
         self.put(
             &self.org_path(org_id, &format!("/scim/connections/{id}/role-mappings")),
             key,

@@ -654,9 +654,14 @@ async fn scim_recipe(
 ) -> Option<Vec<Call>> {
     let rest = template.strip_prefix("/scim/v2")?;
     let conn = app
-        .scim_connection(&org.id, &org.key, &format!("scim {m} {rest}"), json!([
-            { "match_on": "display_name", "value": "G-0", "role": "member" },
-        ]))
+        .scim_connection(
+            &org.id,
+            &org.key,
+            &format!("scim {m} {rest}"),
+            json!([
+                { "match_on": "display_name", "value": "G-0", "role": "member" },
+            ]),
+        )
         .await;
     let call = |path: String, body: Body| Call {
         method: m.clone(),
@@ -668,18 +673,19 @@ async fn scim_recipe(
     let created = |path: &'static str, body: Value| {
         let token = conn.token.clone();
         async move {
-            let resp = app
-                .scim(Method::POST, path, &token, Some(body), None)
-                .await;
+            let resp = app.scim(Method::POST, path, &token, Some(body), None).await;
             assert_eq!(resp.status, StatusCode::CREATED, "{}", resp.body);
             resp.body["id"].as_str().expect("id").to_owned()
         }
     };
     // Accounts are per org: each recipe's connection provisions its own.
     let tag = conn.id[..8].to_owned();
-    let user = |i: usize| json!({ "userName": format!("u{}-{tag}@example.com", i % 6), "active": true });
+    let user =
+        |i: usize| json!({ "userName": format!("u{}-{tag}@example.com", i % 6), "active": true });
     let calls = match (m.as_str(), rest) {
-        ("POST", "/Users") => (0..n).map(|i| call("/Users".into(), scim_json(user(i)))).collect(),
+        ("POST", "/Users") => (0..n)
+            .map(|i| call("/Users".into(), scim_json(user(i))))
+            .collect(),
         ("POST", "/Groups") => {
             let member = created("/Users", user(0)).await;
             (0..n)

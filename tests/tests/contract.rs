@@ -84,7 +84,12 @@ async fn schemathesis_finds_nothing(app: TestApp) {
     let examples = std::env::var("GRC_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "5".into());
     let config = app.data_dir.join("schemathesis.toml");
     let scim = app
-        .scim_connection(&app.org_id, &app.owner_key, "schemathesis", serde_json::json!([]))
+        .scim_connection(
+            &app.org_id,
+            &app.owner_key,
+            "schemathesis",
+            serde_json::json!([]),
+        )
         .await;
     let config_text = CONFIG
         .replace("ORG_ID", &app.org_id)

@@ -57,7 +57,7 @@ async fn key_for(app: &TestApp, user_id: &str) -> String {
         )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
-    made.body["key"].as_str().unwrap().to_owned()
+    made.body["key"].as_str().expect("present").to_owned()
 }
 
 async fn org_status(app: &TestApp, key: &str) -> StatusCode {
@@ -66,7 +66,7 @@ async fn org_status(app: &TestApp, key: &str) -> StatusCode {
 
 fn created(resp: &ScimResp) -> String {
     assert_eq!(resp.status, StatusCode::CREATED, "{}", resp.body);
-    resp.body["id"].as_str().unwrap().to_owned()
+    resp.body["id"].as_str().expect("present").to_owned()
 }
 
 async fn okta_sequence_grants_changes_and_removes_access(app: TestApp) {
@@ -153,13 +153,16 @@ async fn okta_sequence_grants_changes_and_removes_access(app: TestApp) {
         .await;
     assert_eq!(added.status, StatusCode::OK, "{}", added.body);
     assert_eq!(added.body["members"][0]["value"], json!(ann_id));
-    assert_eq!(role_of(&app, "ann@example.com").await.as_deref(), Some("member"));
+    assert_eq!(
+        role_of(&app, "ann@example.com").await.as_deref(),
+        Some("member")
+    );
     let ann_user_id = app
         .provisioned_users(&app.org_id, &app.owner_key, "")
         .await
         .body["users"][0]["user_id"]
         .as_str()
-        .unwrap()
+        .expect("present")
         .to_owned();
     let key = key_for(&app, &ann_user_id).await;
     assert_eq!(org_status(&app, &key).await, StatusCode::OK);
@@ -177,7 +180,10 @@ async fn okta_sequence_grants_changes_and_removes_access(app: TestApp) {
         )
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
-    assert_eq!(role_of(&app, "ann@example.com").await.as_deref(), Some("admin"));
+    assert_eq!(
+        role_of(&app, "ann@example.com").await.as_deref(),
+        Some("admin")
+    );
 
     // Okta removes a member with a filter path: access ends, the key with it.
     let removed = app
@@ -204,12 +210,17 @@ async fn okta_sequence_grants_changes_and_removes_access(app: TestApp) {
             Method::PATCH,
             &format!("/Groups/{group_id}"),
             t,
-            Some(patch(json!([{ "op": "add", "path": "members", "value": [{ "value": ann_id }] }]))),
+            Some(patch(
+                json!([{ "op": "add", "path": "members", "value": [{ "value": ann_id }] }]),
+            )),
             None,
         )
         .await;
     assert_eq!(readded.status, StatusCode::OK, "{}", readded.body);
-    assert_eq!(role_of(&app, "ann@example.com").await.as_deref(), Some("admin"));
+    assert_eq!(
+        role_of(&app, "ann@example.com").await.as_deref(),
+        Some("admin")
+    );
     assert_eq!(org_status(&app, &jwt).await, StatusCode::OK);
     assert_eq!(org_status(&app, &key).await, StatusCode::UNAUTHORIZED);
 
@@ -220,7 +231,9 @@ async fn okta_sequence_grants_changes_and_removes_access(app: TestApp) {
                 Method::PATCH,
                 &format!("/Users/{ann_id}"),
                 t,
-                Some(patch(json!([{ "op": "replace", "value": { "active": active } }]))),
+                Some(patch(
+                    json!([{ "op": "replace", "value": { "active": active } }]),
+                )),
                 None,
             )
             .await;
@@ -232,7 +245,10 @@ async fn okta_sequence_grants_changes_and_removes_access(app: TestApp) {
     let actions = app
         .audit_actions(&app.org_id, "target_type=scim_group")
         .await;
-    assert!(actions.iter().any(|a| a == "SCIM_GROUP_PATCHED"), "{actions:?}");
+    assert!(
+        actions.iter().any(|a| a == "SCIM_GROUP_PATCHED"),
+        "{actions:?}"
+    );
     let entries = app
         .get(
             &app.org_path(&app.org_id, "/audit-log?action=SCIM_USER_PATCHED"),
@@ -314,8 +330,14 @@ async fn entra_sequence_with_its_patch_shapes(app: TestApp) {
         )
         .await;
     assert_eq!(added.status, StatusCode::OK, "{}", added.body);
-    assert_eq!(role_of(&app, "bob@contoso.com").await.as_deref(), Some("auditor"));
-    assert_eq!(role_of(&app, "carol@contoso.com").await.as_deref(), Some("auditor"));
+    assert_eq!(
+        role_of(&app, "bob@contoso.com").await.as_deref(),
+        Some("auditor")
+    );
+    assert_eq!(
+        role_of(&app, "carol@contoso.com").await.as_deref(),
+        Some("auditor")
+    );
 
     // Entra's membership check.
     let check = app
@@ -364,7 +386,9 @@ async fn entra_sequence_with_its_patch_shapes(app: TestApp) {
             Method::PATCH,
             &format!("/Users/{bob}"),
             t,
-            Some(patch(json!([{ "op": "Replace", "path": "displayName", "value": "X" }]))),
+            Some(patch(
+                json!([{ "op": "Replace", "path": "displayName", "value": "X" }]),
+            )),
             Some(&etag),
         )
         .await;
@@ -376,16 +400,25 @@ async fn entra_sequence_with_its_patch_shapes(app: TestApp) {
             Method::PATCH,
             &format!("/Groups/{group_id}"),
             t,
-            Some(patch(json!([{ "op": "Remove", "path": "members", "value": [{ "value": bob }] }]))),
+            Some(patch(
+                json!([{ "op": "Remove", "path": "members", "value": [{ "value": bob }] }]),
+            )),
             None,
         )
         .await;
     assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
-    let left: Vec<&Value> = removed.body["members"].as_array().unwrap().iter().collect();
+    let left: Vec<&Value> = removed.body["members"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .collect();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["value"], json!(carol));
     assert_eq!(role_of(&app, "bob@contoso.com").await, None);
-    assert_eq!(role_of(&app, "carol@contoso.com").await.as_deref(), Some("auditor"));
+    assert_eq!(
+        role_of(&app, "carol@contoso.com").await.as_deref(),
+        Some("auditor")
+    );
 
     // Deactivation with the string "False".
     let deactivated = app
@@ -393,7 +426,9 @@ async fn entra_sequence_with_its_patch_shapes(app: TestApp) {
             Method::PATCH,
             &format!("/Users/{carol}"),
             t,
-            Some(patch(json!([{ "op": "Replace", "path": "active", "value": "False" }]))),
+            Some(patch(
+                json!([{ "op": "Replace", "path": "active", "value": "False" }]),
+            )),
             None,
         )
         .await;
@@ -438,10 +473,11 @@ async fn deprovisioned_key_is_refused_on_its_next_request(app: TestApp) {
         None,
     )
     .await;
-    let users = app
-        .provisioned_users(&app.org_id, &app.owner_key, "")
-        .await;
-    let user_id = users.body["users"][0]["user_id"].as_str().unwrap().to_owned();
+    let users = app.provisioned_users(&app.org_id, &app.owner_key, "").await;
+    let user_id = users.body["users"][0]["user_id"]
+        .as_str()
+        .expect("present")
+        .to_owned();
     let key = key_for(&app, &user_id).await;
     // Warm every cache with successful requests first.
     for _ in 0..3 {
@@ -457,13 +493,16 @@ async fn deprovisioned_key_is_refused_on_its_next_request(app: TestApp) {
         .await;
     let revoked = keys.body["api_keys"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .find(|k| k["user_id"] == json!(user_id))
         .expect("the key is listed");
     assert!(revoked["revoked_at"].is_string(), "{revoked}");
     let suspended = app
-        .get(&app.org_path(&app.org_id, "/audit-log?action=SCIM_USER_DELETED"), &app.owner_key)
+        .get(
+            &app.org_path(&app.org_id, "/audit-log?action=SCIM_USER_DELETED"),
+            &app.owner_key,
+        )
         .await;
     let access = &suspended.body["entries"][0]["metadata"]["access"];
     assert_eq!(access["change"], json!("suspended"), "{:?}", suspended.body);
@@ -489,17 +528,27 @@ async fn a_token_reaches_its_own_org_and_scim_only(app: TestApp) {
         .await;
     let their_user = created(&user);
     // Another org's resources do not exist for this token.
-    app.scim(Method::GET, &format!("/Users/{their_user}"), &ours.token, None, None)
-        .await
-        .assert_error(404);
-    let listed = app.scim(Method::GET, "/Users", &ours.token, None, None).await;
+    app.scim(
+        Method::GET,
+        &format!("/Users/{their_user}"),
+        &ours.token,
+        None,
+        None,
+    )
+    .await
+    .assert_error(404);
+    let listed = app
+        .scim(Method::GET, "/Users", &ours.token, None, None)
+        .await;
     assert_eq!(listed.body["totalResults"], json!(0), "{}", listed.body);
     let patched = app
         .scim(
             Method::PATCH,
             &format!("/Users/{their_user}"),
             &ours.token,
-            Some(patch(json!([{ "op": "replace", "path": "active", "value": false }]))),
+            Some(patch(
+                json!([{ "op": "replace", "path": "active", "value": false }]),
+            )),
             None,
         )
         .await;
@@ -511,8 +560,15 @@ async fn a_token_reaches_its_own_org_and_scim_only(app: TestApp) {
         app.org_path(&app.org_id, "/members"),
         app.org_path(&app.org_id, "/scim/connections"),
     ] {
-        let resp = app.call(Method::GET, &path, Auth::Bearer(&ours.token), None).await;
-        assert_eq!(resp.status, StatusCode::UNAUTHORIZED, "{path}: {:?}", resp.body);
+        let resp = app
+            .call(Method::GET, &path, Auth::Bearer(&ours.token), None)
+            .await;
+        assert_eq!(
+            resp.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}: {:?}",
+            resp.body
+        );
     }
     app.scim(Method::GET, "/Users", &app.owner_key, None, None)
         .await
@@ -525,43 +581,67 @@ async fn a_token_reaches_its_own_org_and_scim_only(app: TestApp) {
         .rotate_scim_connection(&app.org_id, &app.owner_key, &ours.id)
         .await;
     assert_eq!(rotated.status, StatusCode::OK, "{:?}", rotated.body);
-    let new_token = rotated.body["token"].as_str().unwrap().to_owned();
+    let new_token = rotated.body["token"].as_str().expect("present").to_owned();
     app.scim(Method::GET, "/Users", &ours.token, None, None)
         .await
         .assert_error(401);
     assert_eq!(
-        app.scim(Method::GET, "/ServiceProviderConfig", &new_token, None, None)
-            .await
-            .body["patch"]["supported"],
+        app.scim(
+            Method::GET,
+            "/ServiceProviderConfig",
+            &new_token,
+            None,
+            None
+        )
+        .await
+        .body["patch"]["supported"],
         json!(true)
     );
     let disabled = app
         .set_scim_connection_status(&app.org_id, &app.owner_key, &ours.id, "disabled")
         .await;
-    assert_eq!(disabled.body["status"], json!("disabled"), "{:?}", disabled.body);
+    assert_eq!(
+        disabled.body["status"],
+        json!("disabled"),
+        "{:?}",
+        disabled.body
+    );
     app.scim(Method::GET, "/Users", &new_token, None, None)
         .await
         .assert_error(401);
     app.set_scim_connection_status(&app.org_id, &app.owner_key, &ours.id, "active")
         .await;
     assert_eq!(
-        app.scim(Method::GET, "/Users", &new_token, None, None).await.status,
+        app.scim(Method::GET, "/Users", &new_token, None, None)
+            .await
+            .status,
         StatusCode::OK
     );
     // Connections are the org's admins' business, and another org's connection is not found.
     let member = app
-        .create_key(&app.org_id, "mem@example.com", grc::domain::Role::Member, "read:*,write:*,admin:org")
+        .create_key(
+            &app.org_id,
+            "mem@example.com",
+            grc::domain::Role::Member,
+            "read:*,write:*,admin:org",
+        )
         .await;
     assert_eq!(
-        app.create_scim_connection(&app.org_id, &member.key, "x").await.status,
+        app.create_scim_connection(&app.org_id, &member.key, "x")
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        app.get_scim_connection(&app.org_id, &app.owner_key, &theirs.id).await.status,
+        app.get_scim_connection(&app.org_id, &app.owner_key, &theirs.id)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        app.get_scim_connection(&other_org, &app.owner_key, &theirs.id).await.status,
+        app.get_scim_connection(&other_org, &app.owner_key, &theirs.id)
+            .await
+            .status,
         StatusCode::FORBIDDEN
     );
 }
@@ -572,7 +652,13 @@ async fn malformed_scim_input_gets_scim_400s(app: TestApp) {
         .await;
     let t = conn.token.as_str();
     let user = app
-        .scim(Method::POST, "/Users", t, Some(json!({ "userName": "fay@example.com" })), None)
+        .scim(
+            Method::POST,
+            "/Users",
+            t,
+            Some(json!({ "userName": "fay@example.com" })),
+            None,
+        )
         .await;
     let id = created(&user);
     let users = |b: Value| (Method::POST, "/Users".to_owned(), b);
@@ -585,20 +671,40 @@ async fn malformed_scim_input_gets_scim_400s(app: TestApp) {
         users(json!({ "userName": "g@example.com", "active": "sometimes" })),
         users(json!({ "userName": "g@example.com", "emails": "g@example.com" })),
         users(json!({ "userName": "g@example.com", "schemas": ["urn:wrong"] })),
-        (Method::POST, "/Groups".into(), json!({ "displayName": "G", "members": [{ "value": "nope" }] })),
+        (
+            Method::POST,
+            "/Groups".into(),
+            json!({ "displayName": "G", "members": [{ "value": "nope" }] }),
+        ),
         (Method::POST, "/Groups".into(), json!({ "members": [] })),
         patch_user(json!({ "Operations": [] })),
-        patch_user(json!({ "schemas": ["urn:wrong"], "Operations": [{ "op": "add", "path": "a", "value": 1 }] })),
-        patch_user(patch(json!([{ "op": "move", "path": "active", "value": false }]))),
+        patch_user(
+            json!({ "schemas": ["urn:wrong"], "Operations": [{ "op": "add", "path": "a", "value": 1 }] }),
+        ),
+        patch_user(patch(
+            json!([{ "op": "move", "path": "active", "value": false }]),
+        )),
         patch_user(patch(json!([{ "op": "remove" }]))),
-        patch_user(patch(json!([{ "op": "replace", "path": "emails[type eq", "value": 1 }]))),
-        patch_user(patch(json!([{ "op": "replace", "path": "id", "value": "x" }]))),
-        patch_user(patch(json!([{ "op": "add", "path": "groups", "value": [] }]))),
-        patch_user(patch(json!([{ "op": "replace", "path": "active", "value": "yes" }]))),
-        patch_user(patch(json!([{ "op": "replace", "path": "urn:unknown:schema:attr", "value": 1 }]))),
+        patch_user(patch(
+            json!([{ "op": "replace", "path": "emails[type eq", "value": 1 }]),
+        )),
+        patch_user(patch(
+            json!([{ "op": "replace", "path": "id", "value": "x" }]),
+        )),
+        patch_user(patch(
+            json!([{ "op": "add", "path": "groups", "value": [] }]),
+        )),
+        patch_user(patch(
+            json!([{ "op": "replace", "path": "active", "value": "yes" }]),
+        )),
+        patch_user(patch(
+            json!([{ "op": "replace", "path": "urn:unknown:schema:attr", "value": 1 }]),
+        )),
     ];
     for (method, path, body) in cases {
-        let resp = app.scim(method.clone(), &path, t, Some(body.clone()), None).await;
+        let resp = app
+            .scim(method.clone(), &path, t, Some(body.clone()), None)
+            .await;
         resp.assert_error(400);
         assert!(!resp.body["detail"].as_str().unwrap_or_default().is_empty());
         let _ = (method, body);
@@ -613,7 +719,13 @@ async fn malformed_scim_input_gets_scim_400s(app: TestApp) {
         assert_eq!(resp.scim_type(), scim_type);
     }
     let not_json = app
-        .scim_raw(Method::POST, "/Users", t, "application/scim+json", "{not json")
+        .scim_raw(
+            Method::POST,
+            "/Users",
+            t,
+            "application/scim+json",
+            "{not json",
+        )
         .await;
     not_json.assert_error(400);
     assert_eq!(not_json.scim_type(), "invalidSyntax");
@@ -622,12 +734,23 @@ async fn malformed_scim_input_gets_scim_400s(app: TestApp) {
         .await;
     wrong_type.assert_error(415);
     let nul = app
-        .scim_raw(Method::POST, "/Users", t, "application/json", r#"{"userName":"a\u0000@x.io"}"#)
+        .scim_raw(
+            Method::POST,
+            "/Users",
+            t,
+            "application/json",
+            r#"{"userName":"a\u0000@x.io"}"#,
+        )
         .await;
     nul.assert_error(400);
     app.scim(Method::GET, "/Users/not-a-uuid", t, None, None)
         .await
         .assert_error(404);
+    for path in ["/Bulk", "/Me"] {
+        app.scim(Method::POST, path, t, Some(json!({})), None)
+            .await
+            .assert_error(404);
+    }
     // Nothing was half-written: still exactly the one user.
     let listed = app.scim(Method::GET, "/Users", t, None, None).await;
     assert_eq!(listed.body["totalResults"], json!(1), "{}", listed.body);
@@ -640,14 +763,20 @@ async fn status_mappings_and_masked_reads(app: TestApp) {
         .await
         .body["members"][0]["email"]
         .as_str()
-        .unwrap()
+        .expect("present")
         .to_owned();
     let conn = app
         .scim_connection(&app.org_id, &app.owner_key, "Okta", mappings())
         .await;
     let t = conn.token.as_str();
     let owner = app
-        .scim(Method::POST, "/Users", t, Some(json!({ "userName": owner_email, "active": false })), None)
+        .scim(
+            Method::POST,
+            "/Users",
+            t,
+            Some(json!({ "userName": owner_email, "active": false })),
+            None,
+        )
         .await;
     created(&owner);
     assert_eq!(role_of(&app, &owner_email).await.as_deref(), Some("owner"));
@@ -671,15 +800,30 @@ async fn status_mappings_and_masked_reads(app: TestApp) {
     .await;
     // No mapping for "Interns": nothing granted. A mapping added later applies at once.
     assert_eq!(role_of(&app, "gus@example.com").await, None);
-    let mut with_interns = mappings().as_array().unwrap().clone();
-    with_interns.push(json!({ "match_on": "external_id", "value": "grp-interns", "role": "member" }));
+    let mut with_interns = mappings().as_array().expect("present").clone();
+    with_interns
+        .push(json!({ "match_on": "external_id", "value": "grp-interns", "role": "member" }));
     let replaced = app
-        .put_role_mappings(&app.org_id, &app.owner_key, &conn.id, Value::Array(with_interns))
+        .put_role_mappings(
+            &app.org_id,
+            &app.owner_key,
+            &conn.id,
+            Value::Array(with_interns),
+        )
         .await;
     assert_eq!(replaced.status, StatusCode::OK, "{:?}", replaced.body);
-    assert_eq!(replaced.body["precedence"], json!(["admin", "member", "auditor"]));
-    assert_eq!(replaced.body["access_changes"][0]["change"], json!("granted"));
-    assert_eq!(role_of(&app, "gus@example.com").await.as_deref(), Some("member"));
+    assert_eq!(
+        replaced.body["precedence"],
+        json!(["admin", "member", "auditor"])
+    );
+    assert_eq!(
+        replaced.body["access_changes"][0]["change"],
+        json!("granted")
+    );
+    assert_eq!(
+        role_of(&app, "gus@example.com").await.as_deref(),
+        Some("member")
+    );
     let owner_mapping = app
         .put_role_mappings(
             &app.org_id,
@@ -691,9 +835,15 @@ async fn status_mappings_and_masked_reads(app: TestApp) {
     assert_eq!(owner_mapping.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // A failed request shows in the connection's status.
-    app.scim(Method::POST, "/Users", t, Some(json!({ "userName": "" })), None)
-        .await
-        .assert_error(400);
+    app.scim(
+        Method::POST,
+        "/Users",
+        t,
+        Some(json!({ "userName": "" })),
+        None,
+    )
+    .await
+    .assert_error(400);
     let status = app
         .get_scim_connection(&app.org_id, &app.owner_key, &conn.id)
         .await;
@@ -702,7 +852,7 @@ async fn status_mappings_and_masked_reads(app: TestApp) {
     assert!(p["last_request_at"].is_string(), "{p}");
     assert_eq!(p["users"], json!(2));
     assert_eq!(p["groups"], json!(1));
-    assert!(p["requests"].as_i64().unwrap() >= 4, "{p}");
+    assert!(p["requests"].as_i64().expect("present") >= 4, "{p}");
     assert_eq!(p["failed_requests"], json!(1));
     assert_eq!(p["recent_errors"][0]["status"], json!(400));
     assert_eq!(p["recent_errors"][0]["method"], json!("POST"));
@@ -712,30 +862,38 @@ async fn status_mappings_and_masked_reads(app: TestApp) {
     let full = app.provisioned_users(&app.org_id, &app.owner_key, "").await;
     let gus_row = full.body["users"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .find(|u| u["id"] == json!(gus))
         .cloned()
-        .unwrap();
+        .expect("present");
     assert_eq!(gus_row["email"], json!("gus@example.com"));
     assert_eq!(gus_row["external_id"], json!("00ugus"));
     assert_eq!(gus_row["membership"], json!("active"));
     assert_eq!(gus_row["groups"], json!(["Interns"]));
     let auditor = app
-        .create_key(&app.org_id, "aud@example.com", grc::domain::Role::Auditor, "read:*")
+        .create_key(
+            &app.org_id,
+            "aud@example.com",
+            grc::domain::Role::Auditor,
+            "read:*",
+        )
         .await;
     let masked = app.provisioned_users(&app.org_id, &auditor.key, "").await;
     assert_eq!(masked.status, StatusCode::OK, "{:?}", masked.body);
     let text = masked.body.to_string();
-    assert!(!text.contains("gus@example.com") && !text.contains("00ugus"), "{text}");
+    assert!(
+        !text.contains("gus@example.com") && !text.contains("00ugus"),
+        "{text}"
+    );
     assert!(text.contains("g***@e***.com"), "{text}");
     let owner_row = full.body["users"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .find(|u| u["email"] == json!(owner_email))
         .cloned()
-        .unwrap();
+        .expect("present");
     assert_eq!(owner_row["membership"], json!("owner_unmanaged"));
 
     // Deleting the connection suspends what it granted.
@@ -743,7 +901,10 @@ async fn status_mappings_and_masked_reads(app: TestApp) {
         .delete_scim_connection(&app.org_id, &app.owner_key, &conn.id)
         .await;
     assert_eq!(deleted.status, StatusCode::OK, "{:?}", deleted.body);
-    assert_eq!(deleted.body["access_changes"][0]["change"], json!("suspended"));
+    assert_eq!(
+        deleted.body["access_changes"][0]["change"],
+        json!("suspended")
+    );
     assert_eq!(role_of(&app, "gus@example.com").await, None);
     assert_eq!(role_of(&app, &owner_email).await.as_deref(), Some("owner"));
     app.scim(Method::GET, "/Users", t, None, None)

@@ -76,7 +76,9 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A SCIM connection's token (`st-…`), for /scim/v2 only"))
+                    .description(Some(
+                        "A SCIM connection's token (`st-…`), for /scim/v2 only",
+                    ))
                     .build(),
             ),
         );

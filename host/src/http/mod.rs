@@ -367,6 +367,10 @@ pub fn router(state: AppState) -> Router {
     let api = api.nest(ORG_SCOPED_SEED_002_PREFIX, seed_002_routes().into());
     let max_body = state.config.max_body_bytes;
     api.merge(docs::router(spec))
+        .route(
+            "/scim/v2/{*rest}",
+            axum::routing::any(scim::unknown_endpoint),
+        )
         .fallback(|| async { ApiError::NotFound("Not Found".into()) })
         .method_not_allowed_fallback(|| async {
             (

@@ -32,7 +32,11 @@ use uuid::Uuid;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_connections, create_connection))
-        .routes(routes!(get_connection, update_connection, delete_connection))
+        .routes(routes!(
+            get_connection,
+            update_connection,
+            delete_connection
+        ))
         .routes(routes!(rotate_connection))
         .routes(routes!(get_role_mappings, replace_role_mappings))
         .routes(routes!(list_provisioned_users))
@@ -185,7 +189,11 @@ pub struct RoleMappings {
     pub access_changes: Option<Vec<AccessChangeView>>,
 }
 
-fn view(c: &Connection, counts: store::scim_connections::Counts, errors: Vec<store::scim_connections::RequestError>) -> ScimConnectionView {
+fn view(
+    c: &Connection,
+    counts: store::scim_connections::Counts,
+    errors: Vec<store::scim_connections::RequestError>,
+) -> ScimConnectionView {
     ScimConnectionView {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -305,12 +313,16 @@ async fn create_connection(
                     )));
                 }
                 store::scim_connections::insert(tx, c).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: "SCIM_CONNECTION_CREATED",
-                    target_type: "scim_connection",
-                    target_id: &c.id,
-                    metadata: json!({ "name": c.name, "token_prefix": c.token_prefix }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCIM_CONNECTION_CREATED",
+                        target_type: "scim_connection",
+                        target_id: &c.id,
+                        metadata: json!({ "name": c.name, "token_prefix": c.token_prefix }),
+                    },
+                )
                 .await?;
                 load_view(tx, c).await
             })
@@ -378,16 +390,20 @@ async fn update_connection(
                 let (tx, auth) = (&mut w.tx, &w.auth);
                 found(tx, id).await?;
                 let changed = store::scim_connections::set_status(tx, id, status).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: if status == "active" {
-                        "SCIM_CONNECTION_ENABLED"
-                    } else {
-                        "SCIM_CONNECTION_DISABLED"
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: if status == "active" {
+                            "SCIM_CONNECTION_ENABLED"
+                        } else {
+                            "SCIM_CONNECTION_DISABLED"
+                        },
+                        target_type: "scim_connection",
+                        target_id: id,
+                        metadata: json!({ "status": status, "changed": changed }),
                     },
-                    target_type: "scim_connection",
-                    target_id: id,
-                    metadata: json!({ "status": status, "changed": changed }),
-                })
+                )
                 .await?;
                 let c = found(tx, id).await?;
                 load_view(tx, &c).await
@@ -422,12 +438,16 @@ async fn delete_connection(
                 let c = found(tx, id).await?;
                 let changes = access::suspend_all(tx, id).await?;
                 store::scim_connections::delete(tx, id).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: "SCIM_CONNECTION_DELETED",
-                    target_type: "scim_connection",
-                    target_id: id,
-                    metadata: json!({ "name": c.name, "access": changes }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCIM_CONNECTION_DELETED",
+                        target_type: "scim_connection",
+                        target_id: id,
+                        metadata: json!({ "name": c.name, "access": changes }),
+                    },
+                )
                 .await?;
                 Ok(changes)
             })
@@ -464,12 +484,16 @@ async fn rotate_connection(
                 let (tx, auth) = (&mut w.tx, &w.auth);
                 found(tx, id).await?;
                 store::scim_connections::rotate(tx, id, prefix, hash).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: "SCIM_CONNECTION_ROTATED",
-                    target_type: "scim_connection",
-                    target_id: id,
-                    metadata: json!({ "token_prefix": prefix }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCIM_CONNECTION_ROTATED",
+                        target_type: "scim_connection",
+                        target_id: id,
+                        metadata: json!({ "token_prefix": prefix }),
+                    },
+                )
                 .await?;
                 let c = found(tx, id).await?;
                 load_view(tx, &c).await
@@ -590,12 +614,16 @@ async fn replace_role_mappings(
                 let users = store::scim_directory::user_ids(tx, id).await?;
                 let changes = access::sync_users(tx, id, &users).await?;
                 let listed: Vec<RoleMappingView> = mappings.iter().map(mapping_view).collect();
-                audit::record(tx, auth, AuditEvent {
-                    action: "SCIM_ROLE_MAPPINGS_REPLACED",
-                    target_type: "scim_connection",
-                    target_id: id,
-                    metadata: json!({ "mappings": listed, "access": changes }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCIM_ROLE_MAPPINGS_REPLACED",
+                        target_type: "scim_connection",
+                        target_id: id,
+                        metadata: json!({ "mappings": listed, "access": changes }),
+                    },
+                )
                 .await?;
                 Ok(changes)
             })
@@ -686,12 +714,11 @@ async fn list_provisioned_users(
     });
     let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
     let mut groups = store::scim_directory::groups_of_users(&mut tx, &ids).await?;
-    let members: HashMap<String, store::memberships::Member> =
-        store::memberships::list(&mut tx)
-            .await?
-            .into_iter()
-            .map(|m| (m.user_id.clone(), m))
-            .collect();
+    let members: HashMap<String, store::memberships::Member> = store::memberships::list(&mut tx)
+        .await?
+        .into_iter()
+        .map(|m| (m.user_id.clone(), m))
+        .collect();
     tx.commit().await?;
     let full = auth.role == "owner" || auth.role == "admin";
     let shown = |v: &str| if full { v.to_owned() } else { mask(v) };

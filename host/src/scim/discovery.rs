@@ -60,8 +60,9 @@ pub fn resource_types(base: &str) -> Vec<Value> {
 }
 
 pub fn schemas(base: &str) -> Vec<Value> {
-    let schemas = scim_v2::models::scim_schema::get_schemas(vec!["user", "enterprise_user", "group"])
-        .expect("the crate's bundled schemas parse");
+    let schemas =
+        scim_v2::models::scim_schema::get_schemas(vec!["user", "enterprise_user", "group"])
+            .expect("the crate's bundled schemas parse");
     schemas
         .into_iter()
         .map(|schema| {
@@ -91,6 +92,9 @@ mod tests {
             .collect();
         assert_eq!(ids, vec![USER_URN, ENTERPRISE_URN, GROUP_URN]);
         assert_eq!(resource_types("/scim/v2").len(), 2);
-        assert_eq!(service_provider_config("/scim/v2")["patch"]["supported"], json!(true));
+        assert_eq!(
+            service_provider_config("/scim/v2")["patch"]["supported"],
+            json!(true)
+        );
     }
 }

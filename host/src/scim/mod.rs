@@ -8,9 +8,9 @@
 //! mapping precedence ([`roles`]), discovery documents ([`discovery`]) and redaction
 //! ([`redact`]). `crate::store::scim` keeps the state; `crate::http::scim` serves it.
 
+pub mod access;
 pub mod discovery;
 pub mod error;
-pub mod access;
 pub mod patch;
 pub mod query;
 pub mod redact;

@@ -60,8 +60,10 @@ pub fn parse(body: &Value) -> ScimResult<Vec<Operation>> {
     })?;
     if let Some(schemas) = get_ci(obj, "schemas") {
         let names_patch_op = schemas.as_array().is_some_and(|a| {
-            a.iter()
-                .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_URN)))
+            a.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_URN))
+            })
         });
         if !names_patch_op {
             return Err(ScimError::invalid_syntax(format!(
@@ -112,17 +114,23 @@ fn parse_operation(i: usize, op: &Value) -> ScimResult<Operation> {
             ScimError::invalid_path(format!("{at}.path {s:?} is not a SCIM path: {detail}"))
         })?),
         Some(_) => {
-            return Err(ScimError::invalid_path(format!("{at}.path must be a string")));
+            return Err(ScimError::invalid_path(format!(
+                "{at}.path must be a string"
+            )));
         }
     };
     let value = get_ci(o, "value").filter(|v| !v.is_null()).cloned();
     match (kind, &path, &value) {
-        (OpKind::Remove, None, _) => Err(ScimError::no_target(format!(
-            "{at}: a remove needs a path"
-        ))),
+        (OpKind::Remove, None, _) => {
+            Err(ScimError::no_target(format!("{at}: a remove needs a path")))
+        }
         (OpKind::Add | OpKind::Replace, _, None) => Err(ScimError::invalid_value(format!(
             "{at}: an {} needs a value",
-            if kind == OpKind::Add { "add" } else { "replace" }
+            if kind == OpKind::Add {
+                "add"
+            } else {
+                "replace"
+            }
         ))),
         (OpKind::Add | OpKind::Replace, None, Some(v)) if !v.is_object() => {
             Err(ScimError::invalid_value(format!(
@@ -139,7 +147,11 @@ fn parse_path(raw: &str) -> Result<PatchPath, String> {
 
 /// Runs `ops` on `doc` in order. Nothing is written anywhere: the caller validates the result
 /// and stores it, or drops it on the first error.
-pub fn apply(doc: &mut Map<String, Value>, ops: &[Operation], target: &Target<'_>) -> ScimResult<()> {
+pub fn apply(
+    doc: &mut Map<String, Value>,
+    ops: &[Operation],
+    target: &Target<'_>,
+) -> ScimResult<()> {
     for op in ops {
         match &op.path {
             Some(path) => apply_path(doc, op.kind, path, op.value.as_ref(), target)?,
@@ -172,11 +184,11 @@ fn apply_pathless(
             }
             return Err(ScimError::mutability("`id` is assigned by the server"));
         }
-        if key.eq_ignore_ascii_case(target.core_urn) {
-            if let Value::Object(inner) = value {
-                apply_pathless(doc, kind, inner, target)?;
-                continue;
-            }
+        if key.eq_ignore_ascii_case(target.core_urn)
+            && let Value::Object(inner) = value
+        {
+            apply_pathless(doc, kind, inner, target)?;
+            continue;
         }
         if let (Some(urn), Value::Object(inner)) = (extension_urn(key, target), value) {
             for (sub, sub_value) in inner {
@@ -699,14 +711,14 @@ mod tests {
             patch(json!([{"op": "Replace", "value": {"active": false, "id": "u1"}}])),
             &[],
         )
-        .unwrap();
+        .expect("present");
         assert_eq!(out["active"], json!(false));
         let out = run(
             json!({"userName": "a"}),
             patch(json!([{"op": "REPLACE", "path": "active", "value": "False"}])),
             &[],
         )
-        .unwrap();
+        .expect("present");
         assert_eq!(out["active"], json!("False"));
     }
 
@@ -718,7 +730,7 @@ mod tests {
             patch(json!([{"op": "remove", "path": "members[value eq \"b\"]"}])),
             &[],
         )
-        .unwrap();
+        .expect("present");
         assert_eq!(out["members"], json!([{"value": "a"}, {"value": "c"}]));
     }
 
@@ -730,10 +742,15 @@ mod tests {
             patch(json!([{"op": "Remove", "path": "members", "value": [{"value": "a"}, {"value": "c"}]}])),
             &[],
         )
-        .unwrap();
+        .expect("present");
         assert_eq!(out["members"], json!([{"value": "b"}]));
         // Without a value, the attribute goes (RFC 7644 §3.5.2.2).
-        let out = run(doc, patch(json!([{"op": "remove", "path": "members"}])), &[]).unwrap();
+        let out = run(
+            doc,
+            patch(json!([{"op": "remove", "path": "members"}])),
+            &[],
+        )
+        .expect("present");
         assert!(out.get("members").is_none());
     }
 
@@ -745,8 +762,11 @@ mod tests {
             patch(json!([{"op": "add", "path": "members", "value": [{"value": "A"}, {"value": "b", "display": "B"}]}])),
             &[],
         )
-        .unwrap();
-        assert_eq!(out["members"], json!([{"value": "a"}, {"value": "b", "display": "B"}]));
+        .expect("present");
+        assert_eq!(
+            out["members"],
+            json!([{"value": "a"}, {"value": "b", "display": "B"}])
+        );
     }
 
     #[test]
@@ -754,9 +774,9 @@ mod tests {
         let body = |v: &str| {
             patch(json!([{"op": "Add", "path": "emails[type eq \"work\"].value", "value": v}]))
         };
-        let out = run(json!({"userName": "a"}), body("a@x.io"), &[]).unwrap();
+        let out = run(json!({"userName": "a"}), body("a@x.io"), &[]).expect("present");
         assert_eq!(out["emails"], json!([{"type": "work", "value": "a@x.io"}]));
-        let out = run(out, body("b@x.io"), &[]).unwrap();
+        let out = run(out, body("b@x.io"), &[]).expect("present");
         assert_eq!(out["emails"], json!([{"type": "work", "value": "b@x.io"}]));
     }
 
@@ -771,7 +791,7 @@ mod tests {
             ])),
             &[],
         )
-        .unwrap();
+        .expect("present");
         assert_eq!(out[ENTERPRISE]["department"], json!("Sec"));
         assert_eq!(out[ENTERPRISE]["manager"]["value"], json!("m1"));
         assert_eq!(out[ENTERPRISE]["costCenter"], json!("42"));
@@ -785,15 +805,19 @@ mod tests {
             patch(json!([{"op": "replace", "path": "DISPLAYNAME", "value": "B"}])),
             &[],
         )
-        .unwrap();
+        .expect("present");
         assert_eq!(out["displayName"], json!("B"));
         assert!(out.get("DISPLAYNAME").is_none());
     }
 
     #[test]
     fn refusals_are_scim_errors() {
-        let bad = |body: Value| run(json!({"userName": "a"}), body, &["groups"]).unwrap_err();
-        assert_eq!(bad(json!([])).scim_type, Some(super::super::error::ScimType::InvalidSyntax));
+        let bad =
+            |body: Value| run(json!({"userName": "a"}), body, &["groups"]).expect_err("refused");
+        assert_eq!(
+            bad(json!([])).scim_type,
+            Some(super::super::error::ScimType::InvalidSyntax)
+        );
         assert_eq!(
             bad(patch(json!([{"op": "move", "path": "a"}]))).scim_type,
             Some(super::super::error::ScimType::InvalidSyntax)
@@ -803,15 +827,24 @@ mod tests {
             Some(super::super::error::ScimType::NoTarget)
         );
         assert_eq!(
-            bad(patch(json!([{"op": "add", "path": "members[", "value": 1}]))).scim_type,
+            bad(patch(
+                json!([{"op": "add", "path": "members[", "value": 1}])
+            ))
+            .scim_type,
             Some(super::super::error::ScimType::InvalidPath)
         );
         assert_eq!(
-            bad(patch(json!([{"op": "replace", "path": "id", "value": "x"}]))).scim_type,
+            bad(patch(
+                json!([{"op": "replace", "path": "id", "value": "x"}])
+            ))
+            .scim_type,
             Some(super::super::error::ScimType::Mutability)
         );
         assert_eq!(
-            bad(patch(json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]))).scim_type,
+            bad(patch(
+                json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}])
+            ))
+            .scim_type,
             Some(super::super::error::ScimType::Mutability)
         );
         assert_eq!(

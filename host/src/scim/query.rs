@@ -105,19 +105,19 @@ mod tests {
     #[test]
     fn the_lookups_identity_providers_send() {
         assert_eq!(
-            parse(r#"userName eq "ann@example.com""#, Kind::User).unwrap(),
+            parse(r#"userName eq "ann@example.com""#, Kind::User).expect("present"),
             vec![Term::Name("ann@example.com".into())]
         );
         assert_eq!(
-            parse(r#"displayName eq "Eng""#, Kind::Group).unwrap(),
+            parse(r#"displayName eq "Eng""#, Kind::Group).expect("present"),
             vec![Term::Name("Eng".into())]
         );
         assert_eq!(
-            parse(r#"id eq "ABC" and members.value eq "U1""#, Kind::Group).unwrap(),
+            parse(r#"id eq "ABC" and members.value eq "U1""#, Kind::Group).expect("present"),
             vec![Term::Id("abc".into()), Term::Member("u1".into())]
         );
         assert_eq!(
-            parse(r#"externalId EQ "x-1""#, Kind::User).unwrap(),
+            parse(r#"externalId EQ "x-1""#, Kind::User).expect("present"),
             vec![Term::ExternalId("x-1".into())]
         );
     }
@@ -132,16 +132,31 @@ mod tests {
             ("userName eq", Kind::User),
             ("active eq true", Kind::User),
         ] {
-            let err = parse(raw, kind).unwrap_err();
+            let err = parse(raw, kind).expect_err("refused");
             assert_eq!(err.status, 400, "{raw}");
-            assert_eq!(err.scim_type, Some(super::super::error::ScimType::InvalidFilter));
+            assert_eq!(
+                err.scim_type,
+                Some(super::super::error::ScimType::InvalidFilter)
+            );
         }
     }
 
     #[test]
     fn paging_is_one_based_and_capped() {
-        assert_eq!(Page::new(None, None), Page { start_index: 1, count: 100 });
-        assert_eq!(Page::new(Some(0), Some(-4)), Page { start_index: 1, count: 0 });
+        assert_eq!(
+            Page::new(None, None),
+            Page {
+                start_index: 1,
+                count: 100
+            }
+        );
+        assert_eq!(
+            Page::new(Some(0), Some(-4)),
+            Page {
+                start_index: 1,
+                count: 0
+            }
+        );
         assert_eq!(Page::new(Some(11), Some(5000)).count, MAX_COUNT);
         assert_eq!(Page::new(Some(11), None).offset(), 10);
     }

@@ -182,7 +182,9 @@ fn optional_name(doc: &Map<String, Value>, attr: &str) -> ScimResult<Option<Stri
             }
             Ok(Some(trimmed.to_owned()))
         }
-        Some(_) => Err(ScimError::invalid_value(format!("`{attr}` must be a string"))),
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "`{attr}` must be a string"
+        ))),
     }
 }
 
@@ -231,7 +233,9 @@ fn account_email(doc: &Map<String, Value>, user_name: &str) -> ScimResult<String
 }
 
 fn check_size(doc: &Map<String, Value>) -> ScimResult<()> {
-    let bytes = serde_json::to_vec(doc).map(|b| b.len()).unwrap_or(usize::MAX);
+    let bytes = serde_json::to_vec(doc)
+        .map(|b| b.len())
+        .unwrap_or(usize::MAX);
     if bytes > MAX_DOCUMENT_BYTES {
         return Err(ScimError::invalid_value(format!(
             "the resource is {bytes} bytes; at most {MAX_DOCUMENT_BYTES} are kept"
@@ -243,10 +247,10 @@ fn check_size(doc: &Map<String, Value>) -> ScimResult<()> {
 /// Renames keys that match a known attribute without regard to case to its canonical spelling.
 fn canonical_keys(doc: &mut Map<String, Value>, names: &[&str]) {
     for name in names {
-        if let Some(key) = key_ci(doc, name).filter(|k| k != name) {
-            if let Some(v) = doc.remove(&key) {
-                doc.insert((*name).to_owned(), v);
-            }
+        if let Some(key) = key_ci(doc, name).filter(|k| k != name)
+            && let Some(v) = doc.remove(&key)
+        {
+            doc.insert((*name).to_owned(), v);
         }
     }
 }
@@ -327,7 +331,11 @@ pub fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>
             })
             .collect()
     };
-    let always = |k: &str| ["id", "schemas", "meta"].iter().any(|a| k.eq_ignore_ascii_case(a));
+    let always = |k: &str| {
+        ["id", "schemas", "meta"]
+            .iter()
+            .any(|a| k.eq_ignore_ascii_case(a))
+    };
     if let Some(list) = attributes.filter(|l| !l.trim().is_empty()) {
         let keep = names(list);
         map.retain(|k, _| always(k) || keep.contains(&k.to_ascii_lowercase()));
@@ -354,8 +362,8 @@ mod tests {
             "name": {"givenName": "Ann"},
             ENTERPRISE_URN: {"department": "Sec"},
         }))
-        .unwrap();
-        let user = user(doc).unwrap();
+        .expect("present");
+        let user = user(doc).expect("present");
         assert_eq!(user.user_name, "ann@example.com");
         assert!(!user.active);
         assert_eq!(user.email, "ann@example.com");
@@ -370,33 +378,48 @@ mod tests {
     #[test]
     fn the_account_email_prefers_primary_then_work_then_first() {
         let pick = |emails: Value| {
-            user(object(json!({"userName": "ann", "emails": emails})).unwrap()).map(|u| u.email)
+            user(object(json!({"userName": "ann", "emails": emails})).expect("present"))
+                .map(|u| u.email)
         };
         assert_eq!(
-            pick(json!([{"value": "a@x.io"}, {"value": "B@x.io", "primary": "True"}])).unwrap(),
+            pick(json!([{"value": "a@x.io"}, {"value": "B@x.io", "primary": "True"}]))
+                .expect("present"),
             "b@x.io"
         );
         assert_eq!(
             pick(json!([{"value": "a@x.io", "type": "home"}, {"value": "w@x.io", "type": "work"}]))
-                .unwrap(),
+                .expect("present"),
             "w@x.io"
         );
-        assert_eq!(pick(json!([{"value": "a@x.io"}])).unwrap(), "a@x.io");
-        assert_eq!(pick(json!([])).unwrap_err().status, 400);
-        assert_eq!(pick(json!("a@x.io")).unwrap_err().status, 400);
+        assert_eq!(
+            pick(json!([{"value": "a@x.io"}])).expect("present"),
+            "a@x.io"
+        );
+        assert_eq!(pick(json!([])).expect_err("refused").status, 400);
+        assert_eq!(pick(json!("a@x.io")).expect_err("refused").status, 400);
     }
 
     #[test]
     fn bad_users_and_groups_are_refused() {
-        let bad_user = |v: Value| user(object(v).unwrap()).unwrap_err().detail;
+        let bad_user = |v: Value| {
+            user(object(v).expect("present"))
+                .expect_err("refused")
+                .detail
+        };
         assert!(bad_user(json!({"active": true})).contains("userName"));
         assert!(bad_user(json!({"userName": "a@x.io", "active": "maybe"})).contains("active"));
         assert!(bad_user(json!({"userName": "a@x.io", "schemas": ["urn:x"]})).contains("schemas"));
         assert!(bad_user(json!({"userName": 5})).contains("string"));
-        let bad_group = |v: Value| group(object(v).unwrap()).unwrap_err().detail;
+        let bad_group = |v: Value| {
+            group(object(v).expect("present"))
+                .expect_err("refused")
+                .detail
+        };
         assert!(bad_group(json!({"members": []})).contains("displayName"));
-        assert!(bad_group(json!({"displayName": "g", "members": [{"display": "x"}]}))
-            .contains("members[0]"));
+        assert!(
+            bad_group(json!({"displayName": "g", "members": [{"display": "x"}]}))
+                .contains("members[0]")
+        );
         assert!(object(json!([])).is_err());
     }
 
@@ -404,9 +427,9 @@ mod tests {
     fn group_members_are_deduplicated_ids() {
         let g = group(
             object(json!({"displayName": "Eng", "members": [{"value": "A"}, {"value": "a"}, "b"]}))
-                .unwrap(),
+                .expect("present"),
         )
-        .unwrap();
+        .expect("present");
         assert_eq!(g.members, vec!["a", "b"]);
         assert!(g.document.get("members").is_none());
     }

@@ -145,6 +145,9 @@ mod tests {
         assert_eq!(effective_role(&[], &mappings), None);
         assert_eq!(desired(true, None), Desired::NoAccess);
         assert_eq!(desired(false, Some(Role::Admin)), Desired::NoAccess);
-        assert_eq!(desired(true, Some(Role::Auditor)), Desired::Grant(Role::Auditor));
+        assert_eq!(
+            desired(true, Some(Role::Auditor)),
+            Desired::Grant(Role::Auditor)
+        );
     }
 }

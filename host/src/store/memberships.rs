@@ -88,11 +88,11 @@ pub async fn update_role(tx: &mut TenantTx, user_id: &str, role: &str) -> StoreR
     let done = sqlx::query(
         "UPDATE memberships SET role = $1, suspended_at = NULL WHERE org_id = $2 AND user_id = $3",
     )
-        .bind(role)
-        .bind(org_id)
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?;
+    .bind(role)
+    .bind(org_id)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
     super::access_revisions::bump(tx).await?;
     Ok(done.rows_affected() == 1)
 }

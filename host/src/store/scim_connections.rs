@@ -189,7 +189,8 @@ pub async fn mappings(tx: &mut TenantTx, connection_id: &str) -> StoreResult<Vec
             let corrupt =
                 |what: &str| sqlx::Error::Decode(format!("scim_role_mappings holds {what}").into());
             Ok(Mapping {
-                match_on: MatchOn::parse(&match_on).ok_or_else(|| corrupt("an unknown match_on"))?,
+                match_on: MatchOn::parse(&match_on)
+                    .ok_or_else(|| corrupt("an unknown match_on"))?,
                 value: r.try_get("value")?,
                 role: role
                     .parse::<Role>()
@@ -295,7 +296,10 @@ pub async fn record_request(
     Ok(())
 }
 
-pub async fn recent_errors(tx: &mut TenantTx, connection_id: &str) -> StoreResult<Vec<RequestError>> {
+pub async fn recent_errors(
+    tx: &mut TenantTx,
+    connection_id: &str,
+) -> StoreResult<Vec<RequestError>> {
     let org_id = tx.org_id().to_owned();
     let rows = sqlx::query(
         "SELECT occurred_at, method, path, status, scim_type, detail FROM scim_request_errors \

@@ -188,7 +188,10 @@ pub async fn find_user(
 }
 
 /// The SCIM user (of any connection of the org) linked to an account.
-pub async fn find_user_by_account(tx: &mut TenantTx, user_id: &str) -> StoreResult<Option<ScimUser>> {
+pub async fn find_user_by_account(
+    tx: &mut TenantTx,
+    user_id: &str,
+) -> StoreResult<Option<ScimUser>> {
     let org_id = tx.org_id().to_owned();
     let row = sqlx::query(&format!(
         "SELECT {USER_COLUMNS} FROM {USER_FROM} WHERE s.org_id = $1 AND s.user_id = $2"
@@ -250,7 +253,12 @@ pub async fn list_users(
         conditions.push(condition.replace("$N", &format!("${}", binds.len())));
     }
     let filter = conditions.join(" AND ");
-    let total = count(tx, &format!("SELECT COUNT(*) AS n FROM {USER_FROM} WHERE {filter}"), &binds).await?;
+    let total = count(
+        tx,
+        &format!("SELECT COUNT(*) AS n FROM {USER_FROM} WHERE {filter}"),
+        &binds,
+    )
+    .await?;
     let mut filter = filter;
     if let Some(after) = after {
         binds.push(after.at.clone());
@@ -269,7 +277,10 @@ pub async fn list_users(
         query = query.bind(b.clone());
     }
     let rows = query.fetch_all(tx.conn()).await?;
-    Ok((total, rows.iter().map(user_from_row).collect::<StoreResult<_>>()?))
+    Ok((
+        total,
+        rows.iter().map(user_from_row).collect::<StoreResult<_>>()?,
+    ))
 }
 
 async fn count(tx: &mut TenantTx, sql: &str, binds: &[String]) -> StoreResult<i64> {
@@ -306,11 +317,13 @@ pub async fn groups_of_users(
             query = query.bind(id.clone());
         }
         for r in query.fetch_all(tx.conn()).await? {
-            out.entry(r.try_get("scim_user_id")?).or_default().push(Ref {
-                id: r.try_get("id")?,
-                display: r.try_get("display_name")?,
-                external_id: r.try_get("external_id")?,
-            });
+            out.entry(r.try_get("scim_user_id")?)
+                .or_default()
+                .push(Ref {
+                    id: r.try_get("id")?,
+                    display: r.try_get("display_name")?,
+                    external_id: r.try_get("external_id")?,
+                });
         }
     }
     Ok(out)
@@ -452,7 +465,10 @@ pub async fn list_groups(
     limit: i64,
 ) -> StoreResult<(i64, Vec<ScimGroup>)> {
     let mut binds = vec![tx.org_id().to_owned(), connection_id.to_owned()];
-    let mut conditions = vec!["g.org_id = $1".to_owned(), "g.connection_id = $2".to_owned()];
+    let mut conditions = vec![
+        "g.org_id = $1".to_owned(),
+        "g.connection_id = $2".to_owned(),
+    ];
     for term in terms {
         let (value, condition) = match term {
             Term::Id(v) => (v.clone(), "g.id = $N"),
@@ -473,7 +489,12 @@ pub async fn list_groups(
         conditions.push(condition.replace("$N", &format!("${}", binds.len())));
     }
     let filter = conditions.join(" AND ");
-    let total = count(tx, &format!("SELECT COUNT(*) AS n FROM scim_groups g WHERE {filter}"), &binds).await?;
+    let total = count(
+        tx,
+        &format!("SELECT COUNT(*) AS n FROM scim_groups g WHERE {filter}"),
+        &binds,
+    )
+    .await?;
     let sql = format!(
         "SELECT {GROUP_COLUMNS} FROM scim_groups g WHERE {filter} \
          ORDER BY g.created_at, g.id LIMIT {limit} OFFSET {offset}"
@@ -483,7 +504,12 @@ pub async fn list_groups(
         query = query.bind(b.clone());
     }
     let rows = query.fetch_all(tx.conn()).await?;
-    Ok((total, rows.iter().map(group_from_row).collect::<StoreResult<_>>()?))
+    Ok((
+        total,
+        rows.iter()
+            .map(group_from_row)
+            .collect::<StoreResult<_>>()?,
+    ))
 }
 
 /// The members of each of `group_ids` (`display` is the member's `userName`).

@@ -25,7 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Checks the token and that the connection may read at all (Cedar, as for every request).
 async fn allowed(state: &AppState, scim: &ScimCaller) -> ScimResult<()> {
     let (tx, _) = authorize_read(state, scim, Action::ScimUsersRead).await?;
-    tx.commit().await.map_err(crate::http::error::ApiError::from)?;
+    tx.commit()
+        .await
+        .map_err(crate::http::error::ApiError::from)?;
     Ok(())
 }
 
@@ -82,7 +84,11 @@ async fn resource_type(
     allowed(&state, &scim).await?;
     discovery::resource_types(BASE)
         .into_iter()
-        .find(|r| r["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(&name)))
+        .find(|r| {
+            r["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(&name))
+        })
         .map(ScimJson::ok)
         .ok_or_else(|| ScimError::not_found(format!("no resource type {name:?}")))
 }
@@ -115,7 +121,11 @@ async fn schema(
     allowed(&state, &scim).await?;
     discovery::schemas(BASE)
         .into_iter()
-        .find(|s| s["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(&urn)))
+        .find(|s| {
+            s["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(&urn))
+        })
         .map(ScimJson::ok)
         .ok_or_else(|| ScimError::not_found(format!("no schema {urn:?}")))
 }

@@ -3,8 +3,8 @@
 //! re-syncs the org membership of every user it affects, in the same transaction.
 
 use super::{
-    BASE, ScimDocument, ListParams, ReadParams, ScimErrorBody, ScimJson, ScimQuery, ScimResult, authorize_read,
-    check_if_match, if_match, read_body, resource_id,
+    BASE, ListParams, ReadParams, ScimDocument, ScimErrorBody, ScimJson, ScimQuery, ScimResult,
+    authorize_read, check_if_match, if_match, read_body, resource_id,
 };
 use crate::{
     app::AppState,
@@ -111,10 +111,10 @@ async fn list_groups(
     )
     .await
     .map_err(ApiError::from)?;
-    let without_members = params
-        .excluded_attributes
-        .as_deref()
-        .is_some_and(|e| e.split(',').any(|a| a.trim().eq_ignore_ascii_case("members")));
+    let without_members = params.excluded_attributes.as_deref().is_some_and(|e| {
+        e.split(',')
+            .any(|a| a.trim().eq_ignore_ascii_case("members"))
+    });
     let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
     let mut members = if without_members {
         Default::default()
@@ -176,15 +176,19 @@ async fn create_group(
                 store::scim_directory::insert_group(tx, id, conn, input).await?;
                 store::scim_directory::set_members(tx, id, &input.members).await?;
                 let changes = access::sync_users(tx, conn, &input.members).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: "SCIM_GROUP_CREATED",
-                    target_type: "scim_group",
-                    target_id: id,
-                    metadata: json!({
-                        "display_name": input.display_name, "members": input.members.len(),
-                        "access": changes,
-                    }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCIM_GROUP_CREATED",
+                        target_type: "scim_group",
+                        target_id: id,
+                        metadata: json!({
+                            "display_name": input.display_name, "members": input.members.len(),
+                            "access": changes,
+                        }),
+                    },
+                )
                 .await?;
                 let group = current(tx, conn, id).await?;
                 let body = render_one(tx, &group).await?;
@@ -248,7 +252,14 @@ async fn replace_group(
 ) -> ScimResult<ScimJson> {
     let id = resource_id(&id)?;
     let input = resource::group(resource::object(read_body(request).await?)?)?;
-    update(&state, &scim, &id, if_match(&headers).as_deref(), &Edit::Replace(input)).await
+    update(
+        &state,
+        &scim,
+        &id,
+        if_match(&headers).as_deref(),
+        &Edit::Replace(input),
+    )
+    .await
 }
 
 /// Patch a group: member adds and removes (by filter path or by value array), renames.
@@ -275,7 +286,14 @@ async fn patch_group(
 ) -> ScimResult<ScimJson> {
     let id = resource_id(&id)?;
     let ops = patch::parse(&read_body(request).await?)?;
-    update(&state, &scim, &id, if_match(&headers).as_deref(), &Edit::Patch(ops)).await
+    update(
+        &state,
+        &scim,
+        &id,
+        if_match(&headers).as_deref(),
+        &Edit::Patch(ops),
+    )
+    .await
 }
 
 enum Edit {
@@ -349,7 +367,12 @@ async fn update(
                 // A renamed group may match other mappings: every member's role is re-derived.
                 let affected: Vec<String> = if document_changed {
                     let mut all = before_members.clone();
-                    all.extend(added.iter().filter(|a| !before_members.contains(a)).cloned());
+                    all.extend(
+                        added
+                            .iter()
+                            .filter(|a| !before_members.contains(a))
+                            .cloned(),
+                    );
                     all
                 } else {
                     added.iter().chain(&removed).cloned().collect()
@@ -358,15 +381,19 @@ async fn update(
                     store::scim_directory::touch_group(tx, id).await?;
                 }
                 let changes = access::sync_users(tx, conn, &affected).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: edit.audit_action(),
-                    target_type: "scim_group",
-                    target_id: id,
-                    metadata: json!({
-                        "display_name": input.display_name, "members_added": added.len(),
-                        "members_removed": removed.len(), "access": changes,
-                    }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: edit.audit_action(),
+                        target_type: "scim_group",
+                        target_id: id,
+                        metadata: json!({
+                            "display_name": input.display_name, "members_added": added.len(),
+                            "members_removed": removed.len(), "access": changes,
+                        }),
+                    },
+                )
                 .await?;
                 let group = current(tx, conn, id).await?;
                 let body = render_one(tx, &group).await?;
@@ -409,15 +436,19 @@ async fn delete_group(
                 let members = store::scim_directory::member_ids(tx, id).await?;
                 store::scim_directory::delete_group(tx, id).await?;
                 let changes = access::sync_users(tx, conn, &members).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: "SCIM_GROUP_DELETED",
-                    target_type: "scim_group",
-                    target_id: id,
-                    metadata: json!({
-                        "display_name": group.display_name, "members": members.len(),
-                        "access": changes,
-                    }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCIM_GROUP_DELETED",
+                        target_type: "scim_group",
+                        target_id: id,
+                        metadata: json!({
+                            "display_name": group.display_name, "members": members.len(),
+                            "access": changes,
+                        }),
+                    },
+                )
                 .await?;
                 Ok(())
             })

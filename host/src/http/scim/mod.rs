@@ -62,6 +62,14 @@ impl utoipa::PartialSchema for ScimDocument {
 
 impl ToSchema for ScimDocument {}
 
+/// Any other path under `/scim/v2`: a SCIM-shaped 404 that says what is served.
+pub async fn unknown_endpoint() -> ScimError {
+    ScimError::not_found(
+        "no such SCIM endpoint; served: /Users, /Groups, /ServiceProviderConfig, \
+         /ResourceTypes, /Schemas (bulk, /Me and .search are not offered)",
+    )
+}
+
 /// SCIM's error body (RFC 7644 §3.12).
 #[derive(Serialize, ToSchema)]
 pub struct ScimErrorBody {
@@ -195,14 +203,14 @@ impl FromRequestParts<AppState> for ScimCaller {
         let caller = authn::authenticate_scim(&state.db, authorization, client)
             .await
             .map_err(ApiError::from)?;
-        if let Some(slot) = parts.extensions.get::<TrackSlot>() {
-            if let Ok(mut slot) = slot.0.lock() {
-                *slot = Some(Tracked {
-                    state: state.clone(),
-                    org_id: caller.connection.org_id.clone(),
-                    connection_id: caller.connection.id.clone(),
-                });
-            }
+        if let Some(slot) = parts.extensions.get::<TrackSlot>()
+            && let Ok(mut slot) = slot.0.lock()
+        {
+            *slot = Some(Tracked {
+                state: state.clone(),
+                org_id: caller.connection.org_id.clone(),
+                connection_id: caller.connection.id.clone(),
+            });
         }
         Ok(caller)
     }
@@ -344,17 +352,18 @@ async fn track(mut req: Request, next: Next) -> Response {
         return response;
     };
     let at = crate::domain::time::now();
-    let error = response
-        .extensions()
-        .get::<ScimError>()
-        .map(|e| store::scim_connections::RequestError {
-            occurred_at: at.clone(),
-            method,
-            path,
-            status: i64::from(e.status),
-            scim_type: e.scim_type.map(|t| t.as_str().to_owned()),
-            detail: e.detail.chars().take(500).collect(),
-        });
+    let error =
+        response
+            .extensions()
+            .get::<ScimError>()
+            .map(|e| store::scim_connections::RequestError {
+                occurred_at: at.clone(),
+                method,
+                path,
+                status: i64::from(e.status),
+                scim_type: e.scim_type.map(|t| t.as_str().to_owned()),
+                detail: e.detail.chars().take(500).collect(),
+            });
     let recorded = async {
         let mut tx = tracked.state.db.write_tx(&tracked.org_id).await?;
         store::scim_connections::record_request(

@@ -2,8 +2,8 @@
 //! the user's org membership in the same transaction (`crate::scim::access`).
 
 use super::{
-    BASE, ScimDocument, ListParams, ReadParams, ScimErrorBody, ScimJson, ScimQuery, ScimResult, authorize_read,
-    check_if_match, if_match, read_body, resource_id,
+    BASE, ListParams, ReadParams, ScimDocument, ScimErrorBody, ScimJson, ScimQuery, ScimResult,
+    authorize_read, check_if_match, if_match, read_body, resource_id,
 };
 use crate::{
     app::AppState,
@@ -181,15 +181,19 @@ async fn create_user(
                 }
                 store::scim_directory::insert_user(tx, id, conn, &account.id, input).await?;
                 let change = access::sync_user(tx, conn, id).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: "SCIM_USER_CREATED",
-                    target_type: "scim_user",
-                    target_id: id,
-                    metadata: json!({
-                        "user_name": input.user_name, "user_id": account.id,
-                        "active": input.active, "access": change,
-                    }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCIM_USER_CREATED",
+                        target_type: "scim_user",
+                        target_id: id,
+                        metadata: json!({
+                            "user_name": input.user_name, "user_id": account.id,
+                            "active": input.active, "access": change,
+                        }),
+                    },
+                )
                 .await?;
                 let user = current(tx, conn, id).await?;
                 let body = render_one(tx, &user).await?;
@@ -344,16 +348,20 @@ async fn update(
                     ensure_unique_name(tx, conn, &input.user_name, Some(id)).await?;
                     store::scim_directory::update_user(tx, id, before.version, &input).await?;
                     let change = access::sync_user(tx, conn, id).await?;
-                    audit::record(tx, auth, AuditEvent {
-                        action: edit.audit_action(),
-                        target_type: "scim_user",
-                        target_id: id,
-                        metadata: json!({
-                            "user_name": input.user_name, "user_id": before.user_id,
-                            "active": input.active, "was_active": before.active,
-                            "access": change,
-                        }),
-                    })
+                    audit::record(
+                        tx,
+                        auth,
+                        AuditEvent {
+                            action: edit.audit_action(),
+                            target_type: "scim_user",
+                            target_id: id,
+                            metadata: json!({
+                                "user_name": input.user_name, "user_id": before.user_id,
+                                "active": input.active, "was_active": before.active,
+                                "access": change,
+                            }),
+                        },
+                    )
                     .await?;
                 }
                 let user = current(tx, conn, id).await?;
@@ -397,14 +405,18 @@ async fn delete_user(
                 store::scim_directory::delete_user(tx, id).await?;
                 let change =
                     access::apply(tx, conn, &user.user_id, &user.email, Desired::NoAccess).await?;
-                audit::record(tx, auth, AuditEvent {
-                    action: "SCIM_USER_DELETED",
-                    target_type: "scim_user",
-                    target_id: id,
-                    metadata: json!({
-                        "user_name": user.user_name, "user_id": user.user_id, "access": change,
-                    }),
-                })
+                audit::record(
+                    tx,
+                    auth,
+                    AuditEvent {
+                        action: "SCIM_USER_DELETED",
+                        target_type: "scim_user",
+                        target_id: id,
+                        metadata: json!({
+                            "user_name": user.user_name, "user_id": user.user_id, "access": change,
+                        }),
+                    },
+                )
                 .await?;
                 Ok(())
             })
