@@ -6,7 +6,9 @@
 //! This module holds the protocol's rules, free of HTTP and SQL: errors ([`error`]), the PATCH
 //! normalizer ([`patch`]), documents ([`resource`]), list filters and paging ([`query`]), the
 //! mapping precedence ([`roles`]), discovery documents ([`discovery`]) and redaction
-//! ([`redact`]). `crate::store::scim` keeps the state; `crate::http::scim` serves it.
+//! ([`redact`]); [`access`] applies the mapping to memberships through `crate::store`.
+//! `crate::store::scim_connections` and `scim_directory` keep the state; `crate::http::scim`
+//! serves it.
 
 pub mod access;
 pub mod discovery;

@@ -153,7 +153,7 @@ pub async fn update_user(
     Ok(done.rows_affected() == 1)
 }
 
-/// Deletes the user and its group memberships; returns the groups it was in.
+/// Deletes the user and its group memberships; true when it existed.
 pub async fn delete_user(tx: &mut TenantTx, id: &str) -> StoreResult<bool> {
     let org_id = tx.org_id().to_owned();
     sqlx::query("DELETE FROM scim_group_members WHERE org_id = $1 AND scim_user_id = $2")
