@@ -36,35 +36,36 @@ pub async fn sync_user(
     connection_id: &str,
     scim_user_id: &str,
 ) -> StoreResult<Option<AccessChange>> {
-    let Some(user) = store::scim_directory::find_user(tx, connection_id, scim_user_id).await?
-    else {
-        return Ok(None);
-    };
-    let groups = store::scim_directory::groups_of_users(tx, std::slice::from_ref(&user.id))
+    Ok(sync_users(tx, connection_id, &[scim_user_id.to_owned()])
         .await?
-        .remove(&user.id)
-        .unwrap_or_default();
-    let groups: Vec<GroupRef> = groups
-        .into_iter()
-        .map(|g| GroupRef {
-            display_name: g.display,
-            external_id: g.external_id,
-        })
-        .collect();
-    let mappings = store::scim_connections::mappings(tx, connection_id).await?;
-    let desired = roles::desired(user.active, roles::effective_role(&groups, &mappings));
-    apply(tx, connection_id, &user.user_id, &user.email, desired).await
+        .pop())
 }
 
-/// Syncs several users; returns the changes made.
+/// Syncs several users (the mappings and everyone's groups are read once); returns the changes
+/// made.
 pub async fn sync_users(
     tx: &mut TenantTx,
     connection_id: &str,
     scim_user_ids: &[String],
 ) -> StoreResult<Vec<AccessChange>> {
+    let mappings = store::scim_connections::mappings(tx, connection_id).await?;
+    let mut groups = store::scim_directory::groups_of_users(tx, scim_user_ids).await?;
     let mut changes = Vec::new();
     for id in scim_user_ids {
-        changes.extend(sync_user(tx, connection_id, id).await?);
+        let Some(user) = store::scim_directory::find_user(tx, connection_id, id).await? else {
+            continue;
+        };
+        let refs: Vec<GroupRef> = groups
+            .remove(id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|g| GroupRef {
+                display_name: g.display,
+                external_id: g.external_id,
+            })
+            .collect();
+        let desired = roles::desired(user.active, roles::effective_role(&refs, &mappings));
+        changes.extend(apply(tx, connection_id, &user.user_id, &user.email, desired).await?);
     }
     Ok(changes)
 }

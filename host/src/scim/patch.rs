@@ -334,11 +334,11 @@ fn apply_attr(
         OpKind::Remove => match (container.get_mut(&key), value) {
             // A value on a remove names the elements to remove, never the whole list.
             (Some(Value::Array(existing)), Some(selected)) => {
-                let selected: Vec<&Value> = match selected {
-                    Value::Array(items) => items.iter().collect(),
-                    one => vec![one],
+                let selected: std::collections::HashSet<String> = match selected {
+                    Value::Array(items) => items.iter().map(element_key).collect(),
+                    one => std::iter::once(element_key(one)).collect(),
                 };
-                existing.retain(|e| !selected.iter().any(|s| same_element(e, s)));
+                existing.retain(|e| !selected.contains(&element_key(e)));
             }
             (Some(_), Some(_)) => {
                 return Err(ScimError::invalid_value(format!(
@@ -620,31 +620,34 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Appends the items not already present.
+/// Appends the items not already present (by [`element_key`], in one pass: a group's member list
+/// can be long).
 fn merge(existing: &mut Vec<Value>, items: Vec<Value>) {
+    let mut present: std::collections::HashSet<String> = existing.iter().map(element_key).collect();
     for item in items {
-        if !existing.iter().any(|e| same_element(e, &item)) {
+        if present.insert(element_key(&item)) {
             existing.push(item);
         }
     }
 }
 
-/// Two elements of a multi-valued attribute are the same when their `value`s are (members,
-/// emails), else when they are equal.
-fn same_element(a: &Value, b: &Value) -> bool {
-    let value_of = |v: &Value| -> Option<String> {
-        match v {
-            Value::Object(o) => get_ci(o, "value").map(|v| match v {
-                Value::String(s) => s.to_lowercase(),
-                other => other.to_string(),
-            }),
-            Value::String(s) => Some(s.to_lowercase()),
-            _ => None,
-        }
-    };
-    match (value_of(a), value_of(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+/// What identifies an element of a multi-valued attribute: its `value` (members, emails),
+/// compared without case, else the element itself.
+fn element_key(v: &Value) -> String {
+    match value_of(v) {
+        Some(value) => format!("v:{value}"),
+        None => format!("e:{v}"),
+    }
+}
+
+fn value_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(o) => get_ci(o, "value").map(|v| match v {
+            Value::String(s) => s.to_lowercase(),
+            other => other.to_string(),
+        }),
+        Value::String(s) => Some(s.to_lowercase()),
+        _ => None,
     }
 }
 

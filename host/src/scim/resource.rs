@@ -127,6 +127,7 @@ fn member_ids(items: &[Value]) -> ScimResult<Vec<String>> {
         )));
     }
     let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let id = match item {
             Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
@@ -137,7 +138,7 @@ fn member_ids(items: &[Value]) -> ScimResult<Vec<String>> {
             ScimError::invalid_value(format!("members[{i}] needs a string `value` (a user id)"))
         })?;
         let id = id.trim().to_ascii_lowercase();
-        if !ids.contains(&id) {
+        if seen.insert(id.clone()) {
             ids.push(id);
         }
     }
