@@ -101,8 +101,9 @@ pub async fn create_member_key(db: &Db, req: KeyRequest<'_>) -> anyhow::Result<I
         req.org_id
     );
     let user = store::users::find_or_create(tx.conn(), req.email).await?;
-    match store::memberships::find(&mut tx, &user.id).await? {
-        Some(m) if m.role != req.role.as_str() => {
+    // The operator's break-glass path: a suspended membership becomes active again.
+    match store::memberships::find_any(&mut tx, &user.id).await? {
+        Some(m) if m.role != req.role.as_str() || !m.is_active() => {
             store::memberships::update_role(&mut tx, &user.id, req.role.as_str()).await?;
         }
         Some(_) => {}
