@@ -507,6 +507,17 @@ async fn deprovisioned_key_is_refused_on_its_next_request(app: TestApp) {
     let access = &suspended.body["entries"][0]["metadata"]["access"];
     assert_eq!(access["change"], json!("suspended"), "{:?}", suspended.body);
     assert_eq!(access["keys_revoked"], json!(1));
+    // The operator's break-glass key (`grc admin create-key`) makes the membership active again.
+    let glass = app
+        .create_key(
+            &app.org_id,
+            "dee@example.com",
+            grc::domain::Role::Member,
+            "read:org",
+        )
+        .await;
+    assert_eq!(org_status(&app, &glass.key).await, StatusCode::OK);
+    assert_eq!(org_status(&app, &key).await, StatusCode::UNAUTHORIZED);
 }
 
 async fn a_token_reaches_its_own_org_and_scim_only(app: TestApp) {
