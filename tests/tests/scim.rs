@@ -757,6 +757,15 @@ async fn malformed_scim_input_gets_scim_400s(app: TestApp) {
     app.scim(Method::GET, "/Users/not-a-uuid", t, None, None)
         .await
         .assert_error(404);
+    app.scim(
+        Method::POST,
+        &format!("/Users/{id}"),
+        t,
+        Some(json!({})),
+        None,
+    )
+    .await
+    .assert_error(405);
     for path in ["/Bulk", "/Me"] {
         app.scim(Method::POST, path, t, Some(json!({})), None)
             .await

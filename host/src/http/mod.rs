@@ -372,7 +372,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::any(scim::unknown_endpoint),
         )
         .fallback(|| async { ApiError::NotFound("Not Found".into()) })
-        .method_not_allowed_fallback(|| async {
+        .method_not_allowed_fallback(|uri: axum::http::Uri| async move {
+            if uri.path().starts_with(scim::BASE) {
+                return scim::method_not_allowed().into_response();
+            }
             (
                 StatusCode::METHOD_NOT_ALLOWED,
                 axum::Json(serde_json::json!({ "detail": "Method Not Allowed" })),

@@ -70,6 +70,15 @@ pub async fn unknown_endpoint() -> ScimError {
     )
 }
 
+/// A method a SCIM path does not serve (e.g. `POST /Users/.search`), in SCIM's error shape.
+pub fn method_not_allowed() -> ScimError {
+    ScimError::new(
+        405,
+        None,
+        "this SCIM endpoint does not serve that method (POST .search and bulk are not offered)",
+    )
+}
+
 /// SCIM's error body (RFC 7644 §3.12).
 #[derive(Serialize, ToSchema)]
 pub struct ScimErrorBody {
