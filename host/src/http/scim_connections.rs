@@ -148,13 +148,6 @@ impl From<AccessChange> for AccessChangeView {
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum MappingMatch {
-    DisplayName,
-    ExternalId,
-}
-
-#[derive(Deserialize, Serialize, ToSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum MappedRole {
     Admin,
@@ -166,7 +159,7 @@ pub enum MappedRole {
 #[serde(deny_unknown_fields)]
 pub struct RoleMappingView {
     /// Match the IdP group by `display_name` (without regard to case) or `external_id` (exact).
-    pub match_on: MappingMatch,
+    pub match_on: MatchOn,
     #[schema(min_length = 1, max_length = 256)]
     pub value: String,
     /// Never `owner`: owners are made by hand.
@@ -509,10 +502,7 @@ async fn rotate_connection(
 
 fn mapping_view(m: &Mapping) -> RoleMappingView {
     RoleMappingView {
-        match_on: match m.match_on {
-            MatchOn::DisplayName => MappingMatch::DisplayName,
-            MatchOn::ExternalId => MappingMatch::ExternalId,
-        },
+        match_on: m.match_on,
         value: m.value.clone(),
         role: match m.role {
             Role::Admin => MappedRole::Admin,
@@ -574,10 +564,7 @@ async fn replace_role_mappings(
     for (i, m) in body.mappings.iter().enumerate() {
         let value = text::label(&m.value, 256)
             .map_err(|e| ApiError::invalid_field(&["mappings", &i.to_string(), "value"], e))?;
-        let match_on = match m.match_on {
-            MappingMatch::DisplayName => MatchOn::DisplayName,
-            MappingMatch::ExternalId => MatchOn::ExternalId,
-        };
+        let match_on = m.match_on;
         let duplicate = mappings.iter().any(|other| {
             other.match_on == match_on
                 && roles::value_key(match_on, &other.value) == roles::value_key(match_on, &value)

@@ -315,6 +315,17 @@ pub fn render(
     Value::Object(out)
 }
 
+/// A ListResponse (RFC 7644 §3.4.2) of one page of `resources`, `total` matching in all.
+pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_URN],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
 /// Applies `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) to top-level attributes;
 /// `id`, `schemas` and `meta` are always returned.
 pub fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {

@@ -9,7 +9,11 @@
 
 use crate::domain::Role;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a mapping names an IdP group.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum MatchOn {
     DisplayName,
     ExternalId,

@@ -7,10 +7,10 @@ use crate::{
     app::AppState,
     authn::ScimCaller,
     authz::Action,
-    scim::{ScimError, discovery, resource::LIST_RESPONSE_URN},
+    scim::{ScimError, discovery, resource},
 };
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,13 +32,8 @@ async fn allowed(state: &AppState, scim: &ScimCaller) -> ScimResult<()> {
 }
 
 fn list(resources: Vec<Value>) -> ScimJson {
-    ScimJson::ok(json!({
-        "schemas": [LIST_RESPONSE_URN],
-        "totalResults": resources.len(),
-        "startIndex": 1,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    }))
+    let total = i64::try_from(resources.len()).unwrap_or(i64::MAX);
+    ScimJson::ok(resource::list_response(total, 1, resources))
 }
 
 /// What this SCIM server supports (PATCH, filters, ETags; no bulk, sort or passwords).

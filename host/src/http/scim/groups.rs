@@ -15,8 +15,8 @@ use crate::{
     scim::{
         ScimError, access,
         patch::{self, Target},
-        query::{self, Kind, Page},
-        resource::{self, GROUP_URN, GroupInput, LIST_RESPONSE_URN, Meta},
+        query::Kind,
+        resource::{self, GROUP_URN, GroupInput, Meta},
     },
     store::{
         self, TenantTx,
@@ -96,11 +96,7 @@ async fn list_groups(
     scim: ScimCaller,
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> ScimResult<ScimJson> {
-    let terms = match params.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(raw) => query::parse(raw, Kind::Group)?,
-        None => Vec::new(),
-    };
-    let page = Page::new(params.start_index, params.count);
+    let (terms, page) = params.query(Kind::Group)?;
     let (mut tx, _) = authorize_read(&state, &scim, Action::ScimGroupsRead).await?;
     let (total, groups) = store::scim_directory::list_groups(
         &mut tx,
@@ -134,13 +130,11 @@ async fn list_groups(
             )
         })
         .collect();
-    Ok(ScimJson::ok(json!({
-        "schemas": [LIST_RESPONSE_URN],
-        "totalResults": total,
-        "startIndex": page.start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok(ScimJson::ok(resource::list_response(
+        total,
+        page.start_index,
+        resources,
+    )))
 }
 
 /// Create a group (with members, if given).

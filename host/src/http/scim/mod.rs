@@ -15,7 +15,11 @@ use crate::{
     app::AppState,
     authn::{self, ScimCaller},
     authz::{Action, Authorized},
-    scim::{ScimError, resource::ERROR_URN},
+    scim::{
+        ScimError,
+        query::{self, Kind, Page, Term},
+        resource::ERROR_URN,
+    },
     store::{self, TenantTx},
 };
 use axum::{
@@ -296,6 +300,17 @@ pub struct ListParams {
     pub attributes: Option<String>,
     /// Top-level attributes to leave out (e.g. `members`).
     pub excluded_attributes: Option<String>,
+}
+
+impl ListParams {
+    /// The filter's terms (none without a filter) and the page asked for.
+    pub fn query(&self, kind: Kind) -> ScimResult<(Vec<Term>, Page)> {
+        let terms = match self.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            Some(raw) => query::parse(raw, kind)?,
+            None => Vec::new(),
+        };
+        Ok((terms, Page::new(self.start_index, self.count)))
+    }
 }
 
 /// Attribute selection on a single-resource read.

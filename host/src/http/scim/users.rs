@@ -14,8 +14,8 @@ use crate::{
     scim::{
         ScimError, access,
         patch::{self, Target},
-        query::{self, Kind, Page},
-        resource::{self, ENTERPRISE_URN, LIST_RESPONSE_URN, Meta, USER_URN, UserInput},
+        query::Kind,
+        resource::{self, ENTERPRISE_URN, Meta, USER_URN, UserInput},
         roles::Desired,
     },
     store::{
@@ -95,11 +95,7 @@ async fn list_users(
     scim: ScimCaller,
     ScimQuery(params): ScimQuery<ListParams>,
 ) -> ScimResult<ScimJson> {
-    let terms = match params.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(raw) => query::parse(raw, Kind::User)?,
-        None => Vec::new(),
-    };
-    let page = Page::new(params.start_index, params.count);
+    let (terms, page) = params.query(Kind::User)?;
     let (mut tx, _) = authorize_read(&state, &scim, Action::ScimUsersRead).await?;
     let (total, users) = store::scim_directory::list_users(
         &mut tx,
@@ -126,13 +122,11 @@ async fn list_users(
             )
         })
         .collect();
-    Ok(ScimJson::ok(json!({
-        "schemas": [LIST_RESPONSE_URN],
-        "totalResults": total,
-        "startIndex": page.start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })))
+    Ok(ScimJson::ok(resource::list_response(
+        total,
+        page.start_index,
+        resources,
+    )))
 }
 
 /// Provision a user. Their access follows their mapped groups; with none, they have none.
