@@ -37,6 +37,10 @@ pub struct AppInner {
     pub secret: crate::agents::seal::ServerSecret,
     /// Per-agent heartbeat rate limit.
     pub heartbeats: crate::agents::rate::HeartbeatLimiter,
+    /// Which addresses webhook deliveries may reach.
+    pub webhook_guard: crate::webhooks::target::TargetGuard,
+    /// Cancelled to stop this server's background work (webhook dispatcher, alert sweep).
+    pub background: tokio_util::sync::CancellationToken,
 }
 
 impl Deref for AppState {
@@ -92,7 +96,11 @@ impl AppState {
         .context("loading the server secret")?;
         let heartbeats =
             crate::agents::rate::HeartbeatLimiter::new(config.agents.heartbeats_per_minute);
+        let webhook_guard =
+            crate::webhooks::target::TargetGuard::new(&config.webhooks.allow_private)?;
         Ok(AppState(Arc::new(AppInner {
+            webhook_guard,
+            background: tokio_util::sync::CancellationToken::new(),
             objects,
             secret,
             heartbeats,
@@ -153,6 +161,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
     }
     let addr = listener.local_addr()?;
     let agent_tls_addr = start_agent_tls(&state).await?;
+    start_background(&state);
     let router = http::router(state.clone());
     let handle = tokio::spawn(async move {
         axum::serve(
@@ -169,6 +178,19 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
         state,
         handle,
     })
+}
+
+/// Starts the work that runs beside the API: webhook deliveries and the alert sweep. Both stop
+/// when `state.background` is cancelled (a test stops them to simulate a crash).
+fn start_background(state: &AppState) {
+    tokio::spawn(crate::webhooks::dispatcher::run(
+        state.clone(),
+        state.background.clone(),
+    ));
+    tokio::spawn(crate::alerting::sweep::run(
+        state.clone(),
+        state.background.clone(),
+    ));
 }
 
 /// Starts the optional agent TLS listener (`GRC_AGENTS__TLS_LISTEN`): the same API, on TLS that

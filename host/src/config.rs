@@ -73,6 +73,12 @@ pub struct Config {
     /// Sandbox limits for WebAssembly plugins (`GRC_PLUGINS__DEADLINE_MS=…` etc.).
     #[serde(default)]
     pub plugins: crate::plugins::limits::PluginLimits,
+    /// Webhook delivery (`GRC_WEBHOOKS__ALLOW_PRIVATE='["127.0.0.1/32"]'` etc.).
+    #[serde(default)]
+    pub webhooks: crate::webhooks::settings::WebhookSettings,
+    /// Alert sources (`GRC_ALERTS__EVIDENCE_WARNING_DAYS=…` etc.).
+    #[serde(default)]
+    pub alerts: crate::alerting::settings::AlertSettings,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -117,6 +123,8 @@ impl Default for Config {
             secret_key: None,
             agents: Default::default(),
             plugins: Default::default(),
+            webhooks: Default::default(),
+            alerts: Default::default(),
         }
     }
 }

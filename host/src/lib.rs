@@ -7,6 +7,7 @@
 
 pub mod agent_cli;
 pub mod agents;
+pub mod alerting;
 pub mod app;
 pub mod audit;
 pub mod authn;
@@ -30,3 +31,6 @@ pub mod render;
 pub mod scans;
 pub mod scim;
 pub mod store;
+pub mod tickets;
+pub mod timeline;
+pub mod webhooks;

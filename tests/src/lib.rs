@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 pub use serde_json::json;
 
+pub mod alerting;
 mod governance;
 pub mod scim;
 pub use governance::{RawResp, pdf_pages};

@@ -21,6 +21,9 @@ pub struct Projection {
     pub events_recorded: u32,
     /// Devices seen for the first time (they start `unauthorized`).
     pub new_devices: u32,
+    /// The unauthorized devices this report saw (new or known), for alerting.
+    #[serde(skip)]
+    pub unauthorized: Vec<Asset>,
 }
 
 fn state_of(a: &Asset) -> StoreResult<AssetState> {
@@ -143,15 +146,21 @@ pub async fn project(
         claim_mac(tx, &mut rec, mac, &host_id).await?;
     }
     let mut new_devices = 0;
+    let mut unauthorized = Vec::new();
     for device in &hb.observed_devices {
-        if observe(tx, &mut rec, device, &host_id).await? {
-            new_devices += 1;
+        let Some((new, asset)) = observe(tx, &mut rec, device, &host_id).await? else {
+            continue;
+        };
+        new_devices += u32::from(new);
+        if asset.authorization == "unauthorized" && asset.merged_into.is_none() {
+            unauthorized.push(asset);
         }
     }
     Ok(Projection {
         asset_id: host_id,
         events_recorded: rec.count,
         new_devices,
+        unauthorized,
     })
 }
 
@@ -217,27 +226,28 @@ async fn claim_mac(
     store::assets::claim_identifier(tx, "mac", mac, host_id).await
 }
 
-/// Records one observed device; true when it was new.
+/// Records one observed device: the device asset, and whether it was new (`None` for nothing
+/// to record, or an enrolled host seen by a neighbour).
 async fn observe(
     tx: &mut TenantTx,
     rec: &mut Recorder<'_>,
     device: &super::heartbeat::ObservedDevice,
     host_id: &str,
-) -> StoreResult<bool> {
+) -> StoreResult<Option<(bool, Asset)>> {
     let (kind, value) = match (&device.mac, &device.ip) {
         (Some(mac), _) => ("mac", mac.as_str().to_owned()),
         (None, Some(ip)) => ("ip", ip.to_string()),
-        (None, None) => return Ok(false),
+        (None, None) => return Ok(None),
     };
     let ip = device.ip.map(|ip| ip.to_string());
     let known = store::assets::find_by_identifier(tx, kind, &value).await?;
     if let Some(id) = known {
         let Some(mut asset) = store::assets::find(tx, &id).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         if asset.kind == "host" || asset.id == host_id {
             // An enrolled host, seen by a neighbour: its own agent reports its facts.
-            return Ok(false);
+            return Ok(None);
         }
         let mut ips: BTreeSet<String> = store::decode_json(&asset.ips, "assets.ips")?;
         if let Some(ip) = &ip
@@ -255,7 +265,7 @@ async fn observe(
         asset.last_seen = rec.at.to_owned();
         asset.last_reported_by = Some(rec.agent_id.to_owned());
         store::assets::update_facts(tx, &asset).await?;
-        return Ok(false);
+        return Ok(Some((false, asset)));
     }
     let mut asset = new_asset("device", rec.at, rec.agent_id);
     asset.hostname = device.hostname.clone();
@@ -270,5 +280,5 @@ async fn observe(
     });
     rec.record(tx, &asset.id, "unauthorized_device_seen", details)
         .await?;
-    Ok(true)
+    Ok(Some((true, asset)))
 }

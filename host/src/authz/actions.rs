@@ -81,6 +81,21 @@ pub enum Action {
     ScimUsersWrite,
     ScimGroupsRead,
     ScimGroupsWrite,
+    AlertList,
+    AlertRead,
+    AlertTriage,
+    TicketList,
+    TicketRead,
+    TicketCreate,
+    TicketUpdate,
+    TicketComment,
+    TicketLink,
+    TimelineRead,
+    WebhookList,
+    WebhookRead,
+    WebhookCreate,
+    WebhookUpdate,
+    WebhookRedeliver,
 }
 
 impl Action {
@@ -160,6 +175,21 @@ impl Action {
         Action::ScimUsersWrite,
         Action::ScimGroupsRead,
         Action::ScimGroupsWrite,
+        Action::AlertList,
+        Action::AlertRead,
+        Action::AlertTriage,
+        Action::TicketList,
+        Action::TicketRead,
+        Action::TicketCreate,
+        Action::TicketUpdate,
+        Action::TicketComment,
+        Action::TicketLink,
+        Action::TimelineRead,
+        Action::WebhookList,
+        Action::WebhookRead,
+        Action::WebhookCreate,
+        Action::WebhookUpdate,
+        Action::WebhookRedeliver,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -239,6 +269,21 @@ impl Action {
             Action::ScimUsersWrite => "scim.users.write",
             Action::ScimGroupsRead => "scim.groups.read",
             Action::ScimGroupsWrite => "scim.groups.write",
+            Action::AlertList => "alert.list",
+            Action::AlertRead => "alert.read",
+            Action::AlertTriage => "alert.triage",
+            Action::TicketList => "ticket.list",
+            Action::TicketRead => "ticket.read",
+            Action::TicketCreate => "ticket.create",
+            Action::TicketUpdate => "ticket.update",
+            Action::TicketComment => "ticket.comment",
+            Action::TicketLink => "ticket.link",
+            Action::TimelineRead => "timeline.read",
+            Action::WebhookList => "webhook.list",
+            Action::WebhookRead => "webhook.read",
+            Action::WebhookCreate => "webhook.create",
+            Action::WebhookUpdate => "webhook.update",
+            Action::WebhookRedeliver => "webhook.redeliver",
         }
     }
 }
@@ -261,6 +306,9 @@ pub enum Resource {
     AuditorExport(String),
     /// A SCIM connection acting as itself (people act on connections through `Org`).
     ScimConnection(String),
+    Alert(String),
+    Ticket(String),
+    WebhookSubscription(String),
 }
 
 impl Resource {
@@ -280,6 +328,9 @@ impl Resource {
             Resource::CompliancePolicy(id) => ("CompliancePolicy", id.clone()),
             Resource::AuditorExport(id) => ("AuditorExport", id.clone()),
             Resource::ScimConnection(id) => ("ScimConnection", id.clone()),
+            Resource::Alert(id) => ("Alert", id.clone()),
+            Resource::Ticket(id) => ("Ticket", id.clone()),
+            Resource::WebhookSubscription(id) => ("WebhookSubscription", id.clone()),
         }
     }
 }

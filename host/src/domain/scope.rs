@@ -20,6 +20,8 @@ pub const CONCRETE_SCOPES: &[&str] = &[
     "write:agents",
     "read:assets",
     "write:assets",
+    "read:alerts",
+    "write:alerts",
     "admin:org",
 ];
 

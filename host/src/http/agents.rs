@@ -12,6 +12,7 @@ use super::{
 };
 use crate::{
     agents::{self, ca, heartbeat::Heartbeat, inventory},
+    alerting::{raise, sources},
     app::AppState,
     audit::{self, AuditEvent},
     authn::{AgentCaller, Caller},
@@ -1009,6 +1010,7 @@ async fn heartbeat(
     let (hb, at) = (&hb, &time::now());
     let ip = agent.principal.client.ip.clone();
     let (id, ip, authenticated) = (&agent.agent.id, &ip, &agent.agent);
+    let webhook_settings = &state.config.webhooks;
     let projection = write_as_agent(
         &state,
         &agent.principal,
@@ -1042,6 +1044,12 @@ async fn heartbeat(
                 if !live {
                     return Err(ApiError::Unauthorized("agent revoked".into()));
                 }
+                let drafts = projection
+                    .unauthorized
+                    .iter()
+                    .map(|device| sources::unauthorized_device(device, id))
+                    .collect();
+                raise::raise_all(&mut w.tx, webhook_settings, drafts).await?;
                 Ok(projection)
             })
         },

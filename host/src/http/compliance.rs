@@ -24,7 +24,7 @@ use crate::{
     store::{self, TenantTx},
 };
 use axum::extract::State;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -70,14 +70,9 @@ pub struct FrameworkSelection {
 #[serde(deny_unknown_fields)]
 pub struct SetEnabled {
     /// A list (explicit selection), `[]` (opt out of everything) or null (reset to default).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::extract::present")]
     #[schema(value_type = Option<Vec<String>>, required = true)]
     pub keys: Option<Option<Vec<String>>>,
-}
-
-/// Distinguishes a missing field (`None`) from an explicit null (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -380,6 +380,14 @@ impl OrgScope {
     }
 }
 
+/// For `Option<Option<T>>` body fields: a missing field is `None`, an explicit null
+/// `Some(None)` (use with `#[serde(default, deserialize_with = "…present")]`).
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 /// The query of a list with nothing to filter: a cursor and a page size.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

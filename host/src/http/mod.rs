@@ -6,6 +6,7 @@
 
 pub mod access_policies;
 pub mod agents;
+pub mod alerts;
 pub mod api_keys;
 pub mod assets;
 pub mod audit_log;
@@ -32,6 +33,9 @@ pub mod scans;
 pub mod scim;
 pub mod scim_connections;
 pub mod scores;
+pub mod tickets;
+pub mod timeline;
+pub mod webhooks;
 
 use crate::{
     app::AppState,
@@ -320,6 +324,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(auditor_exports::router())
         .merge(scim_connections::router())
         .merge(scim::router())
+        .merge(alerts::router())
+        .merge(tickets::router())
+        .merge(timeline::router())
+        .merge(webhooks::router())
         .merge(health::router())
 }
 

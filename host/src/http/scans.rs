@@ -10,6 +10,7 @@ use super::{
     write,
 };
 use crate::{
+    alerting::{self, raise},
     app::AppState,
     audit::{self, AuditEvent},
     authn::Caller,
@@ -258,6 +259,18 @@ async fn ingest_scan(
     };
     let findings_json = &serde_json::to_string(&parsed.findings).map_err(anyhow::Error::from)?;
     drop(parsed);
+    // Controls this assessment fails that the previous one did not (alert source).
+    let previous = earlier
+        .iter()
+        .find_map(|s| s.outcomes.as_deref())
+        .and_then(|o| serde_json::from_str::<Outcomes>(o).ok());
+    let webhook_settings = &state.config.webhooks;
+    let failing = &alerting::sources::controls_failing(
+        record.repo_id,
+        &record.id,
+        previous.as_ref(),
+        &evaluated.outcomes,
+    );
 
     let (status, ingested) = write(
         &state,
@@ -266,13 +279,14 @@ async fn ingest_scan(
         Action::ScanCreate,
         Resource::Repository(path.repo_id),
         |w| {
-            Box::pin(ingest_in(
-                &mut w.tx,
-                &w.auth,
-                record,
-                findings_json,
-                evaluation,
-            ))
+            Box::pin(async move {
+                let answer =
+                    ingest_in(&mut w.tx, &w.auth, record, findings_json, evaluation).await?;
+                if answer.0 == StatusCode::CREATED {
+                    raise::raise_all(&mut w.tx, webhook_settings, failing.clone()).await?;
+                }
+                Ok(answer)
+            })
         },
     )
     .await?;

@@ -491,3 +491,17 @@ pub async fn record_heartbeat(
     .await
     .map(|done| done.rows_affected() == 1)
 }
+
+/// Unrevoked agents that reported at least once but not since `since` (the alert sweep).
+pub async fn quiet_since(tx: &mut TenantTx, since: &str) -> StoreResult<Vec<Agent>> {
+    let org_id = tx.org_id().to_owned();
+    let rows = sqlx::query(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE org_id = $1 AND revoked_at IS NULL \
+         AND last_heartbeat_at IS NOT NULL AND last_heartbeat_at < $2 ORDER BY id"
+    ))
+    .bind(org_id)
+    .bind(since)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(agent_from_row).collect()
+}

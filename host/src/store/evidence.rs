@@ -411,3 +411,32 @@ pub async fn all_links(tx: &mut TenantTx) -> StoreResult<Vec<(Lineage, Option<Ev
         })
         .collect()
 }
+
+/// Verified evidence that expires by `horizon` and has no later collection that expires after
+/// it (or never): `(id, filename, expires_at)`, for the alert sweep.
+pub async fn expiring_by(
+    tx: &mut TenantTx,
+    horizon: &str,
+) -> StoreResult<Vec<(String, String, String)>> {
+    let org_id = tx.org_id().to_owned();
+    let rows = sqlx::query(
+        "SELECT e.id, e.filename, e.expires_at FROM evidence e WHERE e.org_id = $1 \
+         AND e.expires_at IS NOT NULL AND e.expires_at <= $2 \
+         AND NOT EXISTS (SELECT 1 FROM evidence_collections c WHERE c.org_id = e.org_id \
+             AND c.evidence_id = e.id AND (c.expires_at IS NULL OR c.expires_at > $2)) \
+         ORDER BY e.id",
+    )
+    .bind(org_id)
+    .bind(horizon)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("filename")?,
+                r.try_get("expires_at")?,
+            ))
+        })
+        .collect()
+}

@@ -9,6 +9,7 @@
 pub mod access_policies;
 pub mod access_revisions;
 pub mod agents;
+pub mod alerts;
 pub mod api_keys;
 pub mod assets;
 pub mod audit;
@@ -27,7 +28,10 @@ pub mod repositories;
 pub mod scans;
 pub mod scim_connections;
 pub mod scim_directory;
+pub mod tickets;
+pub mod timeline;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::{Any, AnyPool, Transaction};
 use std::sync::Arc;

@@ -95,3 +95,13 @@ pub async fn for_user(tx: &mut GlobalTx, user_id: &str) -> StoreResult<Vec<OrgWi
         })
         .collect()
 }
+
+/// Every org's id, for the alert sweep. Unlocks `app.sweep_orgs` on PostgreSQL, which makes org
+/// rows (and nothing else) visible to this transaction.
+pub async fn all_ids(tx: &mut GlobalTx) -> StoreResult<Vec<String>> {
+    tx.unlock("app.sweep_orgs", "on").await?;
+    let rows = sqlx::query("SELECT id FROM orgs ORDER BY created_at, id")
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}

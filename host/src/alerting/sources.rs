@@ -1,0 +1,206 @@
+//! Where alerts come from. Each source turns an observation into [`AlertDraft`]s; its dedupe key
+//! and severity are documented here and in docs/decisions/0021.
+//!
+//! | kind                  | raised when                                          | dedupe key                               | severity |
+//! |-----------------------|------------------------------------------------------|------------------------------------------|----------|
+//! | `unauthorized_device` | a heartbeat reports a device not marked authorized   | `unauthorized_device:<asset id>`         | high     |
+//! | `agent_stale`         | an agent's last heartbeat is older than its stale / offline threshold | `agent_stale:<agent id>` | medium (stale), high (offline) |
+//! | `control_failing`     | a scan's assessment fails a control the previous one did not | `control_failing:<repo>:<framework>/<control>` | high |
+//! | `evidence_expiring`   | verified evidence expires within the warning window (or has expired) | `evidence_expiring:<evidence id>` | low, medium within 7 days, high once expired |
+
+use super::{AlertDraft, Severity, SubjectType};
+use crate::{compliance::evaluate::Outcomes, plugins::model::OutcomeStatus, store};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+/// A device a heartbeat saw that nobody has authorized.
+pub fn unauthorized_device(device: &store::assets::Asset, reporter: &str) -> AlertDraft {
+    let name = device
+        .hostname
+        .clone()
+        .unwrap_or_else(|| format!("device {}", short(&device.id)));
+    AlertDraft {
+        kind: "unauthorized_device",
+        severity: Severity::High,
+        title: format!("Unauthorized device on the network: {name}"),
+        detail: json!({
+            "asset_id": device.id, "hostname": device.hostname,
+            "ips": serde_json::from_str::<serde_json::Value>(&device.ips).unwrap_or_default(),
+            "macs": serde_json::from_str::<serde_json::Value>(&device.macs).unwrap_or_default(),
+            "observed_by": reporter,
+        }),
+        subject_type: SubjectType::Asset,
+        subject_id: device.id.clone(),
+        dedupe_key: format!("unauthorized_device:{}", device.id),
+    }
+}
+
+/// An agent that stopped reporting (`status` is `stale` or `offline`).
+pub fn agent_stale(agent: &store::agents::Agent, status: &str) -> Option<AlertDraft> {
+    let severity = match status {
+        "stale" => Severity::Medium,
+        "offline" => Severity::High,
+        _ => return None,
+    };
+    Some(AlertDraft {
+        kind: "agent_stale",
+        severity,
+        title: format!("Agent {} is {status}", agent.name),
+        detail: json!({
+            "agent_id": agent.id, "name": agent.name, "status": status,
+            "last_heartbeat_at": agent.last_heartbeat_at, "hostname": agent.hostname,
+        }),
+        subject_type: SubjectType::Agent,
+        subject_id: agent.id.clone(),
+        dedupe_key: format!("agent_stale:{}", agent.id),
+    })
+}
+
+/// Controls a new assessment fails that the previous assessment of the repository did not
+/// (a control failing for the first time counts; one that keeps failing does not).
+pub fn controls_failing(
+    repo_id: i64,
+    scan_id: &str,
+    previous: Option<&Outcomes>,
+    current: &Outcomes,
+) -> Vec<AlertDraft> {
+    current
+        .controls
+        .iter()
+        .filter(|(_, now)| now.status == OutcomeStatus::Fail)
+        .filter(|(key, _)| {
+            previous
+                .and_then(|p| p.controls.get(*key))
+                .is_none_or(|before| before.status != OutcomeStatus::Fail)
+        })
+        .map(|(key, now)| AlertDraft {
+            kind: "control_failing",
+            severity: Severity::High,
+            title: format!("Control {key} started failing"),
+            detail: json!({
+                "repo_id": repo_id, "control": key, "scan_id": scan_id,
+                "reason": now.reason, "finding_count": now.finding_count,
+                "previous_status": previous.and_then(|p| p.controls.get(key)).map(|o| o.status),
+            }),
+            subject_type: SubjectType::Control,
+            subject_id: key.clone(),
+            dedupe_key: format!("control_failing:{repo_id}:{key}"),
+        })
+        .collect()
+}
+
+/// Verified evidence whose latest collection expires at `expires_at`, judged at `now` (`None`
+/// when it is not yet inside `warn_days`).
+pub fn evidence_expiring(
+    evidence_id: &str,
+    filename: &str,
+    expires_at: &str,
+    now: DateTime<Utc>,
+    warn_days: i64,
+) -> Option<AlertDraft> {
+    let expires = parse_expiry(expires_at)?;
+    let left = expires - now;
+    if left > chrono::Duration::days(warn_days) {
+        return None;
+    }
+    let (severity, title) = if left <= chrono::Duration::zero() {
+        (Severity::High, format!("Evidence {filename} has expired"))
+    } else if left <= chrono::Duration::days(7) {
+        (
+            Severity::Medium,
+            format!("Evidence {filename} expires within 7 days"),
+        )
+    } else {
+        (
+            Severity::Low,
+            format!("Evidence {filename} expires within {warn_days} days"),
+        )
+    };
+    Some(AlertDraft {
+        kind: "evidence_expiring",
+        severity,
+        title,
+        detail: json!({ "evidence_id": evidence_id, "filename": filename, "expires_at": expires_at }),
+        subject_type: SubjectType::Evidence,
+        subject_id: evidence_id.to_owned(),
+        dedupe_key: format!("evidence_expiring:{evidence_id}"),
+    })
+}
+
+/// Evidence expiry is an RFC 3339 time or a date (expiring at the start of that day, UTC).
+fn parse_expiry(raw: &str) -> Option<DateTime<Utc>> {
+    crate::domain::time::parse(raw).or_else(|| {
+        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+    })
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::evaluate::StoredOutcome;
+
+    fn outcomes(entries: &[(&str, OutcomeStatus)]) -> Outcomes {
+        let mut o = Outcomes::default();
+        for (key, status) in entries {
+            o.controls.insert(
+                (*key).to_owned(),
+                StoredOutcome {
+                    spec: String::new(),
+                    status: *status,
+                    score: 0,
+                    reason: "r".into(),
+                    finding_count: 1,
+                    finding_ids: vec![],
+                    plugin: serde_json::from_value(
+                        json!({"id": "builtin", "name": "builtin", "version": "1"}),
+                    )
+                    .expect("plugin ref"),
+                },
+            );
+        }
+        o
+    }
+
+    #[test]
+    fn only_newly_failing_controls_raise() {
+        use OutcomeStatus::*;
+        let before = outcomes(&[("soc2/CC6.1", Pass), ("soc2/CC7.1", Fail)]);
+        let after = outcomes(&[
+            ("soc2/CC6.1", Fail),
+            ("soc2/CC7.1", Fail),
+            ("soc2/CC8.1", Fail),
+            ("soc2/CC9.1", Pass),
+        ]);
+        let drafts = controls_failing(7, "scan", Some(&before), &after);
+        let keys: Vec<_> = drafts.iter().map(|d| d.dedupe_key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "control_failing:7:soc2/CC6.1",
+                "control_failing:7:soc2/CC8.1"
+            ]
+        );
+        // With no earlier assessment every failing control is new.
+        assert_eq!(controls_failing(7, "scan", None, &after).len(), 3);
+    }
+
+    #[test]
+    fn evidence_severity_grows_as_expiry_nears() {
+        let now = Utc::now();
+        let at = |days: i64| crate::domain::time::format(now + chrono::Duration::days(days));
+        let sev = |days| evidence_expiring("e", "f", &at(days), now, 30).map(|d| d.severity);
+        assert_eq!(sev(60), None);
+        assert_eq!(sev(20), Some(Severity::Low));
+        assert_eq!(sev(3), Some(Severity::Medium));
+        assert_eq!(sev(-1), Some(Severity::High));
+        assert!(evidence_expiring("e", "f", "2020-01-01", now, 30).is_some());
+        assert!(evidence_expiring("e", "f", "garbage", now, 30).is_none());
+    }
+}
