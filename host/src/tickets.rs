@@ -102,6 +102,7 @@ impl From<CommentRow> for CommentView {
 
 /// A link from a ticket to what it is about.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketLink)]
 pub struct LinkView {
     pub target_type: SubjectType,
     pub target_id: String,

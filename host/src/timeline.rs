@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// One entry of a timeline.
+/// One entry of a subject's timeline.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = SubjectTimelineEntry)]
 pub struct TimelineEntry {
     pub at: String,
     pub id: String,

@@ -317,16 +317,19 @@ impl Receiver {
 
 async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     use std::sync::atomic::Ordering::SeqCst;
+    let answer = shared.script.lock().expect("script").pop_front();
+    // Counted before the hit is visible, so a test that saw the hit sees the hang too.
+    if let Some(Answer::Hang(_)) = answer {
+        shared.in_flight.fetch_add(1, SeqCst);
+    }
     shared.hits.lock().expect("hits").push(Hit {
         at: Instant::now(),
         headers,
         body: body.to_vec(),
     });
-    let answer = shared.script.lock().expect("script").pop_front();
     match answer {
         Some(Answer::Status(code)) => StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
         Some(Answer::Hang(d)) => {
-            shared.in_flight.fetch_add(1, SeqCst);
             tokio::time::sleep(d).await;
             shared.in_flight.fetch_sub(1, SeqCst);
             StatusCode::OK

@@ -7,7 +7,7 @@ use grc::domain::Role;
 use grc_tests::{
     Backend, TestApp,
     alerting::{Answer, Receiver},
-    both_backends, finding, heartbeat_body, spawn_app_with,
+    both_backends, heartbeat_body, spawn_app_with,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,7 +16,7 @@ use std::time::Duration;
 both_backends!(
     unauthorized_devices_raise_one_alert_and_triage_works,
     tickets_comments_links_and_paging,
-    a_newly_failing_control_raises_once,
+    scans_raise_failing_controls_and_score_drops,
     stale_agents_are_swept_into_alerts,
     private_targets_are_refused_by_default,
     alerts_and_tickets_stay_in_their_org,
@@ -286,7 +286,7 @@ async fn tickets_comments_links_and_paging(app: TestApp) {
                 json!({
                 "title": format!("Rotate keys #{n}"), "description": "quarterly",
                 "priority": "high", "links": [
-                    { "target_type": "control", "target_id": "soc2/CC6.1" } ] }),
+                    { "target_type": "control", "target_id": "soc2:CC6.1" } ] }),
             )
             .await;
         assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
@@ -407,37 +407,89 @@ async fn tickets_comments_links_and_paging(app: TestApp) {
     assert!(paged.body["next_cursor"].is_string());
 }
 
-async fn a_newly_failing_control_raises_once(app: TestApp) {
+async fn scans_raise_failing_controls_and_score_drops(first: TestApp) {
+    // Any assessed score below 100 counts as a drop on this server.
+    let app = first
+        .another_server(|c| c.alerts.score_threshold = 100)
+        .await;
     let (org, owner) = (&app.org_id, &app.owner_key);
+    let kinds = |body: &Value| -> Vec<String> {
+        let mut kinds: Vec<String> = body["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    };
     let repo = app.create_repo(org, owner, "web", &["python"]).await;
     let clean = app.push_json_scan(repo, json!({ "findings": [] })).await;
     assert!(clean.status.is_success(), "{:?}", clean.body);
+    let none = app.alerts(org, owner, "").await;
     assert_eq!(
-        app.alerts(org, owner, "kind=control_failing").await.body["alerts"],
-        json!([])
+        none.body["alerts"],
+        json!([]),
+        "nothing assessed, nothing raised"
     );
-    let finding = |id: &str| finding(id, "sast", "critical");
+
+    let finding = |id: &str| {
+        json!({ "tool": "semgrep", "rule_id": format!("python.sqli.{id}"), "category": "sast",
+                "severity": "critical", "message": "SQL injection", "file": "app.py", "line": 3 })
+    };
     let failing = app
         .push_json_scan(repo, json!({ "findings": [finding("f1")] }))
         .await;
     assert!(failing.status.is_success(), "{:?}", failing.body);
-    let raised = app.alerts(org, owner, "kind=control_failing").await;
-    let count = raised.body["alerts"].as_array().map_or(0, Vec::len);
-    assert!(count > 0, "{:?}", raised.body);
+    let raised = app.alerts(org, owner, "").await;
+    assert_eq!(
+        kinds(&raised.body),
+        ["control_failing", "score_below_threshold"],
+        "{:?}",
+        raised.body
+    );
+    let failing_controls = app.alerts(org, owner, "kind=control_failing").await;
+    let count = failing_controls.body["alerts"]
+        .as_array()
+        .map_or(0, Vec::len);
     assert!(
-        raised.body["alerts"]
+        failing_controls.body["alerts"]
             .as_array()
             .expect("alerts")
             .iter()
             .all(|a| a["subject_type"] == "control" && a["severity"] == "high")
     );
-    // Still failing on the next scan: no new alerts.
+    let score = only(
+        &app.alerts(org, owner, "kind=score_below_threshold")
+            .await
+            .body,
+        "alerts",
+    );
+    assert_eq!(score["subject_id"], json!(repo.to_string()));
+
+    // Still failing, still below: nothing new, nothing bumped twice for the score.
     let still = app
         .push_json_scan(repo, json!({ "findings": [finding("f1"), finding("f2")] }))
         .await;
     assert!(still.status.is_success(), "{:?}", still.body);
     let after = app.alerts(org, owner, "kind=control_failing").await;
     assert_eq!(after.body["alerts"].as_array().map_or(0, Vec::len), count);
+    assert!(
+        after.body["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .all(|a| a["occurrences"] == 1),
+        "a control that keeps failing is not raised again"
+    );
+    let score = only(
+        &app.alerts(org, owner, "kind=score_below_threshold")
+            .await
+            .body,
+        "alerts",
+    );
+    assert_eq!(score["occurrences"], 1);
 }
 
 async fn stale_agents_are_swept_into_alerts(app: TestApp) {
@@ -715,7 +767,7 @@ async fn a_hanging_receiver_does_not_slow_the_api(app: TestApp) {
     let receiver = Receiver::start(vec![Answer::Hang(Duration::from_secs(8))]).await;
     let (sub, _) = subscribe_receiver(&app, &receiver).await;
     let test = app.test_webhook(&app.org_id, &app.owner_key, &sub).await;
-    let delivery = test.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(test.status, StatusCode::ACCEPTED, "{:?}", test.body);
     receiver.wait_for_hits(1, Duration::from_secs(10)).await;
     assert_eq!(receiver.in_flight(), 1, "the receiver is hanging");
     // While it hangs, reads and writes of every kind complete.
@@ -736,5 +788,4 @@ async fn a_hanging_receiver_does_not_slow_the_api(app: TestApp) {
         1,
         "all of that happened while the receiver hung"
     );
-    let _ = delivery;
 }

@@ -221,7 +221,28 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
         | ("PATCH", "/scim/connections/{connection_id}")
         | ("DELETE", "/scim/connections/{connection_id}")
         | ("POST", "/scim/connections/{connection_id}/rotate")
-        | ("PUT", "/scim/connections/{connection_id}/role-mappings") => on_success,
+        | ("PUT", "/scim/connections/{connection_id}/role-mappings")
+        | ("POST", "/alerts/{alert_id}/acknowledge")
+        | ("POST", "/alerts/{alert_id}/assign")
+        | ("POST", "/alerts/{alert_id}/resolve")
+        | ("POST", "/alerts/{alert_id}/reopen")
+        | ("POST", "/tickets")
+        | ("PATCH", "/tickets/{ticket_id}")
+        | ("POST", "/tickets/{ticket_id}/comments")
+        | ("DELETE", "/tickets/{ticket_id}/links/{target_type}/{target_id}")
+        | ("POST", "/webhooks/subscriptions")
+        | ("PATCH", "/webhooks/subscriptions/{subscription_id}")
+        | ("DELETE", "/webhooks/subscriptions/{subscription_id}")
+        | ("POST", "/webhooks/subscriptions/{subscription_id}/rotate-secret")
+        | ("POST", "/webhooks/subscriptions/{subscription_id}/test")
+        | (
+            "POST",
+            "/webhooks/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver",
+        ) => on_success,
+        // Idempotent: asking again answers 200 with what the first call made.
+        ("POST", "/alerts/{alert_id}/ticket") | ("POST", "/tickets/{ticket_id}/links") => {
+            |r| usize::from(r.status == StatusCode::CREATED)
+        }
         _ => return None,
     };
     Some(audited)
@@ -310,6 +331,9 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
         return calls;
     }
     if let Some(calls) = scim_recipe(app, org, &m, template, n).await {
+        return calls;
+    }
+    if let Some(calls) = alerting_recipe(app, org, &m, template, n).await {
         return calls;
     }
     let rest = template
@@ -640,6 +664,168 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
         }
         other => panic!("no recipe for {method} {other}"),
     }
+}
+
+/// A fresh open alert in `org`: an agent reports a device nobody has seen.
+async fn fresh_alert(app: &TestApp, org: &Org) -> String {
+    let agent = app.agent_in(&org.id, &org.key, "alerting").await;
+    let mut body = grc_tests::heartbeat_body("alerting", &["10.9.0.1"]);
+    let n: u32 = rand_suffix();
+    body["observed_devices"] = json!([{ "ip": format!("10.9.{}.{}", n / 250 % 250, n % 250 + 2) }]);
+    let resp = app
+        .heartbeat(&agent.agent_id, &agent.credential, body)
+        .await;
+    assert_eq!(resp.status, StatusCode::ACCEPTED, "{:?}", resp.body);
+    let alerts = app
+        .alerts(
+            &org.id,
+            &org.key,
+            "kind=unauthorized_device&status=open&limit=1",
+        )
+        .await;
+    alerts.body["alerts"][0]["id"]
+        .as_str()
+        .expect("an alert")
+        .to_owned()
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+/// A ticket in `org`.
+async fn fresh_ticket(app: &TestApp, org: &Org) -> String {
+    let made = app
+        .create_ticket(&org.id, &org.key, json!({ "title": "concurrent" }))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    made.body["id"].as_str().expect("id").to_owned()
+}
+
+/// A webhook subscription in `org` to a receiver that never resolves.
+async fn fresh_subscription(app: &TestApp, org: &Org) -> String {
+    let made = app
+        .subscribe(
+            &org.id,
+            &org.key,
+            json!({ "url": "https://receiver.invalid/hook",
+            "event_types": ["ticket.*"] }),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    made.body["id"].as_str().expect("id").to_owned()
+}
+
+/// Recipes for alert triage, tickets and webhook subscriptions: triage steps that collide on
+/// one alert (one wins, the rest are 409), idempotent alert → ticket and links, and edits that
+/// all apply.
+async fn alerting_recipe(
+    app: &TestApp,
+    org: &Org,
+    m: &Method,
+    template: &str,
+    n: usize,
+) -> Option<Vec<Call>> {
+    let rest = template.strip_prefix("/api/v1/orgs/{org_id}")?;
+    let json_calls = |path: &str, body: &dyn Fn(usize) -> Value| -> Vec<Call> {
+        (0..n)
+            .map(|i| Call {
+                method: m.clone(),
+                path: path.to_owned(),
+                body: Body::Json(body(i)),
+                bearer: None,
+            })
+            .collect()
+    };
+    let org_path = |p: String| app.org_path(&org.id, &p);
+    let calls = match rest {
+        "/alerts/{alert_id}/acknowledge"
+        | "/alerts/{alert_id}/assign"
+        | "/alerts/{alert_id}/resolve"
+        | "/alerts/{alert_id}/reopen"
+        | "/alerts/{alert_id}/ticket" => {
+            let alert = fresh_alert(app, org).await;
+            if rest.ends_with("/reopen") {
+                let resolved = app
+                    .triage_alert(&org.id, &org.key, &alert, "resolve", json!({ "note": "n" }))
+                    .await;
+                assert_eq!(resolved.status, StatusCode::OK, "{:?}", resolved.body);
+            }
+            let path = org_path(rest.replace("{alert_id}", &alert));
+            match rest.rsplit('/').next() {
+                Some("assign") => json_calls(&path, &|_| json!({ "assignee": null })),
+                Some("resolve") => json_calls(&path, &|i| json!({ "note": format!("n{i}") })),
+                _ => json_calls(&path, &|_| json!({})),
+            }
+        }
+        "/tickets" => json_calls(
+            &org_path(rest.into()),
+            &|i| json!({ "title": format!("t{}", i % 4), "priority": "low" }),
+        ),
+        "/tickets/{ticket_id}"
+        | "/tickets/{ticket_id}/comments"
+        | "/tickets/{ticket_id}/links"
+        | "/tickets/{ticket_id}/links/{target_type}/{target_id}" => {
+            let ticket = fresh_ticket(app, org).await;
+            let path = org_path(rest.replace("{ticket_id}", &ticket));
+            match rest {
+                "/tickets/{ticket_id}" => json_calls(&path, &|i| {
+                    let status = ["open", "in_progress", "resolved", "closed"][i % 4];
+                    json!({ "status": status })
+                }),
+                "/tickets/{ticket_id}/comments" => {
+                    json_calls(&path, &|i| json!({ "body": format!("c{i}") }))
+                }
+                "/tickets/{ticket_id}/links" => json_calls(
+                    &path,
+                    &|i| json!({ "target_type": "control", "target_id": format!("soc2:CC{}.1", i % 3) }),
+                ),
+                _ => {
+                    let linked = app
+                        .link_ticket(
+                            &org.id,
+                            &org.key,
+                            &ticket,
+                            json!({ "target_type": "control", "target_id": "soc2:CC6.1" }),
+                        )
+                        .await;
+                    assert_eq!(linked.status, StatusCode::CREATED, "{:?}", linked.body);
+                    let path = path
+                        .replace("{target_type}", "control")
+                        .replace("{target_id}", "soc2:CC6.1");
+                    same_calls(m, &path, n)
+                }
+            }
+        }
+        "/webhooks/subscriptions" => json_calls(
+            &org_path(rest.into()),
+            &|i| json!({ "url": format!("https://receiver-{i}.invalid/hook"), "event_types": ["alert.*"] }),
+        ),
+        "/webhooks/subscriptions/{subscription_id}"
+        | "/webhooks/subscriptions/{subscription_id}/rotate-secret"
+        | "/webhooks/subscriptions/{subscription_id}/test"
+        | "/webhooks/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver" => {
+            let sub = fresh_subscription(app, org).await;
+            let mut path = org_path(rest.replace("{subscription_id}", &sub));
+            if rest.ends_with("/redeliver") {
+                let test = app.test_webhook(&org.id, &org.key, &sub).await;
+                assert_eq!(test.status, StatusCode::ACCEPTED, "{:?}", test.body);
+                path = path.replace("{delivery_id}", test.body["id"].as_str().expect("id"));
+            }
+            if *m == Method::PATCH {
+                json_calls(&path, &|i| {
+                    let status = if i % 2 == 0 { "disabled" } else { "active" };
+                    json!({ "status": status, "description": format!("d{i}") })
+                })
+            } else {
+                same_calls(m, &path, n)
+            }
+        }
+        _ => return None,
+    };
+    Some(calls)
 }
 
 /// Recipes for `/scim/v2` writes, sent with a SCIM connection's token: colliding user and group

@@ -58,10 +58,17 @@ checks.positive_data_acceptance.enabled = false
 include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/(compliance-policies|auditor-exports|compliance-policies/\{policy_id\}/transitions)|PATCH /api/v1/orgs/\{org_id\}/compliance-policies/\{policy_id\})$'
 checks.positive_data_acceptance.enabled = false
 
+# References that must exist in the org (a member to assign, a ticket's link targets), URLs a
+# webhook may reach (https, public unless allowed), and edits that must change something: meaning
+# no schema states. tests/tests/alerting.rs drives these routes.
+[[operations]]
+include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/(tickets|webhooks/subscriptions|alerts/\{alert_id\}/(assign|ticket)|tickets/\{ticket_id\}/links)|PATCH /api/v1/orgs/\{org_id\}/(tickets/\{ticket_id\}|webhooks/subscriptions/\{subscription_id\}))$'
+checks.positive_data_acceptance.enabled = false
+
 # Paging cursors are opaque values the server issued (`next_cursor`); a made-up one is refused
 # with 422, which no schema can state. tests/tests/agents.rs and governance.rs page these lists.
 [[operations]]
-include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users)$'
+include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries)$'
 checks.positive_data_acceptance.enabled = false
 "#;
 

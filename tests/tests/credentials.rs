@@ -391,6 +391,147 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
             true,
         ),
         r(Method::GET, p("/scim/users"), None, false),
+        r(Method::GET, p("/alerts"), None, false),
+        r(
+            Method::GET,
+            p(&format!("/alerts/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/alerts/{some_policy}/acknowledge")),
+            Some(json!({})),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/alerts/{some_policy}/assign")),
+            Some(json!({ "assignee": null })),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/alerts/{some_policy}/resolve")),
+            Some(json!({ "note": "done" })),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/alerts/{some_policy}/reopen")),
+            Some(json!({})),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/alerts/{some_policy}/ticket")),
+            Some(json!({})),
+            true,
+        ),
+        r(Method::GET, p("/tickets"), None, false),
+        r(
+            Method::POST,
+            p("/tickets"),
+            Some(json!({ "title": "t" })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/tickets/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::PATCH,
+            p(&format!("/tickets/{some_policy}")),
+            Some(json!({ "status": "closed" })),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/tickets/{some_policy}/comments")),
+            Some(json!({ "body": "c" })),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/tickets/{some_policy}/links")),
+            Some(json!({ "target_type": "control", "target_id": "soc2:CC6.1" })),
+            true,
+        ),
+        r(
+            Method::DELETE,
+            p(&format!("/tickets/{some_policy}/links/control/soc2:CC6.1")),
+            None,
+            true,
+        ),
+        r(
+            Method::GET,
+            p("/timeline?subject_type=asset&subject_id=a"),
+            None,
+            false,
+        ),
+        r(Method::GET, p("/webhooks/subscriptions"), None, false),
+        r(
+            Method::POST,
+            p("/webhooks/subscriptions"),
+            Some(json!({ "url": "https://receiver.invalid/hook", "event_types": ["alert.*"] })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/webhooks/subscriptions/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::PATCH,
+            p(&format!("/webhooks/subscriptions/{some_policy}")),
+            Some(json!({ "status": "disabled" })),
+            true,
+        ),
+        r(
+            Method::DELETE,
+            p(&format!("/webhooks/subscriptions/{some_policy}")),
+            None,
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!(
+                "/webhooks/subscriptions/{some_policy}/rotate-secret"
+            )),
+            None,
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/webhooks/subscriptions/{some_policy}/test")),
+            None,
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/webhooks/subscriptions/{some_policy}/deliveries")),
+            None,
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!(
+                "/webhooks/subscriptions/{some_policy}/deliveries/{some_policy}"
+            )),
+            None,
+            false,
+        ),
+        r(
+            Method::POST,
+            p(&format!(
+                "/webhooks/subscriptions/{some_policy}/deliveries/{some_policy}/redeliver"
+            )),
+            None,
+            true,
+        ),
         r(Method::GET, p("/plugins"), None, false),
         r(Method::POST, p("/plugins"), Some(json!({})), true),
         r(

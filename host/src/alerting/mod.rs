@@ -15,9 +15,10 @@ pub mod view;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// How urgent an alert is.
+/// How urgent an alert (or a ticket) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = AlertSeverity)]
 pub enum Severity {
     Low,
     Medium,

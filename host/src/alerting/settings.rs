@@ -9,6 +9,9 @@ pub struct AlertSettings {
     pub sweep_interval_secs: u64,
     /// Verified evidence raises `evidence_expiring` this many days before it expires.
     pub evidence_warning_days: i64,
+    /// A scan whose overall score falls below this (from at or above it, or from no earlier
+    /// assessment) raises `score_below_threshold`. Seed 002's CI gate uses 70.
+    pub score_threshold: u32,
 }
 
 impl Default for AlertSettings {
@@ -16,6 +19,7 @@ impl Default for AlertSettings {
         AlertSettings {
             sweep_interval_secs: 60,
             evidence_warning_days: 30,
+            score_threshold: 70,
         }
     }
 }

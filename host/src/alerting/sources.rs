@@ -5,7 +5,8 @@
 //! |-----------------------|------------------------------------------------------|------------------------------------------|----------|
 //! | `unauthorized_device` | a heartbeat reports a device not marked authorized   | `unauthorized_device:<asset id>`         | high     |
 //! | `agent_stale`         | an agent's last heartbeat is older than its stale / offline threshold | `agent_stale:<agent id>` | medium (stale), high (offline) |
-//! | `control_failing`     | a scan's assessment fails a control the previous one did not | `control_failing:<repo>:<framework>/<control>` | high |
+//! | `control_failing`     | a scan's assessment fails a control the previous one did not | `control_failing:<repo>:<framework>:<control>` | high |
+//! | `score_below_threshold` | a scan's overall score falls below the threshold (70) from at or above it | `score_below_threshold:<repo>` | high |
 //! | `evidence_expiring`   | verified evidence expires within the warning window (or has expired) | `evidence_expiring:<evidence id>` | low, medium within 7 days, high once expired |
 
 use super::{AlertDraft, Severity, SubjectType};
@@ -87,6 +88,35 @@ pub fn controls_failing(
             dedupe_key: format!("control_failing:{repo_id}:{key}"),
         })
         .collect()
+}
+
+/// A repository whose overall score fell below `threshold` with this scan: `before` and
+/// `after` are (overall score, assessed at all). A score that was already below, or an
+/// assessment that covers nothing ("Not assessed"), raises nothing.
+pub fn score_below_threshold(
+    repo_id: i64,
+    scan_id: &str,
+    threshold: u32,
+    before: Option<(u32, bool)>,
+    after: (u32, bool),
+) -> Option<AlertDraft> {
+    let (score, assessed) = after;
+    let was_above = before.is_none_or(|(b, assessed)| !assessed || b >= threshold);
+    if !assessed || score >= threshold || !was_above {
+        return None;
+    }
+    Some(AlertDraft {
+        kind: "score_below_threshold",
+        severity: Severity::High,
+        title: format!("Repository {repo_id} scores {score}, below {threshold}"),
+        detail: json!({
+            "repo_id": repo_id, "scan_id": scan_id, "overall_score": score,
+            "threshold": threshold, "previous_score": before.map(|(b, _)| b),
+        }),
+        subject_type: SubjectType::Repository,
+        subject_id: repo_id.to_string(),
+        dedupe_key: format!("score_below_threshold:{repo_id}"),
+    })
 }
 
 /// Verified evidence whose latest collection expires at `expires_at`, judged at `now` (`None`
@@ -171,24 +201,35 @@ mod tests {
     #[test]
     fn only_newly_failing_controls_raise() {
         use OutcomeStatus::*;
-        let before = outcomes(&[("soc2/CC6.1", Pass), ("soc2/CC7.1", Fail)]);
+        let before = outcomes(&[("soc2:CC6.1", Pass), ("soc2:CC7.1", Fail)]);
         let after = outcomes(&[
-            ("soc2/CC6.1", Fail),
-            ("soc2/CC7.1", Fail),
-            ("soc2/CC8.1", Fail),
-            ("soc2/CC9.1", Pass),
+            ("soc2:CC6.1", Fail),
+            ("soc2:CC7.1", Fail),
+            ("soc2:CC8.1", Fail),
+            ("soc2:CC9.1", Pass),
         ]);
         let drafts = controls_failing(7, "scan", Some(&before), &after);
         let keys: Vec<_> = drafts.iter().map(|d| d.dedupe_key.as_str()).collect();
         assert_eq!(
             keys,
             [
-                "control_failing:7:soc2/CC6.1",
-                "control_failing:7:soc2/CC8.1"
+                "control_failing:7:soc2:CC6.1",
+                "control_failing:7:soc2:CC8.1"
             ]
         );
         // With no earlier assessment every failing control is new.
         assert_eq!(controls_failing(7, "scan", None, &after).len(), 3);
+    }
+
+    #[test]
+    fn only_a_fall_below_the_threshold_raises() {
+        let raised = |before, after| score_below_threshold(1, "s", 70, before, after).is_some();
+        assert!(raised(Some((80, true)), (60, true)));
+        assert!(raised(None, (60, true)));
+        assert!(raised(Some((0, false)), (60, true)), "from not assessed");
+        assert!(!raised(Some((65, true)), (60, true)), "already below");
+        assert!(!raised(Some((80, true)), (75, true)));
+        assert!(!raised(None, (0, false)), "nothing assessed");
     }
 
     #[test]

@@ -47,6 +47,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 const MAX_LABELS: usize = 32;
 
+/// How labels are documented: what [`labels`] checks, so clients and generated tests know.
+fn labels_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .max_properties(Some(MAX_LABELS))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z0-9._/-]{1,63}$")),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(255)),
+        ))
+        .into()
+}
+
 /// Checks labels: at most 32, keys of letters, digits, `.`, `-`, `_`, `/` (≤ 63), values ≤ 255.
 fn labels(raw: Option<BTreeMap<String, String>>, field: &str) -> ApiResult<String> {
     let labels = raw.unwrap_or_default();
@@ -146,6 +165,7 @@ pub struct CreateToken {
     pub name: Option<String>,
     /// The kind of agent it enrolls; default `endpoint`.
     pub kind: Option<agents::AgentKind>,
+    #[schema(schema_with = labels_schema)]
     pub labels: Option<BTreeMap<String, String>>,
     /// Hours until the token expires (1–8760; default `GRC_AGENTS__TOKEN_DEFAULT_TTL_HOURS`).
     #[schema(minimum = 1, maximum = 8760)]
@@ -342,6 +362,7 @@ pub struct EnrollRequest {
     /// e.g. `{"name": "Debian GNU/Linux", "version": "12"}`.
     pub os: Option<BTreeMap<String, String>>,
     /// Merged over the token's labels.
+    #[schema(schema_with = labels_schema)]
     pub labels: Option<BTreeMap<String, String>>,
 }
 

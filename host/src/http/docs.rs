@@ -34,6 +34,9 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "scans", description = "Scan ingestion (our JSON format, SARIF 2.1.0) and rescoring"),
         (name = "compliance", description = "Framework catalog, selection, custom frameworks, scores and trends (seeds 002, 003)"),
         (name = "scim", description = "SCIM 2.0 provisioning: connections, role mappings and provisioned users in the org API; /scim/v2 for identity providers (RFC 7643/7644, seed 003)"),
+        (name = "alerts", description = "Alerts raised by the system, their triage, and event timelines of any subject (seed 003)"),
+        (name = "tickets", description = "Internal tickets: manual or from an alert, comments and links (seed 003)"),
+        (name = "webhooks", description = "Webhook subscriptions and deliveries, signed per Standard Webhooks, with retry state and attempts (seed 003)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

@@ -240,6 +240,15 @@ async fn ingest_scan(
     let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
     let evaluable = evaluate::evaluable(&selection, &state.catalog);
     let earlier = earlier_scans(&mut tx, &record).await?;
+    let evidence = super::scores::evidence_index(&mut tx).await?;
+    // The previous assessment (the alert sources compare against it).
+    let previous = match earlier.first() {
+        Some(last) => store::scans::find(&mut tx, repo.id, &last.id)
+            .await?
+            .and_then(|s| s.outcomes)
+            .and_then(|o| serde_json::from_str::<Outcomes>(&o).ok()),
+        None => None,
+    };
     let pending = evaluate::prepare(
         &mut tx,
         &state.plugins,
@@ -259,18 +268,26 @@ async fn ingest_scan(
     };
     let findings_json = &serde_json::to_string(&parsed.findings).map_err(anyhow::Error::from)?;
     drop(parsed);
-    // Controls this assessment fails that the previous one did not (alert source).
-    let previous = earlier
-        .iter()
-        .find_map(|s| s.outcomes.as_deref())
-        .and_then(|o| serde_json::from_str::<Outcomes>(o).ok());
+    // Alert sources: controls that start failing, a score that falls below the threshold.
     let webhook_settings = &state.config.webhooks;
-    let failing = &alerting::sources::controls_failing(
+    let mut drafts = alerting::sources::controls_failing(
         record.repo_id,
         &record.id,
         previous.as_ref(),
         &evaluated.outcomes,
     );
+    let summary = |o: &Outcomes| {
+        let s = super::scores::summary_of(&state, &selection, &evidence, o);
+        (s.overall_score, s.posture != "Not assessed")
+    };
+    drafts.extend(alerting::sources::score_below_threshold(
+        record.repo_id,
+        &record.id,
+        state.config.alerts.score_threshold,
+        previous.as_ref().map(summary),
+        summary(&evaluated.outcomes),
+    ));
+    let failing = &drafts;
 
     let (status, ingested) = write(
         &state,

@@ -165,6 +165,23 @@ fn score_frameworks(
         .collect()
 }
 
+/// The executive summary of `outcomes` over every enabled framework: what a score read would
+/// say about them (the alert sources compare two of these).
+pub(crate) fn summary_of(
+    state: &AppState,
+    selection: &OrgSelection,
+    evidence: &EvidenceIndex,
+    outcomes: &Outcomes,
+) -> ExecutiveSummary {
+    let frameworks: Vec<&Framework> = selection.enabled(&state.catalog).collect();
+    let inputs = Inputs {
+        outcomes,
+        evidence,
+        at: Utc::now(),
+    };
+    score::summarize(&score_frameworks(selection, &frameworks, &inputs))
+}
+
 /// What evidence controls are scored from: linked evidence and published policies.
 pub(crate) async fn evidence_index(tx: &mut TenantTx) -> ApiResult<EvidenceIndex> {
     let links = store::evidence::all_links(tx).await?;

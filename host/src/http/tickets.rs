@@ -46,7 +46,7 @@ const MAX_LINKS_AT_CREATION: usize = 50;
 #[serde(deny_unknown_fields)]
 pub struct LinkTarget {
     pub target_type: SubjectType,
-    /// The target's id (a control is `framework/control`, e.g. `soc2/CC6.1`).
+    /// The target's id (a control is `framework:control`, e.g. `soc2:CC6.1`).
     #[schema(min_length = 1, max_length = 200)]
     pub target_id: String,
 }
@@ -162,9 +162,9 @@ async fn check_target(tx: &mut TenantTx, kind: SubjectType, id: &str) -> ApiResu
             Ok(n) => store::repositories::find(tx, n).await?.is_some(),
             Err(_) => false,
         },
-        // Controls are catalog entries (`framework/control`), not rows.
+        // Controls are catalog entries (`framework:control`), not rows.
         SubjectType::Control => id
-            .split_once('/')
+            .split_once(':')
             .is_some_and(|(f, c)| !f.is_empty() && !c.is_empty()),
     };
     if exists {
@@ -589,20 +589,20 @@ async fn add_link(
                     created_at: time::now(),
                 };
                 let added = store::tickets::insert_link(tx, &link).await?;
-                let metadata = json!({ "target_type": kind.as_str(), "target_id": target_id,
-                                       "added": added });
-                audit::record(
-                    tx,
-                    auth,
-                    AuditEvent {
-                        action: "TICKET_LINKED",
-                        target_type: "ticket",
-                        target_id: id,
-                        metadata: metadata.clone(),
-                    },
-                )
-                .await?;
+                // Linking again changes nothing: no audit entry, no event.
                 if added {
+                    let metadata = json!({ "target_type": kind.as_str(), "target_id": target_id });
+                    audit::record(
+                        tx,
+                        auth,
+                        AuditEvent {
+                            action: "TICKET_LINKED",
+                            target_type: "ticket",
+                            target_id: id,
+                            metadata: metadata.clone(),
+                        },
+                    )
+                    .await?;
                     let data = json!({ "ticket_id": id, "link": metadata });
                     emit(tx, &state.config.webhooks, "ticket.linked", data).await?;
                 }

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     pub subject_type: SubjectType,
-    /// The subject's id (a repository's number, a control's `framework/control`).
+    /// The subject's id (a repository's number, a control's `framework:control`).
     pub subject_id: String,
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 500)]
@@ -39,6 +39,7 @@ pub struct TimelineQuery {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = SubjectTimeline)]
 pub struct Timeline {
     pub subject_type: SubjectType,
     pub subject_id: String,

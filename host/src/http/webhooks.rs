@@ -162,6 +162,7 @@ pub struct DeliveryPage {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// `pending`, `succeeded` or `failed`.
+    #[param(inline)]
     pub status: Option<DeliveryStatus>,
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 500)]

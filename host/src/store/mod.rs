@@ -91,6 +91,11 @@ impl Db {
         &self.pool
     }
 
+    /// The read-only pool (on SQLite, never the writer connection).
+    pub fn readers(&self) -> &AnyPool {
+        &self.readers
+    }
+
     /// The org's access revision as of a read that began after this call (`None`: no such org).
     /// Concurrent callers share reads; see [`access_revisions::FreshRevisions`].
     pub async fn fresh_access_revision(&self, org_id: &str) -> StoreResult<Option<i64>> {

@@ -206,8 +206,9 @@ pub async fn enqueue(tx: &mut TenantTx, d: &DeliveryRow, due_at: &str) -> StoreR
 /// Puts a delivery (back) on the queue, due at `due_at`.
 pub async fn schedule(tx: &mut TenantTx, delivery_id: &str, due_at: &str) -> StoreResult<()> {
     let org_id = tx.org_id().to_owned();
-    sqlx::query("DELETE FROM webhook_queue WHERE delivery_id = $1")
+    sqlx::query("DELETE FROM webhook_queue WHERE delivery_id = $1 AND org_id = $2")
         .bind(delivery_id)
+        .bind(&org_id)
         .execute(tx.conn())
         .await?;
     sqlx::query("INSERT INTO webhook_queue (delivery_id, org_id, due_at) VALUES ($1, $2, $3)")
@@ -379,7 +380,7 @@ pub async fn due(db: &Db, now: &str, limit: i64) -> StoreResult<Vec<Due>> {
     )
     .bind(now)
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(db.readers())
     .await?;
     rows.iter()
         .map(|r| {
@@ -408,7 +409,7 @@ pub async fn claim(db: &Db, due: &Due, lease_until: &str) -> StoreResult<bool> {
 /// How many deliveries are queued (for metrics and benchmarks).
 pub async fn queued(db: &Db) -> StoreResult<i64> {
     sqlx::query("SELECT COUNT(*) AS n FROM webhook_queue")
-        .fetch_one(db.pool())
+        .fetch_one(db.readers())
         .await?
         .try_get("n")
 }

@@ -30,18 +30,7 @@ pub fn secret_aad(org_id: &str, subscription_id: &str) -> String {
 /// TLS with the operating system's roots.
 pub fn client(state: &AppState) -> anyhow::Result<reqwest::Client> {
     let settings = &state.config.webhooks;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS for webhook deliveries")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
         .dns_resolver(Arc::new(GuardedResolver(state.webhook_guard.clone())))
         .redirect(reqwest::redirect::Policy::none())
         .timeout(settings.timeout())
