@@ -41,7 +41,9 @@ async fn probe(
     let mut i = 0;
     while i < PROBES || !until().await {
         let t = Instant::now();
-        let r = app.get(&app.org_path(&app.org_id, ""), &app.owner_key).await;
+        let r = app
+            .get(&app.org_path(&app.org_id, ""), &app.owner_key)
+            .await;
         assert!(r.status.is_success());
         reads.push(t.elapsed());
         if i % 4 == 0 {
@@ -96,7 +98,11 @@ async fn run(backend: Backend) {
     let idle = probe(&app, &ticket, async || true).await;
     for i in 0..EVENTS {
         let made = app
-            .create_ticket(&app.org_id, &app.owner_key, json!({ "title": format!("e{i}") }))
+            .create_ticket(
+                &app.org_id,
+                &app.owner_key,
+                json!({ "title": format!("e{i}") }),
+            )
             .await;
         assert!(made.status.is_success());
     }

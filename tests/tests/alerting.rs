@@ -18,6 +18,7 @@ both_backends!(
     tickets_comments_links_and_paging,
     scans_raise_failing_controls_and_score_drops,
     stale_agents_are_swept_into_alerts,
+    expiring_evidence_is_swept_into_an_alert,
     private_targets_are_refused_by_default,
     alerts_and_tickets_stay_in_their_org,
 );
@@ -522,6 +523,64 @@ async fn stale_agents_are_swept_into_alerts(app: TestApp) {
             break;
         }
         assert!(std::time::Instant::now() < until, "no stale-agent alert");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn expiring_evidence_is_swept_into_an_alert(first: TestApp) {
+    let app = first
+        .another_server(|c| c.alerts.sweep_interval_secs = 1)
+        .await;
+    let (org, owner) = (&app.org_id, &app.owner_key);
+    let bytes = b"quarterly access review, signed".to_vec();
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let expires = (chrono::Utc::now() + chrono::Duration::days(10))
+        .format("%Y-%m-%d")
+        .to_string();
+    let issued = app
+        .post(
+            &app.org_path(org, "/evidence/upload-url"),
+            owner,
+            json!({ "filename": "review.pdf", "content_type": "application/pdf",
+                    "expires_at": expires }),
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::OK, "{:?}", issued.body);
+    let put = app
+        .client
+        .put(issued.body["upload_url"].as_str().expect("url"))
+        .header("content-type", "application/pdf")
+        .body(bytes)
+        .send()
+        .await
+        .expect("PUT sent");
+    assert!(put.status().is_success(), "PUT {}", put.status());
+    let verified = app
+        .post(
+            &app.org_path(org, "/evidence/verify"),
+            owner,
+            json!({ "object_key": issued.body["object_key"], "expected_hash": hash }),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
+    let evidence = verified.body["id"].as_str().expect("evidence id");
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let alerts = app.alerts(org, owner, "kind=evidence_expiring").await;
+        if let Some(a) = alerts.body["alerts"].as_array().and_then(|a| a.first()) {
+            assert_eq!(a["subject_type"], "evidence");
+            assert_eq!(a["subject_id"], json!(evidence));
+            assert_eq!(a["severity"], "low", "ten days out: {a}");
+            assert_eq!(alerts.body["alerts"].as_array().map(Vec::len), Some(1));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no evidence-expiring alert"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
