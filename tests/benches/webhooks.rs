@@ -21,7 +21,6 @@ const PROBES: usize = 200;
 
 fn local(c: &mut grc::config::Config) {
     c.webhooks.allow_private = vec!["127.0.0.1/32".into()];
-    c.webhooks.poll_interval_ms = 20;
     c.log = "error".into();
 }
 

@@ -53,30 +53,50 @@ pub async fn run(state: AppState, stop: CancellationToken) {
     let settings = state.config.webhooks.clone();
     let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     loop {
-        let free = slots.available_permits();
-        if free > 0 {
-            match next_batch(&state, free).await {
-                Ok(batch) => {
-                    for due in batch {
-                        let Ok(permit) = slots.clone().acquire_owned().await else {
-                            return;
-                        };
-                        let (state, client) = (state.clone(), client.clone());
-                        tokio::spawn(async move {
-                            if let Err(e) = attempt(&state, &client, &due).await {
-                                tracing::warn!(delivery = %due.delivery_id, error = %e,
-                                    "webhook attempt not recorded; it is retried after its lease");
-                            }
-                            drop(permit);
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "webhook queue unavailable"),
-            }
-        }
-        tokio::select! {
+        // Wait for a free slot, then claim as many due deliveries as there are free slots. A
+        // full batch means more may be due: claim again as soon as a slot frees; an empty one
+        // means the queue is drained: look again after the poll interval.
+        let first = tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(settings.poll_interval()) => {}
+            permit = slots.clone().acquire_owned() => permit,
+        };
+        let Ok(first) = first else { return };
+        let room = slots.available_permits() + 1;
+        let batch = match next_batch(&state, room).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook queue unavailable");
+                Vec::new()
+            }
+        };
+        if batch.is_empty() {
+            drop(first);
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(settings.poll_interval()) => {}
+            }
+            continue;
+        }
+        let mut permit = Some(first);
+        for due in batch {
+            let held = match permit.take() {
+                Some(p) => p,
+                None => match slots.clone().acquire_owned().await {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+            };
+            let (state, client) = (state.clone(), client.clone());
+            tokio::spawn(async move {
+                if let Err(e) = attempt(&state, &client, &due).await {
+                    tracing::warn!(delivery = %due.delivery_id, error = %e,
+                        "webhook attempt not recorded; it is retried after its lease");
+                }
+                drop(held);
+            });
+        }
+        if stop.is_cancelled() {
+            return;
         }
     }
 }
