@@ -6,7 +6,7 @@ use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path, Query, paging},
-    tickets::{NewTicket, create_ticket_in},
+    tickets::{NewTicket, check_assignee, create_ticket_in},
     write,
 };
 use crate::{
@@ -206,15 +206,7 @@ async fn triage(
                         alert.acknowledged_at = Some(now.clone());
                         alert.acknowledged_by = Some(who);
                     }
-                    Triage::Assign(Some(user)) => {
-                        if store::memberships::find(tx, user).await?.is_none() {
-                            return Err(ApiError::invalid_field(
-                                &["assignee"],
-                                "not an active member of this organization (use a user id \
-                                 from GET /api/v1/orgs/{org_id}/members)",
-                            ));
-                        }
-                    }
+                    Triage::Assign(Some(user)) => check_assignee(tx, user).await?,
                     Triage::Assign(None) => {}
                     Triage::Resolve { note } => {
                         alert.resolved_at = Some(now.clone());

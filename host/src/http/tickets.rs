@@ -139,7 +139,7 @@ async fn found(tx: &mut TenantTx, id: &str) -> ApiResult<TicketRow> {
 }
 
 /// 422 unless `user` is an active member of the org.
-async fn check_assignee(tx: &mut TenantTx, user: &str) -> ApiResult<()> {
+pub(super) async fn check_assignee(tx: &mut TenantTx, user: &str) -> ApiResult<()> {
     if store::memberships::find(tx, user).await?.is_none() {
         return Err(ApiError::invalid_field(
             &["assignee"],

@@ -9,7 +9,7 @@
 use super::{
     authorize,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{Json, Path, Query, paging},
+    extract::{CursorQuery, Json, Path, Query, paging},
     write,
 };
 use crate::{
@@ -177,14 +177,6 @@ pub enum DeliveryStatus {
     Failed,
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-}
-
 fn subscription_view(s: SubscriptionRow) -> ApiResult<SubscriptionView> {
     Ok(SubscriptionView {
         event_types: store::decode_json(&s.event_types, "event_types")?,
@@ -287,14 +279,14 @@ fn seal(state: &AppState, org_id: &str, id: &str, key: &SigningKey) -> ApiResult
 
 /// List the org's webhook subscriptions.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/webhooks/subscriptions", tag = "webhooks",
-    params(("org_id" = Uuid, Path), PageQuery),
+    params(("org_id" = Uuid, Path), CursorQuery),
     responses((status = 200, body = SubscriptionPage), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
     Path(org_id): Path<Uuid>,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<CursorQuery>,
 ) -> ApiResult<axum::Json<SubscriptionPage>> {
     let (cursor, limit) = paging(q.cursor.as_deref(), q.limit)?;
     let (mut tx, _) = authorize(

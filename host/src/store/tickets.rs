@@ -201,26 +201,14 @@ pub struct LinkRow {
     pub created_at: String,
 }
 
-/// Adds a link; false when it already existed.
+/// Adds a link; false when it already existed (one statement: concurrent adds of the same
+/// link cannot both insert).
 pub async fn insert_link(tx: &mut TenantTx, l: &LinkRow) -> StoreResult<bool> {
     let org_id = tx.org_id().to_owned();
-    let exists = sqlx::query(
-        "SELECT 1 AS one FROM ticket_links WHERE org_id = $1 AND ticket_id = $2 \
-         AND target_type = $3 AND target_id = $4",
-    )
-    .bind(&org_id)
-    .bind(&l.ticket_id)
-    .bind(&l.target_type)
-    .bind(&l.target_id)
-    .fetch_optional(tx.conn())
-    .await?
-    .is_some();
-    if exists {
-        return Ok(false);
-    }
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO ticket_links (org_id, ticket_id, target_type, target_id, created_by, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+         created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (ticket_id, target_type, target_id) DO NOTHING",
     )
     .bind(org_id)
     .bind(&l.ticket_id)
@@ -230,7 +218,7 @@ pub async fn insert_link(tx: &mut TenantTx, l: &LinkRow) -> StoreResult<bool> {
     .bind(&l.created_at)
     .execute(tx.conn())
     .await?;
-    Ok(true)
+    Ok(done.rows_affected() == 1)
 }
 
 /// Removes a link; false when there was none.

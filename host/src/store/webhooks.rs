@@ -206,17 +206,15 @@ pub async fn enqueue(tx: &mut TenantTx, d: &DeliveryRow, due_at: &str) -> StoreR
 /// Puts a delivery (back) on the queue, due at `due_at`.
 pub async fn schedule(tx: &mut TenantTx, delivery_id: &str, due_at: &str) -> StoreResult<()> {
     let org_id = tx.org_id().to_owned();
-    sqlx::query("DELETE FROM webhook_queue WHERE delivery_id = $1 AND org_id = $2")
-        .bind(delivery_id)
-        .bind(&org_id)
-        .execute(tx.conn())
-        .await?;
-    sqlx::query("INSERT INTO webhook_queue (delivery_id, org_id, due_at) VALUES ($1, $2, $3)")
-        .bind(delivery_id)
-        .bind(org_id)
-        .bind(due_at)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "INSERT INTO webhook_queue (delivery_id, org_id, due_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (delivery_id) DO UPDATE SET due_at = excluded.due_at",
+    )
+    .bind(delivery_id)
+    .bind(org_id)
+    .bind(due_at)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
