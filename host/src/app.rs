@@ -41,6 +41,10 @@ pub struct AppInner {
     pub webhook_guard: crate::webhooks::target::TargetGuard,
     /// Cancelled to stop this server's background work (webhook dispatcher, alert sweep).
     pub background: tokio_util::sync::CancellationToken,
+    /// The connectors catalog automation agents call through.
+    pub connectors: crate::runtime::connectors::ConnectorCatalog,
+    /// Cedar for agents' runtime decisions (its own schema and baseline).
+    pub runtime: crate::runtime::RuntimeEngine,
 }
 
 impl Deref for AppState {
@@ -98,7 +102,12 @@ impl AppState {
             crate::agents::rate::HeartbeatLimiter::new(config.agents.heartbeats_per_minute);
         let webhook_guard =
             crate::webhooks::target::TargetGuard::new(&config.webhooks.allow_private)?;
+        let connectors = crate::runtime::connectors::ConnectorCatalog::load()?;
+        let runtime_engine = crate::runtime::RuntimeEngine::load()
+            .context("loading the runtime Cedar schema and baseline")?;
         Ok(AppState(Arc::new(AppInner {
+            connectors,
+            runtime: runtime_engine,
             webhook_guard,
             background: tokio_util::sync::CancellationToken::new(),
             objects,

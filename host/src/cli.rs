@@ -39,6 +39,9 @@ pub enum Command {
     /// The reference agent: enroll this machine, then send heartbeats.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Compliance-package bundles.
+    #[command(subcommand)]
+    Package(PackageCommand),
     /// CI gate on a repository's score (reads GRC_BASE_URL, GRC_API_KEY, optional GRC_ORG_ID).
     /// Exits 0 only when the score was read and meets the threshold; 1 when it is below it or
     /// nothing was assessed; 2 on any error (network, HTTP, authentication, bad answer).
@@ -175,6 +178,21 @@ pub enum AdminCommand {
         org: uuid::Uuid,
         #[arg(long)]
         plan: Plan,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PackageCommand {
+    /// Verify a bundle (`GET /v1/compliance/{package_id}/bundle`) offline: every file against
+    /// SHA256SUMS and the signed statement, and the Ed25519 signature. Exits non-zero on any
+    /// change.
+    Verify {
+        /// The bundle zip.
+        bundle: std::path::PathBuf,
+        /// The org's public key (PEM), from `GET /api/v1/orgs/{org_id}/signing-keys`. Without
+        /// it, the key inside the bundle is used and the signer is not checked.
+        #[arg(long)]
+        key: Option<std::path::PathBuf>,
     },
 }
 
@@ -364,6 +382,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             let org = provision::set_plan(&db, &org.to_string(), plan, "system:cli").await?;
             println!("{}", json!({ "org_id": org.id, "plan": org.plan }));
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Package(PackageCommand::Verify { bundle, key }) => {
+            Ok(crate::package_cli::verify(&bundle, key.as_deref()))
         }
         Command::Audit(AuditCommand::Verify { org }) => {
             let db =

@@ -79,6 +79,9 @@ pub struct Config {
     /// Alert sources (`GRC_ALERTS__EVIDENCE_WARNING_DAYS=…` etc.).
     #[serde(default)]
     pub alerts: crate::alerting::settings::AlertSettings,
+    /// Agent runtime governance (`GRC_RUNTIME__…`).
+    #[serde(default)]
+    pub runtime: crate::runtime::settings::RuntimeSettings,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -125,6 +128,7 @@ impl Default for Config {
             plugins: Default::default(),
             webhooks: Default::default(),
             alerts: Default::default(),
+            runtime: Default::default(),
         }
     }
 }

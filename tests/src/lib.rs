@@ -20,6 +20,7 @@ pub use serde_json::json;
 
 pub mod alerting;
 mod governance;
+pub mod runtime;
 pub mod scim;
 pub use governance::{RawResp, pdf_pages};
 

@@ -172,8 +172,13 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
         ("POST", "/api/v1/agents/enroll") | ("POST", "/api/v1/agents/{agent_id}/rotate") => {
             return Some(on_success);
         }
-        // Heartbeats project into the inventory; they are not audit events.
-        ("POST", "/api/v1/agents/{agent_id}/telemetry/heartbeat") => return Some(never),
+        // Heartbeats project into the inventory; they are not audit events. Runtime decisions
+        // and trail events are their own records (docs/decisions/0022).
+        ("POST", "/api/v1/agents/{agent_id}/telemetry/heartbeat")
+        | ("POST", "/api/v1/agents/{agent_id}/decisions")
+        | ("POST", "/api/v1/agents/{agent_id}/events") => return Some(never),
+        // Seed 001: every generated package is audited as `compliance.generated`.
+        ("POST", "/v1/compliance") => return Some(on_success),
         _ => {}
     }
     let rest = template.strip_prefix("/api/v1/orgs/{org_id}")?;
@@ -238,7 +243,17 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
         | (
             "POST",
             "/webhooks/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver",
-        ) => on_success,
+        )
+        | ("POST", "/connectors")
+        | ("POST", "/runtime-policies")
+        | ("DELETE", "/runtime-policies/{policy_id}")
+        | ("POST", "/runtime-decisions/{decision_id}/approve")
+        | ("POST", "/runtime-decisions/{decision_id}/reject")
+        | ("POST", "/compliance-packages") => on_success,
+        // The same content again is a 200 that writes nothing.
+        ("PUT", "/agents/{agent_id}/configuration") => {
+            |r| usize::from(r.status == StatusCode::CREATED)
+        }
         // Idempotent: asking again answers 200 with what the first call made.
         ("POST", "/alerts/{alert_id}/ticket") | ("POST", "/tickets/{ticket_id}/links") => {
             |r| usize::from(r.status == StatusCode::CREATED)
@@ -334,6 +349,9 @@ async fn recipe(app: &TestApp, org: &Org, method: &str, template: &str, n: usize
         return calls;
     }
     if let Some(calls) = alerting_recipe(app, org, &m, template, n).await {
+        return calls;
+    }
+    if let Some(calls) = runtime_recipe(app, org, &m, template, n).await {
         return calls;
     }
     let rest = template
@@ -716,6 +734,150 @@ async fn fresh_subscription(app: &TestApp, org: &Org) -> String {
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
     made.body["id"].as_str().expect("id").to_owned()
+}
+
+/// Recipes for agent runtime governance and compliance packages: decisions and event batches
+/// of one agent (replays collide on event ids), configuration edits that repeat content,
+/// connectors and runtime policies that collide on names, escalations answered at once (one
+/// answer wins), and packages generated at once (each gets its own number).
+async fn runtime_recipe(
+    app: &TestApp,
+    org: &Org,
+    m: &Method,
+    template: &str,
+    n: usize,
+) -> Option<Vec<Call>> {
+    let configured = || async {
+        let a = app.agent_in(&org.id, &org.key, "runtime").await;
+        let set = app
+            .set_agent_configuration(
+                &org.id,
+                &org.key,
+                &a.agent_id,
+                json!({ "jira": ["issue.create"], "crowdstrike": ["host.contain"] }),
+            )
+            .await;
+        assert_eq!(set.status, StatusCode::CREATED, "{:?}", set.body);
+        a
+    };
+    let calls_of = |path: &str, body: &dyn Fn(usize) -> Value, bearer: Option<&str>| -> Vec<Call> {
+        (0..n)
+            .map(|i| Call {
+                method: m.clone(),
+                path: path.to_owned(),
+                body: Body::Json(body(i)),
+                bearer: bearer.map(str::to_owned),
+            })
+            .collect()
+    };
+    let calls = match template {
+        "/api/v1/agents/{agent_id}/decisions" => {
+            let a = configured().await;
+            let path = format!("/api/v1/agents/{}/decisions", a.agent_id);
+            calls_of(
+                &path,
+                &|i| {
+                    let (connector, operation) = [
+                        ("jira", "issue.create"),
+                        ("crowdstrike", "host.contain"),
+                        ("slack", "message.post"),
+                    ][i % 3];
+                    json!({ "connector": connector, "operation": operation, "resource": format!("r{i}") })
+                },
+                Some(&a.credential),
+            )
+        }
+        "/api/v1/agents/{agent_id}/events" => {
+            let a = configured().await;
+            let path = format!("/api/v1/agents/{}/events", a.agent_id);
+            calls_of(
+                &path,
+                &|i| {
+                    json!({ "events": [
+                grc_tests::runtime::called(&format!("e{}", i % 6), "jira", "issue.create", None, "success"),
+            ] })
+                },
+                Some(&a.credential),
+            )
+        }
+        "/v1/compliance" | "/api/v1/orgs/{org_id}/compliance-packages" => {
+            let a = configured().await;
+            let path = if template == "/v1/compliance" {
+                template.to_owned()
+            } else {
+                app.org_path(&org.id, "/compliance-packages")
+            };
+            calls_of(&path, &|_| json!({ "agent_id": a.agent_id }), None)
+        }
+        "/api/v1/orgs/{org_id}/connectors" => calls_of(
+            &app.org_path(&org.id, "/connectors"),
+            &|i| {
+                json!({
+                    "key": format!("edr_{}", i % 4),
+                    "name": "Acme EDR", "vendor": "Acme", "purpose": "p", "data_categories": ["x"], "locations": ["x"],
+                    "operations": { "host.isolate": { "risk": "destructive", "description": "d" } },
+                })
+            },
+            None,
+        ),
+        "/api/v1/orgs/{org_id}/agents/{agent_id}/configuration" => {
+            let a = configured().await;
+            let path = app.org_path(&org.id, &format!("/agents/{}/configuration", a.agent_id));
+            calls_of(
+                &path,
+                &|i| {
+                    let operation = ["issue.create", "issue.read", "issue.update"][i % 3];
+                    json!({ "connectors": { "jira": [operation] } })
+                },
+                None,
+            )
+        }
+        "/api/v1/orgs/{org_id}/runtime-policies" => calls_of(
+            &app.org_path(&org.id, "/runtime-policies"),
+            &|i| {
+                json!({
+                    "name": format!("p{}", i % 4),
+                    "policy": "forbid (principal, action, resource in Connector::\"slack\");",
+                })
+            },
+            None,
+        ),
+        "/api/v1/orgs/{org_id}/runtime-policies/{policy_id}" => {
+            let id = created_id(
+                app,
+                org,
+                "/runtime-policies",
+                json!({
+                    "name": format!("delete-me-{}", uuid::Uuid::new_v4()),
+                    "policy": "forbid (principal, action, resource in Connector::\"slack\");",
+                }),
+            )
+            .await;
+            same_calls(
+                m,
+                &app.org_path(&org.id, &format!("/runtime-policies/{id}")),
+                n,
+            )
+        }
+        "/api/v1/orgs/{org_id}/runtime-decisions/{decision_id}/approve"
+        | "/api/v1/orgs/{org_id}/runtime-decisions/{decision_id}/reject" => {
+            let a = configured().await;
+            let escalated = app.decide(&a.agent_id, &a.credential, json!({ "connector": "crowdstrike", "operation": "host.contain", "resource": "h" })).await;
+            let id = escalated.body["decision_id"]
+                .as_str()
+                .expect("decision")
+                .to_owned();
+            let path = app.org_path(
+                &org.id,
+                &template
+                    .replace("/api/v1/orgs/{org_id}", "")
+                    .replace("{decision_id}", &id),
+            );
+            calls_of(&path, &|_| json!({ "note": "n" }), None)
+        }
+        _ => return None,
+    };
+    Some(calls)
 }
 
 /// Recipes for alert triage, tickets and webhook subscriptions: triage steps that collide on

@@ -65,10 +65,18 @@ checks.positive_data_acceptance.enabled = false
 include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/(tickets|webhooks/subscriptions|alerts/\{alert_id\}/(assign|ticket)|tickets/\{ticket_id\}/links)|PATCH /api/v1/orgs/\{org_id\}/(tickets/\{ticket_id\}|webhooks/subscriptions/\{subscription_id\}))$'
 checks.positive_data_acceptance.enabled = false
 
+# Agent runtime and packages (issue 12): connectors and operations that must exist in the
+# catalog, a connector key that must not be built in, Cedar policy text, an agent that must
+# exist in the org, and an escalation that must still be pending. tests/tests/runtime.rs drives
+# these routes.
+[[operations]]
+include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/(connectors|runtime-policies|compliance-packages|runtime-decisions/\{decision_id\}/(approve|reject))|PUT /api/v1/orgs/\{org_id\}/agents/\{agent_id\}/configuration|POST /v1/compliance)$'
+checks.positive_data_acceptance.enabled = false
+
 # Paging cursors are opaque values the server issued (`next_cursor`); a made-up one is refused
 # with 422, which no schema can state. tests/tests/agents.rs and governance.rs page these lists.
 [[operations]]
-include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries)$'
+include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries|runtime-decisions)$'
 checks.positive_data_acceptance.enabled = false
 "#;
 

@@ -532,6 +532,109 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
             None,
             true,
         ),
+        r(Method::GET, p("/connectors"), None, false),
+        r(
+            Method::POST,
+            p("/connectors"),
+            Some(json!({
+                "key": "acme_edr", "name": "Acme EDR", "vendor": "Acme", "purpose": "p",
+                "data_categories": ["x"], "locations": ["x"],
+                "operations": { "host.isolate": { "risk": "destructive", "description": "d" } },
+            })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/agents/{some_policy}/configuration")),
+            None,
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/agents/{some_policy}/configuration/versions")),
+            None,
+            false,
+        ),
+        r(
+            Method::PUT,
+            p(&format!("/agents/{some_policy}/configuration")),
+            Some(json!({ "connectors": { "jira": ["issue.create"] } })),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/agents/{some_policy}/events")),
+            None,
+            false,
+        ),
+        r(Method::GET, p("/agent-trail/verify"), None, false),
+        r(Method::GET, p("/runtime-policies"), None, false),
+        r(
+            Method::POST,
+            p("/runtime-policies"),
+            Some(
+                json!({ "name": "r", "policy": "forbid (principal, action, resource) when { context.hour_utc > 24 };" }),
+            ),
+            true,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/runtime-policies/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::DELETE,
+            p(&format!("/runtime-policies/{some_policy}")),
+            None,
+            true,
+        ),
+        r(Method::GET, p("/runtime-decisions"), None, false),
+        r(
+            Method::GET,
+            p(&format!("/runtime-decisions/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/runtime-decisions/{some_policy}/approve")),
+            Some(json!({})),
+            true,
+        ),
+        r(
+            Method::POST,
+            p(&format!("/runtime-decisions/{some_policy}/reject")),
+            Some(json!({})),
+            true,
+        ),
+        r(Method::GET, p("/compliance-packages"), None, false),
+        // Auditors may generate packages (seed 001); an unknown agent writes nothing.
+        r(
+            Method::POST,
+            p("/compliance-packages"),
+            Some(json!({ "agent_id": some_policy })),
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/compliance-packages/{some_policy}")),
+            None,
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/compliance-packages/{some_policy}/pdf")),
+            None,
+            false,
+        ),
+        r(
+            Method::GET,
+            p(&format!("/compliance-packages/{some_policy}/bundle")),
+            None,
+            false,
+        ),
+        r(Method::GET, p("/signing-keys"), None, false),
         r(Method::GET, p("/plugins"), None, false),
         r(Method::POST, p("/plugins"), Some(json!({})), true),
         r(
@@ -577,6 +680,7 @@ fn all_routes(app: &TestApp) -> Vec<Route> {
         "/api/compliance/score/1",
         "/api/compliance/trend/1",
         "/api/compliance/custom-frameworks",
+        "/v1/compliance",
     ] {
         all.push(Route {
             method: Method::GET,

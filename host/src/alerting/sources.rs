@@ -8,6 +8,9 @@
 //! | `control_failing`     | a scan's assessment fails a control the previous one did not | `control_failing:<repo>:<framework>:<control>` | high |
 //! | `score_below_threshold` | a scan's overall score falls below the threshold (70) from at or above it | `score_below_threshold:<repo>` | high |
 //! | `evidence_expiring`   | verified evidence expires within the warning window (or has expired) | `evidence_expiring:<evidence id>` | low, medium within 7 days, high once expired |
+//! | `agent_drift`         | an agent acts outside its approval (configuration mismatch, undeclared call, action without a permit) | `agent_drift:<agent id>:<kind>` | high |
+//! | `agent_escalation`    | a runtime decision is ESCALATE and waits for an owner or admin | `agent_escalation:<decision id>` | medium |
+//! | `agent_denied`        | a tenant or baseline forbid (other than "undeclared", which is drift) denies a call | `agent_denied:<agent id>:<connector>/<operation>` | medium |
 
 use super::{AlertDraft, Severity, SubjectType};
 use crate::{compliance::evaluate::Outcomes, plugins::model::OutcomeStatus, store};
@@ -169,6 +172,67 @@ fn parse_expiry(raw: &str) -> Option<DateTime<Utc>> {
 
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
+}
+
+/// An agent acting outside its approval (a server `drift.detected` event).
+pub fn agent_drift(
+    agent_id: &str,
+    agent_name: &str,
+    kind: &str,
+    reason: &str,
+    about: &str,
+) -> AlertDraft {
+    AlertDraft {
+        kind: "agent_drift",
+        severity: Severity::High,
+        title: format!("Agent {agent_name} drifted: {}", kind.replace('_', " ")),
+        detail: json!({ "agent_id": agent_id, "kind": kind, "reason": reason, "about": about }),
+        subject_type: SubjectType::Agent,
+        subject_id: agent_id.to_owned(),
+        dedupe_key: format!("agent_drift:{agent_id}:{kind}"),
+    }
+}
+
+/// A runtime call waiting for an owner or admin.
+pub fn agent_escalation(
+    agent_id: &str,
+    agent_name: &str,
+    decision_id: &str,
+    call: &str,
+    reason: &str,
+    expires_at: &str,
+) -> AlertDraft {
+    AlertDraft {
+        kind: "agent_escalation",
+        severity: Severity::Medium,
+        title: format!("Agent {agent_name} asks to {call}: approve or reject"),
+        detail: json!({
+            "agent_id": agent_id, "decision_id": decision_id, "call": call, "reason": reason,
+            "expires_at": expires_at,
+        }),
+        subject_type: SubjectType::Agent,
+        subject_id: agent_id.to_owned(),
+        dedupe_key: format!("agent_escalation:{decision_id}"),
+    }
+}
+
+/// A runtime call a forbid denied.
+pub fn agent_denied(
+    agent_id: &str,
+    agent_name: &str,
+    call: &str,
+    reason: &str,
+    policy_ids: &[String],
+) -> AlertDraft {
+    AlertDraft {
+        kind: "agent_denied",
+        severity: Severity::Medium,
+        title: format!("Agent {agent_name} was denied {call}"),
+        detail: json!({ "agent_id": agent_id, "call": call, "reason": reason, "policy_ids": policy_ids }),
+        subject_type: SubjectType::Agent,
+        subject_id: agent_id.to_owned(),
+        dedupe_key: format!("agent_denied:{agent_id}:{call}"),
+    }
 }
 
 #[cfg(test)]

@@ -95,10 +95,16 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Seed-002 routes (`/api/compliance/…`) are also served org-scoped under
-/// `/api/v1/orgs/{org_id}/compliance/…` by the same handlers; document each twin too.
+/// Seed routes whose org is the credential's (seed 002's `/api/compliance/…`, seed 001's
+/// `/v1/compliance…`) are also served org-scoped (`/api/v1/orgs/{org_id}/compliance/…`,
+/// `/api/v1/orgs/{org_id}/compliance-packages…`) by the same handlers; document each twin too.
 pub fn with_org_scoped_twins(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    /// Seed paths (org from the credential) and where their org-scoped twins live.
+    const TWINS: &[(&str, &str)] = &[
+        ("/api/compliance", "/api/v1/orgs/{org_id}/compliance"),
+        (super::SEED_001_PREFIX, super::ORG_SCOPED_SEED_001_PREFIX),
+    ];
     let org_param = ParameterBuilder::new()
         .name("org_id")
         .parameter_in(ParameterIn::Path)
@@ -113,7 +119,10 @@ pub fn with_org_scoped_twins(mut spec: utoipa::openapi::OpenApi) -> utoipa::open
         .paths
         .iter()
         .filter_map(|(path, item)| {
-            let rest = path.strip_prefix("/api/compliance/")?;
+            let (twin_prefix, rest) = TWINS.iter().find_map(|(seed, twin)| {
+                let rest = path.strip_prefix(seed)?;
+                (rest.is_empty() || rest.starts_with('/')).then_some((twin, rest))
+            })?;
             let mut item = item.clone();
             for op in [
                 &mut item.get,
@@ -133,7 +142,7 @@ pub fn with_org_scoped_twins(mut spec: utoipa::openapi::OpenApi) -> utoipa::open
                     .as_ref()
                     .map(|id| format!("{id}_org_scoped"));
             }
-            Some((format!("/api/v1/orgs/{{org_id}}/compliance/{rest}"), item))
+            Some((format!("{twin_prefix}{rest}"), item))
         })
         .collect();
     spec.paths.paths.extend(twins);

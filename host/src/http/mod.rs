@@ -16,6 +16,7 @@ pub mod body;
 pub mod catalog;
 pub mod compliance;
 pub mod compliance_policies;
+pub mod connectors;
 pub mod custom_frameworks;
 pub mod docs;
 pub mod error;
@@ -25,10 +26,13 @@ pub mod health;
 pub mod members;
 pub mod metrics;
 pub mod orgs;
+pub mod packages;
 pub mod plugins;
 pub mod policy_baselines;
 pub mod policy_history;
 pub mod repositories;
+pub mod runtime;
+pub mod runtime_policies;
 pub mod scans;
 pub mod scim;
 pub mod scim_connections;
@@ -292,6 +296,11 @@ const SEED_002_PREFIX: &str = "/api/compliance";
 /// …and where the same routes are served for an org named in the path.
 const ORG_SCOPED_SEED_002_PREFIX: &str = "/api/v1/orgs/{org_id}/compliance";
 
+/// Where seed 001 serves its compliance-package routes (the org is the caller's own)…
+pub const SEED_001_PREFIX: &str = "/v1/compliance";
+/// …and their org-scoped twins.
+pub const ORG_SCOPED_SEED_001_PREFIX: &str = "/api/v1/orgs/{org_id}/compliance-packages";
+
 /// The seed-002 compliance routes, relative to their prefix. They are registered once and
 /// nested under both prefixes, so every route has its org-scoped twin.
 fn seed_002_routes() -> OpenApiRouter<AppState> {
@@ -328,6 +337,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(tickets::router())
         .merge(timeline::router())
         .merge(webhooks::router())
+        .merge(connectors::router())
+        .merge(runtime_policies::router())
+        .merge(runtime::router())
+        .merge(packages::router())
+        .nest(SEED_001_PREFIX, packages::seed_routes())
         .merge(health::router())
 }
 
@@ -372,7 +386,9 @@ async fn close_after_rejected_body(
 pub fn router(state: AppState) -> Router {
     let (api, spec) = api_routes().split_for_parts();
     let spec = document(spec);
-    let api = api.nest(ORG_SCOPED_SEED_002_PREFIX, seed_002_routes().into());
+    let api = api
+        .nest(ORG_SCOPED_SEED_002_PREFIX, seed_002_routes().into())
+        .nest(ORG_SCOPED_SEED_001_PREFIX, packages::seed_routes().into());
     let max_body = state.config.max_body_bytes;
     api.merge(docs::router(spec))
         .route(

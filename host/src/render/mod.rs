@@ -3,6 +3,7 @@
 //! blocking thread with no database connection held.
 
 pub mod csv;
+pub mod document;
 pub mod pdf;
 
 /// A report: a title, columns, and rows of already redacted text.

@@ -23,13 +23,16 @@ pub mod instance;
 pub mod lifecycle_events;
 pub mod memberships;
 pub mod orgs;
+pub mod packages;
 pub mod plugins;
 pub mod repositories;
+pub mod runtime;
 pub mod scans;
 pub mod scim_connections;
 pub mod scim_directory;
 pub mod tickets;
 pub mod timeline;
+pub mod trail;
 pub mod users;
 pub mod webhooks;
 

@@ -30,6 +30,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "ticket.commented",
     "ticket.linked",
     "webhook.test",
+    "agent.decision.escalated",
+    "agent.decision.denied",
+    "agent.escalation.resolved",
+    "agent.drift.detected",
+    "compliance.generated",
 ];
 
 /// Checks one requested event type (an exact type or a `family.*`).
