@@ -849,23 +849,33 @@ async fn packages_render_to_pdf_and_verifiable_bundles(app: TestApp) {
         grc::package_cli::verify(&zip, Some(&key)),
         std::process::ExitCode::SUCCESS
     );
-    for at in [
-        40,
-        bundle.bytes.len() / 3,
-        bundle.bytes.len() / 2,
-        bundle.bytes.len() * 3 / 4,
-        bundle.bytes.len() - 30,
-    ] {
-        let mut changed = bundle.bytes.clone();
-        changed[at] ^= 0x01;
+    // One byte changed in any file of the bundle, or in the signature, fails verification.
+    let names = zip_names(&bundle.bytes);
+    assert_eq!(names.len(), 5, "{names:?}");
+    for name in &names {
+        let changed = rewrite_entry(&bundle.bytes, name, |bytes| {
+            if name.ends_with(".json") {
+                // Inside the DSSE envelope, change the signature itself.
+                let text = String::from_utf8(bytes.to_vec()).expect("utf-8");
+                let at = text.find("\"sig\":\"").map_or(bytes.len() / 2, |i| i + 10);
+                let mut out = bytes.to_vec();
+                out[at] = if out[at] == b'A' { b'B' } else { b'A' };
+                return out;
+            }
+            let mut out = bytes.to_vec();
+            let at = out.len() / 2;
+            out[at] ^= 0x01;
+            out
+        });
         assert!(
             grc::packages::bundle::verify(&changed, Some(&trusted)).is_err(),
-            "a change at byte {at} went unnoticed"
+            "a change in {name} went unnoticed"
         );
         std::fs::write(&zip, &changed).expect("zip");
         assert_eq!(
             grc::package_cli::verify(&zip, Some(&key)),
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::FAILURE,
+            "{name}"
         );
     }
     let (_, other_pkcs8) = grc::packages::bundle::Signer::generate().expect("key");
@@ -873,4 +883,34 @@ async fn packages_render_to_pdf_and_verifiable_bundles(app: TestApp) {
     assert!(grc::packages::bundle::verify(&bundle.bytes, Some(other.public_key())).is_err());
     assert_eq!(sha256_hex(&bundle.bytes).len(), 64);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn zip_names(bytes: &[u8]) -> Vec<String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    (0..archive.len())
+        .map(|i| {
+            let entry = archive.by_index(i).expect("entry");
+            String::from_utf8_lossy(entry.name_raw()).into_owned()
+        })
+        .collect()
+}
+
+/// The bundle with entry `name`'s content replaced by `change(content)`, the rest as it was.
+fn rewrite_entry(bytes: &[u8], name: &str, change: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("entry");
+        let entry_name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).expect("read");
+        if entry_name == name {
+            content = change(&content);
+        }
+        out.start_file(entry_name, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        out.write_all(&content).expect("write");
+    }
+    out.finish().expect("finish").into_inner()
 }

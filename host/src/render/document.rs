@@ -651,7 +651,8 @@ impl<'f> Flow<'f> {
     }
 
     /// How much of a section's first block must fit below its heading for the heading to stay
-    /// on the page: a few lines of text, a table's header and a line, or a whole diagram.
+    /// on the page: a few lines of text, a table's header and a line, a whole diagram (or the
+    /// first rows of one too tall for a page).
     fn height_kept_with_heading(&self, first: Option<&Block>) -> f32 {
         let lines = |count: f32, size: f32| count * size * LEADING;
         match first {
@@ -666,7 +667,12 @@ impl<'f> Flow<'f> {
                 }
                 let layout = DiagramLayout::fitting(self.fonts, &graph, DIAGRAM_MAX_H);
                 let (top, bottom) = extent_of(&layout.marks(self.fonts, &graph, false));
-                (bottom - top).min(CONTENT_H)
+                if bottom - top <= CONTENT_H {
+                    bottom - top
+                } else {
+                    // Cut across pages anyway: its first rows.
+                    2.0 * layout.row_pitch()
+                }
             }
         }
     }
@@ -1981,15 +1987,7 @@ mod tests {
         for page in pages.iter().skip(pages.len() - 2) {
             assert!(texts_on(page).iter().any(|t| t == "Description"));
         }
-        for page in &pages {
-            for mark in page {
-                let (top, bottom) = mark.vertical_extent();
-                assert!(
-                    top >= CONTENT_TOP - 1.0 && bottom <= CONTENT_BOTTOM + 1.0,
-                    "{mark:?}"
-                );
-            }
-        }
+        assert_within_text_area(&pages, &fonts);
         Ok(())
     }
 
@@ -2015,6 +2013,7 @@ mod tests {
         assert!(squeezed.contains(&word), "{text}");
 
         let fonts = Fonts::load()?;
+        assert_within_text_area(&lay_out(&doc, &fonts), &fonts);
         let lines = wrap(&fonts.regular, &word, BODY_SIZE, TEXT_W);
         assert!(lines.len() > 1);
         assert_eq!(lines.concat(), word);
@@ -2076,6 +2075,21 @@ mod tests {
         assert_eq!(slots.columns()[1].len(), 2);
     }
 
+    /// Every mark lies within the page's text area (text by its measured width).
+    fn assert_within_text_area(pages: &[Vec<Mark>], fonts: &Fonts) {
+        let slack = 1.0;
+        for mark in pages.iter().flatten() {
+            let (top, bottom) = mark.vertical_extent();
+            assert!(top >= CONTENT_TOP - slack, "{mark:?}");
+            assert!(bottom <= CONTENT_BOTTOM + slack, "{mark:?}");
+            if let Mark::Text { x, style, text, .. } = mark {
+                let right = x + fonts.face(style.weight).width(text, style.size);
+                assert!(*x >= MARGIN - slack, "{mark:?}");
+                assert!(right <= MARGIN + TEXT_W + slack, "{mark:?}");
+            }
+        }
+    }
+
     /// Index of the first page with a text mark reading `text`.
     fn page_with(pages: &[Vec<Mark>], text: &str) -> Option<usize> {
         pages.iter().position(|page| {
@@ -2091,7 +2105,9 @@ mod tests {
             nodes: std::iter::once(node("hub", "Hub", None))
                 .chain((0..15).map(|i| node(&i.to_string(), &format!("System {i}"), Some("d"))))
                 .collect(),
-            edges: (0..15).map(|i| edge("hub", &i.to_string(), "uses")).collect(),
+            edges: (0..15)
+                .map(|i| edge("hub", &i.to_string(), "uses"))
+                .collect(),
         };
         let doc = Document {
             title: "Systems".into(),
@@ -2139,56 +2155,9 @@ mod tests {
         };
         let pages = lay_out(&doc, &fonts);
         assert!(pages.len() > 1);
-        for mark in pages.iter().flatten() {
-            let (top, bottom) = mark.vertical_extent();
-            assert!(
-                top >= CONTENT_TOP - 1.0 && bottom <= CONTENT_BOTTOM + 1.0,
-                "{mark:?}"
-            );
-        }
+        assert_within_text_area(&pages, &fonts);
         let text = extracted_text(&render(&doc, &mark())?, "tall-diagram")?;
         assert!(text.contains("System 79"), "{text}");
-        Ok(())
-    }
-
-    #[test]
-    fn scratch_write_samples() -> anyhow::Result<()> {
-        std::fs::write("/tmp/doc-full.pdf", render(&full_document(), &mark())?)?;
-        let fan = |count: usize| Diagram {
-            nodes: std::iter::once(node("hub", "Hub", None))
-                .chain((0..count).map(|i| {
-                    node(
-                        &i.to_string(),
-                        &format!("System {i}"),
-                        Some("detail text here"),
-                    )
-                }))
-                .collect(),
-            edges: (0..count)
-                .map(|i| edge("hub", &i.to_string(), "uses"))
-                .collect(),
-        };
-        let mut cyc = evidence_flow();
-        cyc.edges.push(edge("store", "store", "compacts itself"));
-        let doc = Document {
-            title: "Diagrams".into(),
-            subtitle: vec![],
-            sections: vec![
-                Section {
-                    heading: "Fifteen".into(),
-                    blocks: vec![Block::Diagram(fan(15))],
-                },
-                Section {
-                    heading: "Cycle".into(),
-                    blocks: vec![Block::Diagram(cyc)],
-                },
-                Section {
-                    heading: "Eighty".into(),
-                    blocks: vec![Block::Diagram(fan(80))],
-                },
-            ],
-        };
-        std::fs::write("/tmp/doc-diagrams.pdf", render(&doc, &mark())?)?;
         Ok(())
     }
 }
