@@ -16,7 +16,7 @@ use crate::{
     authz::{Action, Resource},
     domain::time,
     runtime::{
-        connectors::{self, ConnectorDef},
+        connectors::{self, ConnectorDef, OperationDef},
         declaration::Declaration,
     },
     store::{
@@ -44,8 +44,32 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ConnectorView {
     pub key: String,
     pub custom: bool,
-    #[serde(flatten)]
-    pub definition: ConnectorDef,
+    pub name: String,
+    /// The vendor's legal name, as a sub-processor list names it.
+    pub vendor: String,
+    pub purpose: String,
+    pub data_categories: Vec<String>,
+    /// Where the vendor processes the data.
+    pub locations: Vec<String>,
+    pub website: Option<String>,
+    /// By operation name (`noun.verb`).
+    pub operations: BTreeMap<String, OperationDef>,
+}
+
+impl ConnectorView {
+    fn of(key: String, custom: bool, d: ConnectorDef) -> Self {
+        ConnectorView {
+            key,
+            custom,
+            name: d.name,
+            vendor: d.vendor,
+            purpose: d.purpose,
+            data_categories: d.data_categories,
+            locations: d.locations,
+            website: d.website,
+            operations: d.operations,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -59,8 +83,34 @@ pub struct NewConnector {
     /// Lower case `[a-z][a-z0-9_]`, 2–40 characters; not a built-in key.
     #[schema(min_length = 2, max_length = 40)]
     pub key: String,
-    #[serde(flatten)]
-    pub definition: ConnectorDef,
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// The vendor's legal name.
+    #[schema(min_length = 1, max_length = 200)]
+    pub vendor: String,
+    #[schema(min_length = 1, max_length = 1000)]
+    pub purpose: String,
+    pub data_categories: Vec<String>,
+    pub locations: Vec<String>,
+    /// An https URL.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// By operation name (`noun.verb`, e.g. `host.isolate`).
+    pub operations: BTreeMap<String, OperationDef>,
+}
+
+impl NewConnector {
+    fn definition(&self) -> ConnectorDef {
+        ConnectorDef {
+            name: self.name.clone(),
+            vendor: self.vendor.clone(),
+            purpose: self.purpose.clone(),
+            data_categories: self.data_categories.clone(),
+            locations: self.locations.clone(),
+            website: self.website.clone(),
+            operations: self.operations.clone(),
+        }
+    }
 }
 
 fn invalid(e: connectors::Invalid) -> ApiError {
@@ -92,11 +142,7 @@ async fn list_connectors(
         connectors: available
             .connectors
             .into_iter()
-            .map(|(key, (definition, custom))| ConnectorView {
-                key,
-                custom,
-                definition,
-            })
+            .map(|(key, (definition, custom))| ConnectorView::of(key, custom, definition))
             .collect(),
     }))
 }
@@ -126,10 +172,10 @@ async fn create_connector(
             body.key
         )));
     }
-    body.definition.validate().map_err(invalid)?;
-    let definition = serde_json::to_string(&body.definition).map_err(anyhow::Error::from)?;
-    let body = &body;
-    let definition = &definition;
+    let def = body.definition();
+    def.validate().map_err(invalid)?;
+    let definition = &serde_json::to_string(&def).map_err(anyhow::Error::from)?;
+    let (body, def) = (&body, &def);
     write(state, &caller, &org_id.to_string(), Action::ConnectorCreate, Resource::Org, |w| {
         Box::pin(async move {
             let row = ConnectorRow {
@@ -145,7 +191,7 @@ async fn create_connector(
                 action: "CONNECTOR_CREATED",
                 target_type: "connector",
                 target_id: &body.key,
-                metadata: json!({ "vendor": body.definition.vendor, "operations": body.definition.operations.keys().collect::<Vec<_>>() }),
+                metadata: json!({ "vendor": def.vendor, "operations": def.operations.keys().collect::<Vec<_>>() }),
             })
             .await?;
             Ok(())
@@ -154,11 +200,7 @@ async fn create_connector(
     .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(ConnectorView {
-            key: body.key.clone(),
-            custom: true,
-            definition: body.definition.clone(),
-        }),
+        axum::Json(ConnectorView::of(body.key.clone(), true, def.clone())),
     ))
 }
 

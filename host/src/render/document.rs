@@ -6,22 +6,26 @@
 //! [`Mark`]s (text runs, boxes, lines and arrow heads at absolute positions) and only then, when
 //! the page count is known, draws each page with krilla: the watermark words large and light
 //! across it, a header line (title | org), its marks, and a footer with the watermark line and
-//! "page n of m".
+//! "page n of m". The diagonal watermark is drawn as glyph outlines, not text, so that it does
+//! not break into the text a reader copies or extracts; the footer carries the same words as text.
 //!
-//! Text is measured with the font's own glyph advances (no shaping, as in [`super::pdf`]) and
-//! wrapped at spaces; a word wider than its column (a hash, an id) is broken between characters,
-//! so nothing runs off the page. Every glyph is mapped back to its text, so the PDF's text can be
-//! extracted. Blocks flow down the page and break between lines: a heading keeps a few lines of
-//! its section with it, and a table row that does not fit moves to the next page under a
-//! repeated header (a row taller than a whole page is split between lines).
+//! Text is set in a proportional font (see [`FAMILIES`]), measured with its own glyph advances
+//! (no shaping, as in [`super::pdf`]) and wrapped at spaces; a word wider than its column (a
+//! hash, an id) is broken between characters, so nothing runs off the page. Every glyph is mapped
+//! back to its text, so the PDF's text can be extracted. Blocks flow down the page and break
+//! between lines: a heading stays with the start of its first block, and a table row that does
+//! not fit moves to the next page under a repeated header (a row taller than a whole page is
+//! split between lines).
 //!
 //! Diagrams are boxes and arrows in layers from left to right (a simplified Sugiyama layout):
 //! edges that close a cycle, found by a depth-first search, are set aside (they are still drawn,
-//! pointing back); a node's layer is its longest path from a source over the other edges; the
-//! nodes of a layer are stacked top to bottom, ordered by where their predecessors sit. Boxes and
-//! gaps are sized so that all layers fit the text width, text shrinks until the tallest layer
-//! fits a page, and a diagram still taller than that is cut between rows of boxes onto the
-//! following pages.
+//! pointing back); a node's layer is its longest path from a source over the other edges; an
+//! arrow that spans several layers gets a waypoint in each layer between, so it runs between
+//! boxes, not behind them; each layer is stacked top to bottom, ordered by where its neighbours
+//! in the layer before sit. Boxes and gaps are sized so that all layers fit the text width, text
+//! shrinks until the tallest layer fits a page, and a diagram still taller than that is cut
+//! between rows of boxes onto the following pages. An arrow's label sits on the arrow, where it
+//! parts from its neighbours.
 
 use super::Watermark;
 use krilla::{
