@@ -85,6 +85,18 @@ async fn decisions_permit_escalate_and_deny_by_policy(app: TestApp) {
     assert_eq!(denied.body["verdict"], json!("DENY"));
     assert_eq!(denied.body["policy_ids"], json!(["runtime.undeclared"]));
 
+    let hook = app
+        .post(
+            &app.org_path(&org, "/webhooks/subscriptions"),
+            &app.owner_key,
+            json!({ "url": "https://receiver.invalid/hook", "event_types": ["agent.*"] }),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    let hook_id = hook.body["id"]
+        .as_str()
+        .expect("subscription id")
+        .to_owned();
     let (agent, _) = configured_agent(&app).await;
     let (a, cred) = (agent.agent_id.as_str(), agent.credential.as_str());
     let permit = app
@@ -131,6 +143,19 @@ async fn decisions_permit_escalate_and_deny_by_policy(app: TestApp) {
         .answer_escalation(&org, &app.owner_key, &id(&escalated), "approve")
         .await;
     assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    let settled = app
+        .alerts(
+            &org,
+            &app.owner_key,
+            "kind=agent_escalation&status=resolved",
+        )
+        .await;
+    assert_eq!(
+        settled.body["alerts"].as_array().map(Vec::len),
+        Some(1),
+        "answering settles the alert: {:?}",
+        settled.body
+    );
     let outcome = app.agent_decision(a, cred, &id(&escalated)).await;
     assert_eq!(
         (
@@ -277,6 +302,36 @@ async fn decisions_permit_escalate_and_deny_by_policy(app: TestApp) {
         "{:?}",
         drift.body
     );
+
+    // Each of these reached the subscription as a signed delivery.
+    let deliveries = app
+        .get(
+            &app.org_path(
+                &org,
+                &format!("/webhooks/subscriptions/{hook_id}/deliveries?limit=500"),
+            ),
+            &app.owner_key,
+        )
+        .await;
+    let types: std::collections::BTreeSet<&str> = deliveries.body["deliveries"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(|d| d["event_type"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    for expected in [
+        "agent.decision.escalated",
+        "agent.escalation.resolved",
+        "agent.decision.denied",
+        "agent.drift.detected",
+    ] {
+        assert!(
+            types.contains(expected),
+            "no {expected} delivery: {types:?}"
+        );
+    }
 
     // Bad input: a clear 4xx, nothing written.
     let invalid = app

@@ -81,3 +81,35 @@ pub async fn raise_all(
     }
     Ok(raised)
 }
+
+/// Resolves the unresolved alert with `dedupe_key`, if any, because its cause went away (an
+/// escalation was answered): `by` and `note` are recorded, `alert.resolved` is emitted. The
+/// write that removed the cause is the audited one.
+pub async fn settle(
+    tx: &mut TenantTx,
+    webhooks_settings: &WebhookSettings,
+    dedupe_key: &str,
+    by: &str,
+    note: String,
+) -> anyhow::Result<Option<String>> {
+    let Some(mut live) = store::alerts::find_live(tx, dedupe_key).await? else {
+        return Ok(None);
+    };
+    let now = time::now();
+    live.status = "resolved".into();
+    live.resolved_at = Some(now.clone());
+    live.resolved_by = Some(by.to_owned());
+    live.resolution_note = Some(note);
+    live.updated_at = now;
+    store::alerts::update(tx, &live).await?;
+    let id = live.id.clone();
+    let view = AlertView::of(live).map_err(anyhow::Error::msg)?;
+    webhooks::emit(
+        tx,
+        webhooks_settings,
+        "alert.resolved",
+        &serde_json::to_value(view)?,
+    )
+    .await?;
+    Ok(Some(id))
+}

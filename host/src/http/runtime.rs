@@ -756,7 +756,11 @@ async fn answer(
                 }),
             })
             .await?;
+            let who = &w.auth.actor.email;
+            let settled = format!("escalation {status} by {who}{}", if note.is_empty() { String::new() } else { format!(": {note}") });
+            raise::settle(&mut w.tx, &state.config.webhooks, &format!("agent_escalation:{id}"), who, settled).await?;
             let updated = store::runtime::find_decision(&mut w.tx, id).await?.ok_or_else(|| ApiError::not_found("decision"))?;
+
             webhooks::emit(&mut w.tx, &state.config.webhooks, "agent.escalation.resolved", &serde_json::to_value(decision_view(updated.clone(), &now)).map_err(anyhow::Error::from)?).await?;
             Ok(updated)
         })

@@ -23,6 +23,21 @@ pub fn filename(agent_name: &str, package_id: &str) -> String {
     format!("compliance-{slug}-{package_id}.pdf")
 }
 
+/// A table; an empty one says "none" instead of showing a bare header.
+fn table(columns: Vec<String>, mut rows: Vec<Vec<String>>) -> Block {
+    if rows.is_empty() {
+        rows.push(
+            std::iter::once("none".to_owned())
+                .chain(std::iter::repeat_n(
+                    String::new(),
+                    columns.len().saturating_sub(1),
+                ))
+                .collect(),
+        );
+    }
+    Block::Table { columns, rows }
+}
+
 fn or_none(value: &Option<String>) -> String {
     value.clone().unwrap_or_else(|| "none".into())
 }
@@ -36,7 +51,7 @@ pub fn document(p: &PackageBody) -> Document {
         heading: "Summary".into(),
         blocks: vec![
             Block::Paragraph(format!(
-                "This package is a point-in-time account of the automation agent \"{}\" in {}, generated from its approved configuration, the runtime policy decisions made for it and its hash-chained action trail. It is immutable: its SHA-256 and the previous package's hash tie it into the agent's package history, and the audit chain head records what the platform's log held when it was generated.",
+                "This package is a point-in-time account of the agent \"{}\" in {}, generated from its approved configuration, the runtime policy decisions made for it and its hash-chained action trail. It is immutable: its SHA-256 and the previous package's hash tie it into the agent's package history, and the audit chain head records what the platform's log held when it was generated.",
                 p.agent.name, p.org_name
             )),
             Block::Facts(vec![
@@ -91,27 +106,24 @@ pub fn document(p: &PackageBody) -> Document {
                 ("First action".into(), or_none(&graph.first_action)),
                 ("Last action".into(), or_none(&graph.last_action)),
             ]),
-            Block::Table {
-                columns: vec!["Event type".into(), "Count".into()],
-                rows: graph
+            table(
+                vec!["Event type".into(), "Count".into()],
+                graph
                     .operations_performed
                     .iter()
                     .map(|(t, n)| vec![t.clone(), n.to_string()])
                     .collect(),
-            },
-            Block::Table {
-                columns: vec!["Policy verdict".into(), "Count".into()],
-                rows: verdict_rows,
-            },
-            Block::Table {
-                columns: vec![
+            ),
+            table(vec!["Policy verdict".into(), "Count".into()], verdict_rows),
+            table(
+                vec![
                     "Connector".into(),
                     "Operation".into(),
                     "Succeeded".into(),
                     "Failed".into(),
                     "Skipped".into(),
                 ],
-                rows: graph
+                graph
                     .calls
                     .iter()
                     .map(|c| {
@@ -124,15 +136,15 @@ pub fn document(p: &PackageBody) -> Document {
                         ]
                     })
                     .collect(),
-            },
-            Block::Table {
-                columns: vec!["Drift kind".into(), "Events".into()],
-                rows: graph
+            ),
+            table(
+                vec!["Drift kind".into(), "Events".into()],
+                graph
                     .drift_events
                     .iter()
                     .map(|(k, n)| vec![k.clone(), n.to_string()])
                     .collect(),
-            },
+            ),
         ],
     });
 
@@ -141,15 +153,12 @@ pub fn document(p: &PackageBody) -> Document {
         blocks: vec![
             Block::Paragraph("Data flows from the agent to each connector it used or declares (labelled with the operations), and from each connector to its vendor and processing locations (labelled with the data categories).".into()),
             Block::Diagram(diagram(p)),
-            Block::Table {
-                columns: vec!["Connector".into(), "Vendor".into(), "Operations".into(), "Calls".into(), "Declared".into()],
-                rows: p
+            table(vec!["Connector".into(), "Vendor".into(), "Operations".into(), "Calls".into(), "Declared".into()], p
                     .data_flow_diagram
                     .connectors
                     .iter()
                     .map(|c| vec![c.name.clone(), c.vendor.clone(), c.operations.join(", "), c.calls.to_string(), if c.declared { "yes" } else { "no" }.into()])
-                    .collect(),
-            },
+                    .collect()),
         ],
     });
 
@@ -185,8 +194,8 @@ pub fn document(p: &PackageBody) -> Document {
 
     sections.push(Section {
         heading: "Sub-processors".into(),
-        blocks: vec![Block::Table {
-            columns: vec![
+        blocks: vec![table(
+            vec![
                 "Vendor".into(),
                 "Connectors".into(),
                 "Purpose".into(),
@@ -194,8 +203,7 @@ pub fn document(p: &PackageBody) -> Document {
                 "Locations".into(),
                 "Calls".into(),
             ],
-            rows: p
-                .sub_processors
+            p.sub_processors
                 .iter()
                 .map(|s| {
                     vec![
@@ -208,7 +216,7 @@ pub fn document(p: &PackageBody) -> Document {
                     ]
                 })
                 .collect(),
-        }],
+        )],
     });
 
     let cm = &p.control_mappings;
@@ -233,15 +241,14 @@ pub fn document(p: &PackageBody) -> Document {
                     },
                 ),
             ]),
-            Block::Table {
-                columns: vec![
+            table(
+                vec![
                     "Control".into(),
                     "Name".into(),
                     "Status".into(),
                     "Evidence".into(),
                 ],
-                rows: cm
-                    .mappings
+                cm.mappings
                     .iter()
                     .map(|m| {
                         vec![
@@ -252,7 +259,7 @@ pub fn document(p: &PackageBody) -> Document {
                         ]
                     })
                     .collect(),
-            },
+            ),
         ],
     });
 
