@@ -32,6 +32,7 @@ pub mod policy_baselines;
 pub mod policy_history;
 pub mod repositories;
 pub mod runtime;
+pub mod runtime_decisions;
 pub mod runtime_policies;
 pub mod scans;
 pub mod scim;
@@ -340,6 +341,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(connectors::router())
         .merge(runtime_policies::router())
         .merge(runtime::router())
+        .merge(runtime_decisions::router())
         .merge(packages::router())
         .nest(SEED_001_PREFIX, packages::seed_routes())
         .merge(health::router())
