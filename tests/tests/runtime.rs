@@ -874,6 +874,11 @@ async fn packages_render_to_pdf_and_verifiable_bundles(app: TestApp) {
         assert!(text.contains(expected), "the PDF lacks {expected:?}");
     }
 
+    let audited = app.audit_actions(&app.org_id, "").await;
+    assert!(
+        audited.contains(&"compliance.downloaded".to_owned()),
+        "downloads are audited"
+    );
     let keys = app.signing_keys(&app.org_id, &app.owner_key).await;
     let pem = keys.body["keys"][0]["public_key_pem"]
         .as_str()

@@ -412,7 +412,8 @@ fn download(bytes: Vec<u8>, content_type: &str, filename: &str) -> Response {
 }
 
 /// The package as a branded PDF for auditors: every section, the data-flow diagram drawn,
-/// watermarked for the reader. `Content-Disposition` names `compliance-<agent>-<id>.pdf`.
+/// watermarked for the reader. `Content-Disposition` names `compliance-<agent>-<id>.pdf`. Each
+/// download is audited (`compliance.downloaded`).
 #[utoipa::path(get, path = "/{package_id}/pdf", tag = "compliance-packages",
     params(("package_id" = Uuid, Path)),
     responses((status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>),
@@ -434,6 +435,7 @@ async fn get_package_pdf(
     let body = package_view(&row)?.body;
     let mark = watermark(&auth, &body);
     let (body, pdf) = render_pdf(body, mark).await?;
+    record_download(&state, &caller, &auth, &body.id, "pdf", &pdf, None).await?;
     Ok(download(
         pdf,
         "application/pdf",
@@ -444,7 +446,8 @@ async fn get_package_pdf(
 /// A zip to verify offline: `package.json` (the canonical JSON, whose SHA-256 is the package's),
 /// `package.pdf`, `SHA256SUMS`, the org's public key and a DSSE envelope over an in-toto
 /// Statement listing every file with its digest, signed with the org's Ed25519 key. Check it
-/// with `grc package verify BUNDLE.zip --key KEY.pem`.
+/// with `grc package verify BUNDLE.zip --key KEY.pem`. Each download is audited
+/// (`compliance.downloaded`).
 #[utoipa::path(get, path = "/{package_id}/bundle", tag = "compliance-packages",
     params(("package_id" = Uuid, Path)),
     responses((status = 200, description = "The signed bundle", content_type = "application/zip", body = Vec<u8>),
@@ -509,8 +512,48 @@ async fn get_package_bundle(
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("bundle task: {e}")))?
     .map_err(ApiError::Internal)?;
+    record_download(
+        &state,
+        &caller,
+        &auth,
+        &body.id,
+        "bundle",
+        &zip,
+        Some(&key.key_id),
+    )
+    .await?;
     let filename = packages::document::filename(&body.agent.name, &body.id).replace(".pdf", ".zip");
     Ok(download(zip, "application/zip", &filename))
+}
+
+/// Every download is audited (`compliance.downloaded`, naming the reader, the format and the
+/// artifact's SHA-256) before the bytes are sent, as auditor exports are.
+async fn record_download(
+    state: &AppState,
+    caller: &Caller,
+    auth: &Authorized,
+    package_id: &str,
+    format: &str,
+    bytes: &[u8],
+    key_id: Option<&str>,
+) -> ApiResult<()> {
+    super::record_only(
+        state,
+        caller,
+        &auth.org.id,
+        Action::PackageDownload,
+        Resource::Org,
+        AuditEvent {
+            action: "compliance.downloaded",
+            target_type: "compliance_package",
+            target_id: package_id,
+            metadata: json!({
+                "format": format, "sha256": packages::sha256_hex(bytes), "size_bytes": bytes.len(),
+                "signing_key_id": key_id,
+            }),
+        },
+    )
+    .await
 }
 
 /// The in-toto predicate type of a package bundle.
