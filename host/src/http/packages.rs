@@ -209,6 +209,7 @@ async fn generate_package(
     )
     .await?;
     let facts = read_facts(state, &mut tx, &auth, &agent_id).await?;
+    let has_key = store::packages::signing_key(&mut tx).await?.is_some();
     drop(tx);
     let names: BTreeMap<String, String> = state
         .catalog
@@ -220,7 +221,13 @@ async fn generate_package(
                 .collect()
         })
         .unwrap_or_default();
-    let key = &new_signing_key(state, &org_id)?;
+    // The org's bundle signing key is made with its first package (outside the transaction);
+    // if two first packages race, one key is stored and both packages use it.
+    let key = &if has_key {
+        None
+    } else {
+        Some(new_signing_key(state, &org_id)?)
+    };
     let (facts, names) = (&facts, &names);
     let row = write(
         state,
@@ -271,7 +278,9 @@ async fn generate_package(
                     audit_head_hash: body.provenance.audit_head_hash.clone(),
                 };
                 store::packages::insert(&mut w.tx, &row).await?;
-                store::packages::insert_signing_key(&mut w.tx, key).await?;
+                if let Some(key) = key {
+                    store::packages::insert_signing_key(&mut w.tx, key).await?;
+                }
                 audit::record(
                     &mut w.tx,
                     &w.auth,
