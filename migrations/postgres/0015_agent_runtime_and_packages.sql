@@ -107,8 +107,9 @@ CREATE TABLE compliance_packages (
 );
 CREATE INDEX compliance_packages_org ON compliance_packages (org_id, generated_at, id);
 
--- Each org's Ed25519 signing key for package bundles; the private key sealed with the server
--- secret (bound to the org), the public key listed through the API.
+-- Each org's Ed25519 signing keys for package bundles; the private key sealed with the server
+-- secret (bound to the org), the public key listed through the API. Append-only: the newest key
+-- signs, older ones stay listed (retired) so earlier bundles can still be checked.
 CREATE TABLE signing_keys (
     key_id         TEXT PRIMARY KEY,
     org_id         TEXT NOT NULL REFERENCES orgs(id),
@@ -117,7 +118,7 @@ CREATE TABLE signing_keys (
     private_sealed TEXT NOT NULL,
     created_at     TEXT NOT NULL
 );
-CREATE UNIQUE INDEX signing_keys_one_per_org ON signing_keys (org_id);
+CREATE INDEX signing_keys_org ON signing_keys (org_id, created_at);
 
 -- Row-level security ---------------------------------------------------------------------------
 

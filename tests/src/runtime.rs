@@ -200,6 +200,17 @@ impl TestApp {
         }
     }
 
+    /// `POST /api/v1/orgs/{org}/signing-keys/rotate`.
+    pub async fn rotate_signing_key(&self, org_id: &str, key: &str) -> Resp {
+        self.call(
+            reqwest::Method::POST,
+            &self.org_path(org_id, "/signing-keys/rotate"),
+            crate::Auth::Bearer(key),
+            None,
+        )
+        .await
+    }
+
     /// `GET /api/v1/orgs/{org}/signing-keys`.
     pub async fn signing_keys(&self, org_id: &str, key: &str) -> Resp {
         self.get(&self.org_path(org_id, "/signing-keys"), key).await

@@ -249,7 +249,8 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
         | ("DELETE", "/runtime-policies/{policy_id}")
         | ("POST", "/runtime-decisions/{decision_id}/approve")
         | ("POST", "/runtime-decisions/{decision_id}/reject")
-        | ("POST", "/compliance-packages") => on_success,
+        | ("POST", "/compliance-packages")
+        | ("POST", "/signing-keys/rotate") => on_success,
         // The same content again is a 200 that writes nothing.
         ("PUT", "/agents/{agent_id}/configuration") => {
             |r| usize::from(r.status == StatusCode::CREATED)
@@ -808,6 +809,9 @@ async fn runtime_recipe(
                 app.org_path(&org.id, "/compliance-packages")
             };
             calls_of(&path, &|_| json!({ "agent_id": a.agent_id }), None)
+        }
+        "/api/v1/orgs/{org_id}/signing-keys/rotate" => {
+            same_calls(m, &app.org_path(&org.id, "/signing-keys/rotate"), n)
         }
         "/api/v1/orgs/{org_id}/connectors" => calls_of(
             &app.org_path(&org.id, "/connectors"),

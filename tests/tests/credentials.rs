@@ -635,6 +635,7 @@ fn routes(org: &str, some_user: &str, some_key: &str, some_policy: &str) -> Vec<
             false,
         ),
         r(Method::GET, p("/signing-keys"), None, false),
+        r(Method::POST, p("/signing-keys/rotate"), None, true),
         r(Method::GET, p("/plugins"), None, false),
         r(Method::POST, p("/plugins"), Some(json!({})), true),
         r(

@@ -942,6 +942,41 @@ async fn packages_render_to_pdf_and_verifiable_bundles(app: TestApp) {
     let other = grc::packages::bundle::Signer::from_pkcs8(&other_pkcs8).expect("signer");
     assert!(grc::packages::bundle::verify(&bundle.bytes, Some(other.public_key())).is_err());
     assert_eq!(sha256_hex(&bundle.bytes).len(), 64);
+    // Rotation: the new key signs from now on; bundles signed before still check with the old
+    // key, which stays listed as retired. Only owners and admins rotate.
+    let auditor = app
+        .create_key(&app.org_id, "aud@x.io", Role::Auditor, "read:*")
+        .await;
+    assert_eq!(
+        app.rotate_signing_key(&app.org_id, &auditor.key)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let rotated = app.rotate_signing_key(&app.org_id, &app.owner_key).await;
+    assert_eq!(rotated.status, StatusCode::CREATED, "{:?}", rotated.body);
+    let keys = app.signing_keys(&app.org_id, &app.owner_key).await;
+    let statuses: Vec<&str> = keys.body["keys"]
+        .as_array()
+        .map(|k| k.iter().filter_map(|k| k["status"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(statuses, vec!["active", "retired"], "{:?}", keys.body);
+    let new_key = grc::packages::bundle::parse_public_key(
+        keys.body["keys"][0]["public_key_pem"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .expect("pem");
+    let after = app.package_download(&app.owner_key, &pid, "bundle").await;
+    assert!(grc::packages::bundle::verify(&after.bytes, Some(&new_key)).is_ok());
+    assert!(
+        grc::packages::bundle::verify(&after.bytes, Some(&trusted)).is_err(),
+        "the retired key no longer signs"
+    );
+    assert!(
+        grc::packages::bundle::verify(&bundle.bytes, Some(&trusted)).is_ok(),
+        "earlier bundles still check"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -115,6 +115,7 @@ pub enum Action {
     PackageRead,
     PackageDownload,
     SigningKeyList,
+    SigningKeyRotate,
 }
 
 impl Action {
@@ -228,6 +229,7 @@ impl Action {
         Action::PackageRead,
         Action::PackageDownload,
         Action::SigningKeyList,
+        Action::SigningKeyRotate,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -341,6 +343,7 @@ impl Action {
             Action::PackageRead => "package.read",
             Action::PackageDownload => "package.download",
             Action::SigningKeyList => "signing_key.list",
+            Action::SigningKeyRotate => "signing_key.rotate",
         }
     }
 }

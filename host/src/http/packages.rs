@@ -52,7 +52,9 @@ pub fn seed_routes() -> OpenApiRouter<AppState> {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_signing_keys))
+    OpenApiRouter::new()
+        .routes(routes!(list_signing_keys))
+        .routes(routes!(rotate_signing_key))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -221,8 +223,7 @@ async fn generate_package(
                 .collect()
         })
         .unwrap_or_default();
-    // The org's bundle signing key is made with its first package (outside the transaction);
-    // if two first packages race, one key is stored and both packages use it.
+    // The org's bundle signing key is made with its first package (outside the transaction).
     let key = &if has_key {
         None
     } else {
@@ -278,7 +279,10 @@ async fn generate_package(
                     audit_head_hash: body.provenance.audit_head_hash.clone(),
                 };
                 store::packages::insert(&mut w.tx, &row).await?;
-                if let Some(key) = key {
+                // Under the org write lock: two first packages store one key between them.
+                if let Some(key) = key
+                    && store::packages::signing_key(&mut w.tx).await?.is_none()
+                {
                     store::packages::insert_signing_key(&mut w.tx, key).await?;
                 }
                 audit::record(
@@ -572,18 +576,43 @@ pub const PREDICATE_TYPE: &str = "https://grc.dev/compliance-package/v1";
 pub struct SigningKeyView {
     pub key_id: String,
     pub algorithm: String,
+    /// `active` (signs bundles from now on) or `retired` (kept to check earlier bundles).
+    pub status: String,
     /// SubjectPublicKeyInfo PEM, what `openssl pkeyutl -verify -pubin -inkey` and
     /// `grc package verify --key` read.
     pub public_key_pem: String,
     pub created_at: String,
+    /// When a newer key took over (retired keys).
+    pub retired_at: Option<String>,
+}
+
+fn key_view(k: SigningKeyRow, retired_at: Option<String>) -> ApiResult<SigningKeyView> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&k.public_key)
+        .map_err(anyhow::Error::from)?;
+    Ok(SigningKeyView {
+        key_id: k.key_id,
+        algorithm: k.algorithm,
+        status: if retired_at.is_some() {
+            "retired"
+        } else {
+            "active"
+        }
+        .into(),
+        public_key_pem: bundle::public_key_pem(&raw),
+        created_at: k.created_at,
+        retired_at,
+    })
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SigningKeyList {
+    /// Newest (active) first.
     pub keys: Vec<SigningKeyView>,
 }
 
-/// The org's bundle signing keys (created with its first compliance package).
+/// The org's bundle signing keys: the active one (created with its first compliance package, or
+/// by the last rotation) and the retired ones, which still check the bundles they signed.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/signing-keys", tag = "compliance-packages",
     params(("org_id" = Uuid, Path)),
     responses((status = 200, body = SigningKeyList), (status = 403, body = ErrorBody)))]
@@ -600,22 +629,48 @@ async fn list_signing_keys(
         Resource::Org,
     )
     .await?;
-    let key = store::packages::signing_key(&mut tx).await?;
+    let rows = store::packages::signing_keys(&mut tx).await?;
     drop(tx);
-    let keys = key
-        .map(|k| {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(&k.public_key)
-                .map_err(anyhow::Error::from)?;
-            Ok::<_, ApiError>(SigningKeyView {
-                key_id: k.key_id,
-                algorithm: k.algorithm,
-                public_key_pem: bundle::public_key_pem(&raw),
-                created_at: k.created_at,
-            })
-        })
-        .transpose()?
-        .into_iter()
-        .collect();
+    // Newest first: each key was retired when the one before it in the list was created.
+    let mut retired_at = None;
+    let mut keys = Vec::with_capacity(rows.len());
+    for k in rows {
+        let created = k.created_at.clone();
+        keys.push(key_view(k, retired_at)?);
+        retired_at = Some(created);
+    }
     Ok(axum::Json(SigningKeyList { keys }))
+}
+
+/// Rotate the org's bundle signing key (owner/admin): a new Ed25519 key signs bundles from now
+/// on; the previous one stays listed as retired. Audited (`SIGNING_KEY_ROTATED`).
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/signing-keys/rotate", tag = "compliance-packages",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 201, body = SigningKeyView), (status = 403, body = ErrorBody)))]
+async fn rotate_signing_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+) -> ApiResult<(StatusCode, axum::Json<SigningKeyView>)> {
+    let org_id = org_id.to_string();
+    let key = &new_signing_key(&state, &org_id)?;
+    write(&state, &caller, &org_id, Action::SigningKeyRotate, Resource::Org, |w| {
+        Box::pin(async move {
+            let previous = store::packages::signing_key(&mut w.tx).await?;
+            store::packages::insert_signing_key(&mut w.tx, key).await?;
+            audit::record(&mut w.tx, &w.auth, AuditEvent {
+                action: "SIGNING_KEY_ROTATED",
+                target_type: "signing_key",
+                target_id: &key.key_id,
+                metadata: json!({ "previous_key_id": previous.map(|k| k.key_id), "algorithm": key.algorithm }),
+            })
+            .await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(key_view(key.clone(), None)?),
+    ))
 }

@@ -132,34 +132,51 @@ pub struct SigningKeyRow {
     pub created_at: String,
 }
 
+const KEY_COLUMNS: &str = "key_id, algorithm, public_key, private_sealed, created_at";
+
+fn key_from_row(r: &AnyRow) -> StoreResult<SigningKeyRow> {
+    Ok(SigningKeyRow {
+        key_id: r.try_get("key_id")?,
+        algorithm: r.try_get("algorithm")?,
+        public_key: r.try_get("public_key")?,
+        private_sealed: r.try_get("private_sealed")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// The org's active signing key: its newest.
 pub async fn signing_key(tx: &mut TenantTx) -> StoreResult<Option<SigningKeyRow>> {
     let org_id = tx.org_id().to_owned();
-    let row = sqlx::query(
-        "SELECT key_id, algorithm, public_key, private_sealed, created_at FROM signing_keys \
-         WHERE org_id = $1",
-    )
+    sqlx::query(&format!(
+        "SELECT {KEY_COLUMNS} FROM signing_keys WHERE org_id = $1 \
+         ORDER BY created_at DESC, key_id DESC LIMIT 1"
+    ))
     .bind(org_id)
     .fetch_optional(tx.conn())
-    .await?;
-    row.map(|r| {
-        Ok(SigningKeyRow {
-            key_id: r.try_get("key_id")?,
-            algorithm: r.try_get("algorithm")?,
-            public_key: r.try_get("public_key")?,
-            private_sealed: r.try_get("private_sealed")?,
-            created_at: r.try_get("created_at")?,
-        })
-    })
+    .await?
+    .as_ref()
+    .map(key_from_row)
     .transpose()
 }
 
-/// Stores the org's key unless it has one already (two first downloads race: one key wins and
-/// both use it). Returns whether this one was stored.
-pub async fn insert_signing_key(tx: &mut TenantTx, k: &SigningKeyRow) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "INSERT INTO signing_keys (org_id, key_id, algorithm, public_key, private_sealed, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id) DO NOTHING",
-    )
+/// Every signing key of the org, newest (active) first.
+pub async fn signing_keys(tx: &mut TenantTx) -> StoreResult<Vec<SigningKeyRow>> {
+    let org_id = tx.org_id().to_owned();
+    let rows = sqlx::query(&format!(
+        "SELECT {KEY_COLUMNS} FROM signing_keys WHERE org_id = $1 \
+         ORDER BY created_at DESC, key_id DESC"
+    ))
+    .bind(org_id)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(key_from_row).collect()
+}
+
+/// Adds a key; being the newest, it signs from now on (the caller holds the org write lock).
+pub async fn insert_signing_key(tx: &mut TenantTx, k: &SigningKeyRow) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO signing_keys (org_id, {KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+    ))
     .bind(tx.org_id().to_owned())
     .bind(&k.key_id)
     .bind(&k.algorithm)
@@ -168,5 +185,5 @@ pub async fn insert_signing_key(tx: &mut TenantTx, k: &SigningKeyRow) -> StoreRe
     .bind(&k.created_at)
     .execute(tx.conn())
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(())
 }
