@@ -875,7 +875,7 @@ async fn list_collectors(
 // Agent calls ---------------------------------------------------------------------------------
 
 /// The credential must be the path's agent's; anything else never reaches its data.
-fn own_agent(agent: &AgentCaller, path_agent: Uuid) -> ApiResult<()> {
+pub(super) fn own_agent(agent: &AgentCaller, path_agent: Uuid) -> ApiResult<()> {
     if agent.agent.id == path_agent.to_string() {
         Ok(())
     } else {

@@ -9,6 +9,7 @@
 //! What people do with decisions and trails is in `http::runtime_decisions`.
 
 use super::{
+    agents::own_agent,
     body::Cap,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{Json, Path, read_json},
@@ -43,17 +44,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agent_decide))
         .routes(routes!(agent_decision))
         .routes(routes!(report_events))
-}
-
-/// The credential must be the path's agent's.
-fn own_agent(agent: &AgentCaller, path_agent: Uuid) -> ApiResult<()> {
-    if agent.agent.id == path_agent.to_string() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "this credential belongs to another agent".into(),
-        ))
-    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -131,17 +121,11 @@ pub(super) fn decision_view(d: DecisionRow, now: &str) -> DecisionView {
     }
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> ApiResult<()> {
-    if value.trim().is_empty()
-        || value.chars().count() > max
-        || crate::domain::text::forbidden_control(value).is_some()
-    {
-        return Err(ApiError::invalid_field(
-            &["body", field],
-            format!("1 to {max} characters, no control characters"),
-        ));
-    }
-    Ok(())
+/// A name-like field of the request (control characters were refused when the body was read).
+fn check_text(loc: &[&str], value: &str, max: usize) -> ApiResult<()> {
+    crate::domain::text::label(value, max)
+        .map(drop)
+        .map_err(|msg| ApiError::invalid_field(loc, msg))
 }
 
 fn check_facts(facts: &CallFacts) -> ApiResult<()> {
@@ -150,9 +134,7 @@ fn check_facts(facts: &CallFacts) -> ApiResult<()> {
         ("severity", &facts.severity),
     ] {
         if let Some(v) = value {
-            check_text(field, v, 100).map_err(|_| {
-                ApiError::invalid_field(&["body", "context", field], "1 to 100 characters")
-            })?;
+            check_text(&["body", "context", field], v, 100)?;
         }
     }
     if facts.record_count.is_some_and(|n| n < 0) {
@@ -201,9 +183,9 @@ async fn agent_decide(
 ) -> ApiResult<axum::Json<DecisionView>> {
     own_agent(&agent, agent_id)?;
     let state = &state;
-    check_text("connector", &body.connector, 40)?;
-    check_text("operation", &body.operation, 81)?;
-    check_text("resource", &body.resource, 500)?;
+    check_text(&["body", "connector"], &body.connector, 40)?;
+    check_text(&["body", "operation"], &body.operation, 81)?;
+    check_text(&["body", "resource"], &body.resource, 500)?;
     check_facts(&body.context)?;
     let (body, who) = (&body, &agent.agent);
     let settings = &state.config.runtime;
