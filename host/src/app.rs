@@ -102,6 +102,9 @@ impl AppState {
             crate::agents::rate::HeartbeatLimiter::new(config.agents.heartbeats_per_minute);
         let webhook_guard =
             crate::webhooks::target::TargetGuard::new(&config.webhooks.allow_private)?;
+        // A malformed Intune allow-list stops the server here, not at the first sync.
+        crate::intune::graph::HttpGraphClient::new(&config.intune)
+            .context("GRC_INTUNE__… settings")?;
         let connectors = crate::runtime::connectors::ConnectorCatalog::load()?;
         let runtime_engine = crate::runtime::RuntimeEngine::load()
             .context("loading the runtime Cedar schema and baseline")?;

@@ -82,6 +82,16 @@ pub struct Config {
     /// Agent runtime governance (`GRC_RUNTIME__…`).
     #[serde(default)]
     pub runtime: crate::runtime::settings::RuntimeSettings,
+    /// Intune posture sync (`GRC_INTUNE__LOGIN_URL`, `GRC_INTUNE__GRAPH_URL`,
+    /// `GRC_INTUNE__ALLOW_PRIVATE='["127.0.0.1/32"]'` etc.).
+    #[serde(default)]
+    pub intune: crate::intune::settings::IntuneSettings,
+    /// Just-in-time SSH sessions (`GRC_SSH__REQUEST_TTL_SECS=…` etc.).
+    #[serde(default)]
+    pub ssh: crate::ssh::settings::SshSettings,
+    /// SIEM ingest and search limits (`GRC_SIEM__MAX_EVENTS_PER_BATCH=…` etc.).
+    #[serde(default)]
+    pub siem: crate::siem::settings::SiemSettings,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -129,6 +139,9 @@ impl Default for Config {
             webhooks: Default::default(),
             alerts: Default::default(),
             runtime: Default::default(),
+            intune: Default::default(),
+            ssh: Default::default(),
+            siem: Default::default(),
         }
     }
 }

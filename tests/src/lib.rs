@@ -19,9 +19,13 @@ use std::path::PathBuf;
 pub use serde_json::json;
 
 pub mod alerting;
+pub mod discovery;
 mod governance;
+pub mod intune;
 pub mod runtime;
 pub mod scim;
+pub mod siem;
+pub mod ssh;
 pub use governance::{RawResp, pdf_pages};
 
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789";

@@ -73,10 +73,16 @@ checks.positive_data_acceptance.enabled = false
 include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/(connectors|runtime-policies|compliance-packages|runtime-decisions/\{decision_id\}/(approve|reject))|PUT /api/v1/orgs/\{org_id\}/agents/\{agent_id\}/configuration|POST /v1/compliance)$'
 checks.positive_data_acceptance.enabled = false
 
+# Discovery sites (issue 19): ranges must be CIDR blocks in network form and windows' times
+# `HH:MM`, meaning no schema states. tests/tests/discovery.rs drives these routes.
+[[operations]]
+include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/discovery/sites|PUT /api/v1/orgs/\{org_id\}/discovery/sites/\{site_id\})$'
+checks.positive_data_acceptance.enabled = false
+
 # Paging cursors are opaque values the server issued (`next_cursor`); a made-up one is refused
 # with 422, which no schema can state. tests/tests/agents.rs and governance.rs page these lists.
 [[operations]]
-include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries|runtime-decisions)$'
+include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries|runtime-decisions|discovery/decisions|discovery/sites/\{site_id\}/observations)$'
 checks.positive_data_acceptance.enabled = false
 "#;
 

@@ -164,6 +164,57 @@ pub async fn project(
     })
 }
 
+/// What devices a collector discovered did to the inventory (issue 19).
+pub struct Discovered {
+    /// Each device's asset, in the order given (`None` when it named no identifier).
+    pub asset_ids: Vec<Option<String>>,
+    pub new_devices: u32,
+    /// The unauthorized devices among them, for alerting.
+    pub unauthorized: Vec<Asset>,
+}
+
+/// Records devices a collector observed under a discovery grant: the same projection as a
+/// heartbeat's observed devices (unknown ones become `unauthorized` assets).
+pub async fn project_discovered(
+    tx: &mut TenantTx,
+    agent: &Agent,
+    devices: &[super::heartbeat::ObservedDevice],
+    at: &str,
+) -> StoreResult<Discovered> {
+    let mut rec = Recorder {
+        agent_id: &agent.id,
+        at,
+        count: 0,
+    };
+    let observer = agent.asset_id.clone().unwrap_or_default();
+    let mut out = Discovered {
+        asset_ids: Vec::with_capacity(devices.len()),
+        new_devices: 0,
+        unauthorized: Vec::new(),
+    };
+    for device in devices {
+        match observe(tx, &mut rec, device, &observer).await? {
+            Some((new, asset)) => {
+                out.new_devices += u32::from(new);
+                out.asset_ids.push(Some(asset.id.clone()));
+                if asset.authorization == "unauthorized" && asset.merged_into.is_none() {
+                    out.unauthorized.push(asset);
+                }
+            }
+            // An enrolled host (its own agent reports it), or nothing to identify it by.
+            None => {
+                let known = match (&device.mac, &device.ip) {
+                    (Some(mac), _) => store::assets::find_by_identifier(tx, "mac", mac.as_str()).await?,
+                    (None, Some(ip)) => store::assets::find_by_identifier(tx, "ip", &ip.to_string()).await?,
+                    (None, None) => None,
+                };
+                out.asset_ids.push(known);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// How stale an unchanged host's `last_seen` may get before a report writes it again.
 const LAST_SEEN_GRANULARITY_SECS: i64 = 60;
 

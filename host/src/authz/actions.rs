@@ -116,6 +116,35 @@ pub enum Action {
     PackageDownload,
     SigningKeyList,
     SigningKeyRotate,
+    IntuneConnectionRead,
+    IntuneConnectionManage,
+    IntuneSync,
+    IntuneDeviceList,
+    IntuneDeviceRead,
+    IntuneSyncRunList,
+    DiscoverySiteList,
+    DiscoverySiteRead,
+    DiscoverySiteCreate,
+    DiscoverySiteUpdate,
+    DiscoverySiteDelete,
+    DiscoveryDecisionList,
+    DiscoveryObservationList,
+    DiscoveryDecide,
+    DiscoveryReport,
+    SshSessionList,
+    SshSessionRead,
+    SshSessionRequest,
+    SshSessionApprove,
+    SshSessionCancel,
+    SshSessionConnect,
+    SiemSourceList,
+    SiemSourceRead,
+    SiemSourceRegister,
+    SiemSourceUpdate,
+    SiemIngest,
+    SiemSearch,
+    SiemEventRead,
+    SiemLink,
 }
 
 impl Action {
@@ -230,6 +259,35 @@ impl Action {
         Action::PackageDownload,
         Action::SigningKeyList,
         Action::SigningKeyRotate,
+        Action::IntuneConnectionRead,
+        Action::IntuneConnectionManage,
+        Action::IntuneSync,
+        Action::IntuneDeviceList,
+        Action::IntuneDeviceRead,
+        Action::IntuneSyncRunList,
+        Action::DiscoverySiteList,
+        Action::DiscoverySiteRead,
+        Action::DiscoverySiteCreate,
+        Action::DiscoverySiteUpdate,
+        Action::DiscoverySiteDelete,
+        Action::DiscoveryDecisionList,
+        Action::DiscoveryObservationList,
+        Action::DiscoveryDecide,
+        Action::DiscoveryReport,
+        Action::SshSessionList,
+        Action::SshSessionRead,
+        Action::SshSessionRequest,
+        Action::SshSessionApprove,
+        Action::SshSessionCancel,
+        Action::SshSessionConnect,
+        Action::SiemSourceList,
+        Action::SiemSourceRead,
+        Action::SiemSourceRegister,
+        Action::SiemSourceUpdate,
+        Action::SiemIngest,
+        Action::SiemSearch,
+        Action::SiemEventRead,
+        Action::SiemLink,
     ];
 
     pub fn cedar_id(self) -> &'static str {
@@ -344,6 +402,35 @@ impl Action {
             Action::PackageDownload => "package.download",
             Action::SigningKeyList => "signing_key.list",
             Action::SigningKeyRotate => "signing_key.rotate",
+            Action::IntuneConnectionRead => "intune.connection.read",
+            Action::IntuneConnectionManage => "intune.connection.manage",
+            Action::IntuneSync => "intune.sync",
+            Action::IntuneDeviceList => "intune.device.list",
+            Action::IntuneDeviceRead => "intune.device.read",
+            Action::IntuneSyncRunList => "intune.sync_run.list",
+            Action::DiscoverySiteList => "discovery.site.list",
+            Action::DiscoverySiteRead => "discovery.site.read",
+            Action::DiscoverySiteCreate => "discovery.site.create",
+            Action::DiscoverySiteUpdate => "discovery.site.update",
+            Action::DiscoverySiteDelete => "discovery.site.delete",
+            Action::DiscoveryDecisionList => "discovery.decision.list",
+            Action::DiscoveryObservationList => "discovery.observation.list",
+            Action::DiscoveryDecide => "discovery.decide",
+            Action::DiscoveryReport => "discovery.report",
+            Action::SshSessionList => "ssh_session.list",
+            Action::SshSessionRead => "ssh_session.read",
+            Action::SshSessionRequest => "ssh_session.request",
+            Action::SshSessionApprove => "ssh_session.approve",
+            Action::SshSessionCancel => "ssh_session.cancel",
+            Action::SshSessionConnect => "ssh_session.connect",
+            Action::SiemSourceList => "siem.source.list",
+            Action::SiemSourceRead => "siem.source.read",
+            Action::SiemSourceRegister => "siem.source.register",
+            Action::SiemSourceUpdate => "siem.source.update",
+            Action::SiemIngest => "siem.ingest",
+            Action::SiemSearch => "siem.search",
+            Action::SiemEventRead => "siem.read",
+            Action::SiemLink => "siem.link",
         }
     }
 }
@@ -369,6 +456,8 @@ pub enum Resource {
     Alert(String),
     Ticket(String),
     WebhookSubscription(String),
+    /// A just-in-time SSH session request.
+    SshSession(String),
 }
 
 impl Resource {
@@ -391,6 +480,7 @@ impl Resource {
             Resource::Alert(id) => ("Alert", id.clone()),
             Resource::Ticket(id) => ("Ticket", id.clone()),
             Resource::WebhookSubscription(id) => ("WebhookSubscription", id.clone()),
+            Resource::SshSession(id) => ("SshSession", id.clone()),
         }
     }
 }
@@ -402,4 +492,7 @@ pub struct ContextExtras {
     pub grants_role: Option<String>,
     /// apikey.create: the concrete scopes requested for the new key.
     pub requested_scopes: Option<Vec<String>>,
+    /// ssh_session.approve / cancel / connect: the user id of whoever requested the session
+    /// (`context.ssh_requester`, so Cedar can refuse self-approval).
+    pub ssh_requester: Option<String>,
 }

@@ -109,6 +109,12 @@ pub fn build(schema: &Schema, input: &EvalInput<'_>) -> anyhow::Result<BuiltRequ
             strings(&mut requested.iter().cloned()),
         ));
     }
+    if let Some(requester) = &input.extras.ssh_requester {
+        context.push((
+            "ssh_requester".to_owned(),
+            RestrictedExpression::new_entity_uid(uid("User", requester)?),
+        ));
+    }
 
     let action_uid = uid("Action", input.action.cedar_id())?;
     let request = Request::new(

@@ -542,6 +542,12 @@ fn deny_message(policy_ids: &[String], errors: &[String]) -> String {
         "a SCIM connection may act only as itself".into()
     } else if has("guard.no_scope_escalation") {
         "cannot create a key with scopes beyond your own".into()
+    } else if has("guard.ssh_no_self_approval") {
+        crate::ssh::SELF_APPROVAL_REFUSED.into()
+    } else if has("guard.ssh_cancel_own") {
+        "only the requester or an owner/admin can cancel this SSH session".into()
+    } else if has("guard.ssh_connect_own") {
+        "only the requester can connect through this SSH session".into()
     } else if let Some(tenant) = policy_ids
         .iter()
         .find(|id| id.starts_with(policy_set::TENANT_POLICY_PREFIX))

@@ -22,6 +22,10 @@ pub const CONCRETE_SCOPES: &[&str] = &[
     "write:assets",
     "read:alerts",
     "write:alerts",
+    "read:ssh",
+    "write:ssh",
+    "read:siem",
+    "write:siem",
     "admin:org",
 ];
 

@@ -37,6 +37,7 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "alerts", description = "Alerts raised by the system, their triage, and event timelines of any subject (seed 003)"),
         (name = "tickets", description = "Internal tickets: manual or from an alert, comments and links (seed 003)"),
         (name = "webhooks", description = "Webhook subscriptions and deliveries, signed per Standard Webhooks, with retry state and attempts (seed 003)"),
+        (name = "discovery", description = "Discovery authorization: sites, Cedar grant/deny decisions for collectors, redacted observations and site status (seed 003, runtime-lite)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

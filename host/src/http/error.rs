@@ -47,6 +47,12 @@ pub enum ApiError {
     RequestTimeout(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// A 502: a service this request depends on (Microsoft Graph) failed or refused.
+    #[error("{0}")]
+    BadGateway(String),
+    /// A 504: a service this request depends on did not answer in time.
+    #[error("{0}")]
+    GatewayTimeout(String),
     /// A 429: the caller is over a rate; `Retry-After` says when to come back (seconds).
     #[error("{message}")]
     TooManyRequests {
@@ -141,6 +147,8 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Scim(e) => StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -18,11 +18,14 @@ pub mod compliance;
 pub mod compliance_policies;
 pub mod connectors;
 pub mod custom_frameworks;
+pub mod discovery;
+pub mod discovery_agent;
 pub mod docs;
 pub mod error;
 pub mod evidence;
 pub mod extract;
 pub mod health;
+pub mod intune;
 pub mod members;
 pub mod metrics;
 pub mod orgs;
@@ -38,6 +41,8 @@ pub mod scans;
 pub mod scim;
 pub mod scim_connections;
 pub mod scores;
+pub mod siem;
+pub mod ssh_sessions;
 pub mod tickets;
 pub mod timeline;
 pub mod webhooks;
@@ -343,7 +348,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(runtime::router())
         .merge(runtime_decisions::router())
         .merge(packages::router())
+        .merge(discovery::router())
+        .merge(discovery_agent::router())
+        .merge(ssh_sessions::router())
+        .merge(siem::router())
         .nest(SEED_001_PREFIX, packages::seed_routes())
+        .merge(intune::router())
         .merge(health::router())
 }
 

@@ -197,11 +197,22 @@ impl RuntimeEngine {
 
     /// Decides one call. Never panics and never allows on error.
     pub fn decide(&self, policies: &Result<PolicySet, String>, call: &Call<'_>) -> Ruling {
+        self.rule(policies, self.request(call))
+    }
+
+    /// Evaluates one request built against the runtime schema (any of its actions) with the
+    /// org's `policies`: a forbid or no permit is DENY, a determining `@escalate` permit is
+    /// ESCALATE, an error building or evaluating it is DENY.
+    pub fn rule(
+        &self,
+        policies: &Result<PolicySet, String>,
+        built: anyhow::Result<(Request, Entities)>,
+    ) -> Ruling {
         let set = match policies {
             Ok(set) => set,
             Err(e) => return error_ruling(vec![e.clone()]),
         };
-        let (request, entities) = match self.request(call) {
+        let (request, entities) = match built {
             Ok(built) => built,
             Err(e) => return error_ruling(vec![e.to_string()]),
         };
@@ -355,9 +366,15 @@ impl RuntimeEngine {
         let entities = Entities::from_entities(entities, Some(&self.schema))?;
         Ok((request, entities))
     }
+
+    /// The runtime schema, for building requests of its other actions (`discover`).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
 }
 
-fn uid(type_name: &str, id: &str) -> anyhow::Result<EntityUid> {
+/// An entity uid of the runtime schema, e.g. `uid("Site", id)`.
+pub fn uid(type_name: &str, id: &str) -> anyhow::Result<EntityUid> {
     Ok(EntityUid::from_type_name_and_id(
         EntityTypeName::from_str(type_name)?,
         EntityId::new(id),
@@ -369,7 +386,7 @@ fn error_ruling(errors: Vec<String>) -> Ruling {
         verdict: Verdict::Deny,
         policy_ids: Vec::new(),
         reason: format!(
-            "policy evaluation failed, so the call is denied: {}",
+            "policy evaluation failed, so the request is denied: {}",
             errors.join("; ")
         ),
         errors,

@@ -14,29 +14,46 @@ use std::sync::Arc;
 /// Longest accepted URL.
 pub const MAX_URL_LEN: usize = 2048;
 
-/// Which addresses deliveries may reach.
-#[derive(Debug, Clone, Default)]
+/// Which addresses deliveries may reach. Other outbound clients (the Intune Graph client) use
+/// the same guard with their own allow-list setting, named in refusals.
+#[derive(Debug, Clone)]
 pub struct TargetGuard {
     allowed: Arc<Vec<IpNet>>,
+    setting: &'static str,
+}
+
+const WEBHOOKS_SETTING: &str = "GRC_WEBHOOKS__ALLOW_PRIVATE";
+
+impl Default for TargetGuard {
+    fn default() -> Self {
+        TargetGuard {
+            allowed: Arc::default(),
+            setting: WEBHOOKS_SETTING,
+        }
+    }
 }
 
 impl TargetGuard {
     /// Parses the operator allow-list; a malformed entry stops the server from starting.
     pub fn new(allow_private: &[String]) -> anyhow::Result<Self> {
+        Self::for_setting(allow_private, WEBHOOKS_SETTING)
+    }
+
+    /// [`Self::new`] for another client whose allow-list is the setting `setting`.
+    pub fn for_setting(allow_private: &[String], setting: &'static str) -> anyhow::Result<Self> {
         let allowed = allow_private
             .iter()
             .map(|raw| {
                 raw.trim().parse::<IpNet>().or_else(|_| {
                     raw.trim().parse::<IpAddr>().map(IpNet::from).map_err(|_| {
-                        anyhow::anyhow!(
-                            "GRC_WEBHOOKS__ALLOW_PRIVATE: '{raw}' is not a CIDR such as 10.0.0.0/8"
-                        )
+                        anyhow::anyhow!("{setting}: '{raw}' is not a CIDR such as 10.0.0.0/8")
                     })
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(TargetGuard {
             allowed: Arc::new(allowed),
+            setting,
         })
     }
 
@@ -53,8 +70,9 @@ impl TargetGuard {
         match special_purpose(ip) {
             None => Ok(()),
             Some(kind) => Err(format!(
-                "{ip} is a {kind} address; webhooks go to public addresses unless an operator \
-                 allows the network (GRC_WEBHOOKS__ALLOW_PRIVATE)"
+                "{ip} is a {kind} address; outbound calls go to public addresses unless an \
+                 operator allows the network ({})",
+                self.setting
             )),
         }
     }
@@ -92,11 +110,11 @@ impl TargetGuard {
             self.check_ip(ip)?;
         }
         if url.scheme() == "http" && !literal.is_some_and(|ip| self.allow_listed(canonical(ip))) {
-            return Err(
+            return Err(format!(
                 "must be https:// (plain http is accepted only for networks an operator \
-                 allow-lists with GRC_WEBHOOKS__ALLOW_PRIVATE)"
-                    .into(),
-            );
+                 allow-lists with {})",
+                self.setting
+            ));
         }
         Ok(url)
     }
