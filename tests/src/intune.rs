@@ -61,10 +61,10 @@ pub fn fake_device(i: usize) -> Value {
     json!({
         "id": device_id(i),
         "deviceName": format!("LAPTOP-{i:03}"),
-        "operatingSystem": if i % 2 == 0 { "Windows" } else { "iOS" },
+        "operatingSystem": if i.is_multiple_of(2) { "Windows" } else { "iOS" },
         "osVersion": "10.0.22631.4460",
-        "complianceState": if i % 3 == 0 { "noncompliant" } else { "compliant" },
-        "isEncrypted": i % 3 != 0,
+        "complianceState": if i.is_multiple_of(3) { "noncompliant" } else { "compliant" },
+        "isEncrypted": !i.is_multiple_of(3),
         "jailBroken": "False",
         "managementAgent": "mdm",
         "lastSyncDateTime": "2026-12-01T10:00:00Z",

@@ -52,7 +52,10 @@ fn never(_: &Resp) -> usize {
     0
 }
 
-async fn every_mutating_route_under_concurrency(app: TestApp, _graph: grc_tests::intune::FakeGraph) {
+async fn every_mutating_route_under_concurrency(
+    app: TestApp,
+    _graph: grc_tests::intune::FakeGraph,
+) {
     let a = Org {
         id: app.org_id.clone(),
         key: app.owner_key.clone(),
@@ -302,7 +305,11 @@ fn audited_by(method: &str, template: &str) -> Option<Audited> {
 
 /// Contract-only routes whose best answer is 501 (seed 003: no SSH broker exists).
 fn best_answer_is_501(method: &str, template: &str) -> bool {
-    (method, template) == ("POST", "/api/v1/orgs/{org_id}/ssh/sessions/{session_id}/connect")
+    (method, template)
+        == (
+            "POST",
+            "/api/v1/orgs/{org_id}/ssh/sessions/{session_id}/connect",
+        )
 }
 
 /// Prepares what the operation needs in `org` and returns `n` calls to fire at once. Some calls
@@ -1481,9 +1488,7 @@ async fn discovery_recipe(
     template: &str,
     n: usize,
 ) -> Option<Vec<Call>> {
-    let site = |name: String| {
-        json!({ "name": name, "ranges": ["10.20.0.0/16"], "techniques": ["arp", "ping"] })
-    };
+    let site = |name: String| json!({ "name": name, "ranges": ["10.20.0.0/16"], "techniques": ["arp", "ping"] });
     let calls_of = |path: &str, body: &dyn Fn(usize) -> Value, bearer: Option<&str>| -> Vec<Call> {
         (0..n)
             .map(|i| Call {
@@ -1501,7 +1506,13 @@ async fn discovery_recipe(
             None,
         ),
         "/api/v1/orgs/{org_id}/discovery/sites/{site_id}" => {
-            let id = created_id(app, org, "/discovery/sites", site(format!("s-{}", uuid::Uuid::new_v4()))).await;
+            let id = created_id(
+                app,
+                org,
+                "/discovery/sites",
+                site(format!("s-{}", uuid::Uuid::new_v4())),
+            )
+            .await;
             let path = app.org_path(&org.id, &format!("/discovery/sites/{id}"));
             if m == Method::DELETE {
                 same_calls(m, &path, n)
@@ -1512,7 +1523,13 @@ async fn discovery_recipe(
         }
         "/api/v1/agents/{agent_id}/discovery/decisions"
         | "/api/v1/agents/{agent_id}/discovery/observations" => {
-            let id = created_id(app, org, "/discovery/sites", site(format!("s-{}", uuid::Uuid::new_v4()))).await;
+            let id = created_id(
+                app,
+                org,
+                "/discovery/sites",
+                site(format!("s-{}", uuid::Uuid::new_v4())),
+            )
+            .await;
             let collector = app.collector_in(&org.id, &org.key, "collector").await;
             let ask = json!({ "site_id": id, "technique": "arp", "targets": ["10.20.1.0/24"] });
             if template.ends_with("/decisions") {
@@ -1523,7 +1540,10 @@ async fn discovery_recipe(
                 assert_eq!(grant.body["decision"], json!("grant"), "{:?}", grant.body);
                 let decision = grant.body["decision_id"].clone();
                 let now = grc::domain::time::now();
-                let path = format!("/api/v1/agents/{}/discovery/observations", collector.agent_id);
+                let path = format!(
+                    "/api/v1/agents/{}/discovery/observations",
+                    collector.agent_id
+                );
                 calls_of(
                     &path,
                     &|i| {
@@ -1589,15 +1609,16 @@ async fn ssh_recipe(
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
     let id = made.body["id"].as_str().expect("session id").to_owned();
-    let path = app.org_path(&org.id, &format!("/ssh/sessions/{id}{}", rest.replace("/{session_id}", "")));
+    let path = app.org_path(
+        &org.id,
+        &format!("/ssh/sessions/{id}{}", rest.replace("/{session_id}", "")),
+    );
     let calls = match rest {
         "/{session_id}/approve" | "/{session_id}/reject" | "/{session_id}/cancel" => {
             calls_of(&path, &|i| Some(json!({ "note": format!("n{i}") })), None)
         }
         "/{session_id}/connect" => {
-            let approved = app
-                .approve_ssh_session(&org.id, &org.key, &id, "")
-                .await;
+            let approved = app.approve_ssh_session(&org.id, &org.key, &id, "").await;
             assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
             calls_of(&path, &|_| None, Some(&requester))
         }
@@ -1627,7 +1648,10 @@ async fn intune_recipe(
             .map(|i| Call {
                 method: m.clone(),
                 path: path.clone(),
-                body: Body::Json(connection_body(&format!("secret-{i}-{}", uuid::Uuid::new_v4()))),
+                body: Body::Json(connection_body(&format!(
+                    "secret-{i}-{}",
+                    uuid::Uuid::new_v4()
+                ))),
                 bearer: None,
             })
             .collect();
@@ -1666,7 +1690,14 @@ async fn siem_recipe(
     let rest = template.strip_prefix("/api/v1/orgs/{org_id}/siem")?;
     let now = chrono::Utc::now().timestamp_millis();
     let event = |i: usize| {
-        grc_tests::siem::ocsf_event(&format!("c{}", i % 6), now - 1000, 2, "concurrent", "u", "10.0.0.1")
+        grc_tests::siem::ocsf_event(
+            &format!("c{}", i % 6),
+            now - 1000,
+            2,
+            "concurrent",
+            "u",
+            "10.0.0.1",
+        )
     };
     let calls = |path: String, body: &dyn Fn(usize) -> Value| -> Vec<Call> {
         (0..n)
@@ -1679,33 +1710,42 @@ async fn siem_recipe(
             .collect()
     };
     let calls = match rest {
-        "/sources" => calls(app.org_path(&org.id, "/siem/sources"), &|i| {
-            json!({ "name": format!("s{}", i % 4), "product": "p", "vendor": "v" })
-        }),
+        "/sources" => calls(
+            app.org_path(&org.id, "/siem/sources"),
+            &|i| json!({ "name": format!("s{}", i % 4), "product": "p", "vendor": "v" }),
+        ),
         "/sources/{source_id}" => {
             let id = siem_source(app, org, "conc-patch").await;
-            calls(app.org_path(&org.id, &format!("/siem/sources/{id}")), &|i| {
-                json!({ "expected_interval_secs": 3600 + 60 * (i + 1) })
-            })
+            calls(
+                app.org_path(&org.id, &format!("/siem/sources/{id}")),
+                &|i| json!({ "expected_interval_secs": 3600 + 60 * (i + 1) }),
+            )
         }
         "/sources/{source_id}/events" => {
             let id = siem_source(app, org, "conc-ingest").await;
-            calls(app.org_path(&org.id, &format!("/siem/sources/{id}/events")), &|i| {
-                json!({ "events": [event(i), event(i + 1)] })
-            })
+            calls(
+                app.org_path(&org.id, &format!("/siem/sources/{id}/events")),
+                &|i| json!({ "events": [event(i), event(i + 1)] }),
+            )
         }
         "/events/{event_id}/alerts" => {
             let id = siem_source(app, org, "conc-link").await;
-            let resp = app.ingest_siem_events(&org.id, &org.key, &id, json!([event(0)])).await;
+            let resp = app
+                .ingest_siem_events(&org.id, &org.key, &id, json!([event(0)]))
+                .await;
             assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
             let found = app
                 .search_siem_events(&org.id, &org.key, &format!("source_id={id}"))
                 .await;
-            let event_id = found.body["events"][0]["id"].as_str().expect("event").to_owned();
+            let event_id = found.body["events"][0]["id"]
+                .as_str()
+                .expect("event")
+                .to_owned();
             let alert = fresh_alert(app, org).await;
-            calls(app.org_path(&org.id, &format!("/siem/events/{event_id}/alerts")), &|_| {
-                json!({ "alert_id": alert })
-            })
+            calls(
+                app.org_path(&org.id, &format!("/siem/events/{event_id}/alerts")),
+                &|_| json!({ "alert_id": alert }),
+            )
         }
         other => panic!("no SIEM recipe for {other}"),
     };

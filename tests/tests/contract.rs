@@ -79,10 +79,41 @@ checks.positive_data_acceptance.enabled = false
 include-name-regex = '^(POST /api/v1/orgs/\{org_id\}/discovery/sites|PUT /api/v1/orgs/\{org_id\}/discovery/sites/\{site_id\})$'
 checks.positive_data_acceptance.enabled = false
 
+# Intune (issue 19): a connection's first PUT needs a client secret and a tenant domain must be
+# a real one; a sync calls Microsoft Graph, which a contract run must not reach (it would go to
+# login.microsoftonline.com). tests/tests/intune.rs drives both against a fake Graph server.
+[[operations]]
+include-name-regex = '^PUT /api/v1/orgs/\{org_id\}/intune/connection$'
+checks.positive_data_acceptance.enabled = false
+
+[[operations]]
+include-name-regex = '^POST /api/v1/orgs/\{org_id\}/intune/sync$'
+enabled = false
+
+# SIEM (issue 19): an OCSF class_uid must be one this server knows and category/type must agree
+# with it, times may not lie in the future, a source name is unique and a disabled source
+# takes no events. tests/tests/siem.rs drives these routes.
+[[operations]]
+include-name-regex = '^POST /api/v1/orgs/\{org_id\}/siem/(sources|sources/\{source_id\}/events|events/\{event_id\}/alerts)$'
+checks.positive_data_acceptance.enabled = false
+
+# JIT SSH sessions (issue 19): a request names an asset of the inventory with a reason of 3 or
+# more characters; answers, cancels and connects need an existing session in the right state,
+# and connect answers 501 (no broker is configured) by contract. tests/tests/ssh_sessions.rs
+# drives these routes.
+[[operations]]
+include-name-regex = '^POST /api/v1/orgs/\{org_id\}/ssh/sessions(/\{session_id\}/(approve|reject|cancel))?$'
+checks.positive_data_acceptance.enabled = false
+
+[[operations]]
+include-name-regex = '^POST /api/v1/orgs/\{org_id\}/ssh/sessions/\{session_id\}/connect$'
+checks.positive_data_acceptance.enabled = false
+checks.not_a_server_error.enabled = false
+
 # Paging cursors are opaque values the server issued (`next_cursor`); a made-up one is refused
 # with 422, which no schema can state. tests/tests/agents.rs and governance.rs page these lists.
 [[operations]]
-include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries|runtime-decisions|discovery/decisions|discovery/sites/\{site_id\}/observations)$'
+include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries|runtime-decisions|discovery/decisions|discovery/sites/\{site_id\}/observations|siem/events|ssh/sessions)$'
 checks.positive_data_acceptance.enabled = false
 "#;
 

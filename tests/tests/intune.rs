@@ -458,6 +458,22 @@ async fn refusals_from_microsoft_are_clear_and_write_nothing(app: TestApp, graph
     let resp = app.intune_sync(org, owner).await;
     assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
     assert_eq!(resp.body["created"], 25);
+
+    // The sealed secret is bound to its reference: moved under another one, it does not open.
+    let moved = format!("secretref:local:{}", uuid::Uuid::new_v4());
+    app.owner_sql(&format!("UPDATE sealed_secrets SET ref = '{moved}'"))
+        .await;
+    app.owner_sql(&format!(
+        "UPDATE intune_connections SET client_secret_ref = '{moved}'"
+    ))
+    .await;
+    let resp = app.intune_sync(org, owner).await;
+    assert_eq!(resp.status, StatusCode::CONFLICT, "{:?}", resp.body);
+    assert!(
+        resp.detail().contains("PUT the connection again"),
+        "{}",
+        resp.detail()
+    );
 }
 
 async fn nothing_written(app: &TestApp) {

@@ -201,6 +201,19 @@ async fn sources_register_ingest_and_report_status(app: TestApp) {
             .count(),
         1
     );
+
+    // A full batch (1000 events, ~1.4 MiB: over the generic 1 MiB body limit, under
+    // GRC_SIEM__MAX_BATCH_BYTES) is taken whole.
+    let bulk = source(&app, org, owner, "bulk").await;
+    let padding = "p".repeat(1200);
+    let events: Vec<Value> = (0..1000)
+        .map(|i| ocsf_event(&format!("bulk{i}"), t, 1, &padding, "bulk", "10.5.0.1"))
+        .collect();
+    let resp = app
+        .ingest_siem_events(org, owner, &bulk, json!(events))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{:?}", resp.body);
+    assert_eq!(resp.body["accepted"], 1000);
 }
 
 async fn ingest_bounds(backend: Backend) {

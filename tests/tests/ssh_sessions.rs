@@ -433,15 +433,15 @@ async fn sessions_are_listed_with_filters_and_pages(app: TestApp) {
             .collect()
     };
     let all = app.ssh_sessions(&app.org_id, &p.auditor, "").await;
-    assert_eq!(ids(&all), [s3.clone(), s2.clone(), s1.clone()]);
+    assert_eq!(ids(&all), [s3.as_str(), s2.as_str(), s1.as_str()]);
     let pending = app
         .ssh_sessions(&app.org_id, &p.admin, "?status=pending")
         .await;
-    assert_eq!(ids(&pending), [s3.clone(), s1.clone()]);
+    assert_eq!(ids(&pending), [s3.as_str(), s1.as_str()]);
     let on_web = app
         .ssh_sessions(&app.org_id, &p.admin, &format!("?asset_id={web}"))
         .await;
-    assert_eq!(ids(&on_web), [s3.clone(), s1.clone()]);
+    assert_eq!(ids(&on_web), [s3.as_str(), s1.as_str()]);
     let by_member = app
         .ssh_sessions(
             &app.org_id,
@@ -449,29 +449,31 @@ async fn sessions_are_listed_with_filters_and_pages(app: TestApp) {
             &format!("?requested_by={}", p.member_id),
         )
         .await;
-    assert_eq!(ids(&by_member), [s2.clone(), s1.clone()]);
+    assert_eq!(ids(&by_member), [s2.as_str(), s1.as_str()]);
     let mine = app.ssh_sessions(&app.org_id, &p.admin, "?mine=true").await;
-    assert_eq!(ids(&mine), [s3.clone()]);
+    assert_eq!(ids(&mine), [s3.as_str()]);
     let mine_pending = app
         .ssh_sessions(&app.org_id, &p.member, "?mine=true&status=approved")
         .await;
-    assert_eq!(ids(&mine_pending), [s2.clone()]);
-    // Pages of one, following the cursor.
+    assert_eq!(ids(&mine_pending), [s2.as_str()]);
+    let nobody = app
+        .ssh_sessions(
+            &app.org_id,
+            &p.admin,
+            &format!("?mine=true&requested_by={}", p.member_id),
+        )
+        .await;
+    assert_eq!(ids(&nobody), Vec::<String>::new());
+    // Pages of two, following the cursor.
     let first = app.ssh_sessions(&app.org_id, &p.admin, "?limit=2").await;
-    assert_eq!(ids(&first), [s3.clone(), s2.clone()]);
+    assert_eq!(ids(&first), [s3.as_str(), s2.as_str()]);
     let cursor = first.body["next_cursor"].as_str().expect("a next page");
     let second = app
         .ssh_sessions(&app.org_id, &p.admin, &format!("?limit=2&cursor={cursor}"))
         .await;
-    assert_eq!(ids(&second), [s1.clone()]);
+    assert_eq!(ids(&second), [s1.as_str()]);
     assert_eq!(second.body["next_cursor"], Value::Null);
-    for bad in [
-        "?status=open",
-        "?limit=0",
-        "?cursor=nope",
-        "?asset_id=web",
-        &format!("?mine=true&requested_by={}", p.member_id),
-    ] {
+    for bad in ["?status=open", "?limit=0", "?cursor=nope", "?asset_id=web"] {
         let resp = app.ssh_sessions(&app.org_id, &p.admin, bad).await;
         assert!(
             resp.status == StatusCode::UNPROCESSABLE_ENTITY

@@ -204,8 +204,12 @@ pub async fn project_discovered(
             // An enrolled host (its own agent reports it), or nothing to identify it by.
             None => {
                 let known = match (&device.mac, &device.ip) {
-                    (Some(mac), _) => store::assets::find_by_identifier(tx, "mac", mac.as_str()).await?,
-                    (None, Some(ip)) => store::assets::find_by_identifier(tx, "ip", &ip.to_string()).await?,
+                    (Some(mac), _) => {
+                        store::assets::find_by_identifier(tx, "mac", mac.as_str()).await?
+                    }
+                    (None, Some(ip)) => {
+                        store::assets::find_by_identifier(tx, "ip", &ip.to_string()).await?
+                    }
                     (None, None) => None,
                 };
                 out.asset_ids.push(known);

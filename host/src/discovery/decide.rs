@@ -88,7 +88,11 @@ fn grant_of(
             granted: true,
             reasons: split(&ruling.reason),
             policy_ids: ruling.policy_ids,
-            valid_until: Some(window_closes.map_or(longest, |closes| closes.min(longest)).max(now)),
+            valid_until: Some(
+                window_closes
+                    .map_or(longest, |closes| closes.min(longest))
+                    .max(now),
+            ),
         },
         Verdict::Escalate => Grant {
             granted: false,
@@ -134,7 +138,10 @@ fn request(
             site.clone(),
             HashMap::from([
                 ("name".to_owned(), string(&ask.site.name)),
-                ("techniques".to_owned(), strings(ask.site.techniques.clone())),
+                (
+                    "techniques".to_owned(),
+                    strings(ask.site.techniques.clone()),
+                ),
                 ("ranges".to_owned(), strings(ask.site.ranges.clone())),
             ]),
             HashSet::from([org]),
@@ -154,12 +161,18 @@ fn request(
             "address_count".to_owned(),
             RestrictedExpression::new_long(site::address_count(ask.targets)),
         ),
-        ("in_ranges".to_owned(), RestrictedExpression::new_bool(facts.in_ranges)),
+        (
+            "in_ranges".to_owned(),
+            RestrictedExpression::new_bool(facts.in_ranges),
+        ),
         (
             "technique_allowed".to_owned(),
             RestrictedExpression::new_bool(facts.technique_allowed),
         ),
-        ("in_window".to_owned(), RestrictedExpression::new_bool(facts.in_window)),
+        (
+            "in_window".to_owned(),
+            RestrictedExpression::new_bool(facts.in_window),
+        ),
         (
             "hour_utc".to_owned(),
             RestrictedExpression::new_long(i64::from(ask.now.hour())),
@@ -209,17 +222,20 @@ mod tests {
         technique: &str,
         targets: &[&str],
     ) -> anyhow::Result<Grant> {
-        let targets = site::parse_targets(
-            &targets.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>(),
-        )
-        .map_err(|e| anyhow::anyhow!(e.msg))?;
+        let targets =
+            site::parse_targets(&targets.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>())
+                .map_err(|e| anyhow::anyhow!(e.msg))?;
         let policies = engine.policies_for("org-1", tenant);
         Ok(decide(
             engine,
             &policies,
             &Ask {
                 org_id: "org-1",
-                collector: Collector { id: "agent-1", name: "scanner", kind },
+                collector: Collector {
+                    id: "agent-1",
+                    name: "scanner",
+                    kind,
+                },
                 site_id: "site-1",
                 site,
                 technique,
@@ -242,10 +258,16 @@ mod tests {
         let outside = ask_with(&engine, &[], &hq, "collector", "arp", &["10.21.0.1"])?;
         assert!(!outside.granted);
         assert_eq!(outside.policy_ids, vec!["discovery.outside_ranges"]);
-        assert_eq!(outside.reasons, vec!["a target lies outside the site's network ranges"]);
+        assert_eq!(
+            outside.reasons,
+            vec!["a target lies outside the site's network ranges"]
+        );
 
         let technique = ask_with(&engine, &[], &hq, "collector", "wmi", &["10.20.0.1"])?;
-        assert_eq!(technique.policy_ids, vec!["discovery.technique_not_allowed"]);
+        assert_eq!(
+            technique.policy_ids,
+            vec!["discovery.technique_not_allowed"]
+        );
 
         let endpoint = ask_with(&engine, &[], &hq, "endpoint", "arp", &["10.20.0.1"])?;
         assert_eq!(endpoint.policy_ids, vec!["discovery.collectors_only"]);
@@ -265,7 +287,10 @@ mod tests {
         assert_eq!(denied.policy_ids, vec!["discovery.outside_window"]);
         let open = site(vec![window("11:00", "12:30")])?;
         let granted = ask_with(&engine, &[], &open, "collector", "arp", &["10.20.0.1"])?;
-        assert_eq!(granted.valid_until, Some(now() + chrono::Duration::minutes(30)));
+        assert_eq!(
+            granted.valid_until,
+            Some(now() + chrono::Duration::minutes(30))
+        );
         Ok(())
     }
 
@@ -285,9 +310,19 @@ mod tests {
             "p2".to_owned(),
             r#"@escalate("big sweeps need review") permit (principal, action == Action::"discover", resource) when { context.address_count > 100 };"#.to_owned(),
         );
-        let held = ask_with(&engine, &[escalate], &hq, "collector", "ping", &["10.20.0.0/24"])?;
+        let held = ask_with(
+            &engine,
+            &[escalate],
+            &hq,
+            "collector",
+            "ping",
+            &["10.20.0.0/24"],
+        )?;
         assert!(!held.granted);
-        assert!(held.reasons[0].contains("big sweeps need review"), "{held:?}");
+        assert!(
+            held.reasons[0].contains("big sweeps need review"),
+            "{held:?}"
+        );
         Ok(())
     }
 }

@@ -43,7 +43,14 @@ pub struct Observation {
 
 /// Attribute names that hold credentials.
 const CREDENTIAL_WORDS: [&str; 9] = [
-    "password", "passwd", "secret", "community", "token", "credential", "apikey", "api_key",
+    "password",
+    "passwd",
+    "secret",
+    "community",
+    "token",
+    "credential",
+    "apikey",
+    "api_key",
     "private",
 ];
 
@@ -55,9 +62,18 @@ fn names_a_credential(name: &str) -> bool {
 /// Values shaped like bearer secrets (ours, and common cloud/API tokens).
 fn looks_like_a_secret(value: &str) -> bool {
     let v = value.trim();
-    ["sk-", "ak-", "et-", "st-", "AKIA", "ghp_", "xoxb-", "-----BEGIN"]
-        .iter()
-        .any(|p| v.starts_with(p))
+    [
+        "sk-",
+        "ak-",
+        "et-",
+        "st-",
+        "AKIA",
+        "ghp_",
+        "xoxb-",
+        "-----BEGIN",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
 }
 
 /// Drops credential attributes; returns how many were dropped.
@@ -81,8 +97,14 @@ pub fn problem(o: &Observation) -> Option<(&'static str, String)> {
         ("os", &o.os),
         ("serial_number", &o.serial_number),
     ] {
-        if value.as_ref().is_some_and(|v| v.trim().is_empty() || v.chars().count() > MAX_VALUE_CHARS) {
-            return Some((field, format!("1 to {MAX_VALUE_CHARS} characters when present")));
+        if value
+            .as_ref()
+            .is_some_and(|v| v.trim().is_empty() || v.chars().count() > MAX_VALUE_CHARS)
+        {
+            return Some((
+                field,
+                format!("1 to {MAX_VALUE_CHARS} characters when present"),
+            ));
         }
     }
     if o.open_ports.len() > MAX_PORTS {
@@ -95,7 +117,9 @@ pub fn problem(o: &Observation) -> Option<(&'static str, String)> {
     {
         return Some((
             "attributes",
-            format!("at most {MAX_ATTRIBUTES} attributes, names of 1–100 and values of at most {MAX_VALUE_CHARS} characters"),
+            format!(
+                "at most {MAX_ATTRIBUTES} attributes, names of 1–100 and values of at most {MAX_VALUE_CHARS} characters"
+            ),
         ));
     }
     None

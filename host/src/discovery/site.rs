@@ -64,18 +64,24 @@ impl SiteSpec {
     /// Checks and normalizes the definition: the name trimmed, ranges in canonical network
     /// form (`10.0.0.7/8` is refused: say `10.0.0.0/8`), techniques de-duplicated and sorted.
     pub fn normalized(mut self) -> Result<Self, Invalid> {
-        self.name = crate::domain::text::label(&self.name, 100)
-            .map_err(|m| invalid(&["name"], m))?;
+        self.name =
+            crate::domain::text::label(&self.name, 100).map_err(|m| invalid(&["name"], m))?;
         if self.description.chars().count() > 1000 {
             return Err(invalid(&["description"], "at most 1000 characters"));
         }
         if self.ranges.is_empty() || self.ranges.len() > MAX_RANGES {
-            return Err(invalid(&["ranges"], format!("1 to {MAX_RANGES} CIDR ranges")));
+            return Err(invalid(
+                &["ranges"],
+                format!("1 to {MAX_RANGES} CIDR ranges"),
+            ));
         }
         let mut ranges = BTreeSet::new();
         for (i, raw) in self.ranges.iter().enumerate() {
             let net: IpNet = raw.trim().parse().map_err(|_| {
-                invalid(&["ranges", &i.to_string()], format!("`{raw}` is not a CIDR range such as 10.20.0.0/16"))
+                invalid(
+                    &["ranges", &i.to_string()],
+                    format!("`{raw}` is not a CIDR range such as 10.20.0.0/16"),
+                )
             })?;
             if net.trunc() != net {
                 return Err(invalid(
@@ -87,21 +93,30 @@ impl SiteSpec {
         }
         self.ranges = ranges.into_iter().collect();
         if self.techniques.is_empty() {
-            return Err(invalid(&["techniques"], format!("name at least one of {}", TECHNIQUES.join(", "))));
+            return Err(invalid(
+                &["techniques"],
+                format!("name at least one of {}", TECHNIQUES.join(", ")),
+            ));
         }
         let mut techniques = BTreeSet::new();
         for (i, t) in self.techniques.iter().enumerate() {
             if !TECHNIQUES.contains(&t.as_str()) {
                 return Err(invalid(
                     &["techniques", &i.to_string()],
-                    format!("`{t}` is not a technique; use one of {}", TECHNIQUES.join(", ")),
+                    format!(
+                        "`{t}` is not a technique; use one of {}",
+                        TECHNIQUES.join(", ")
+                    ),
                 ));
             }
             techniques.insert(t.clone());
         }
         self.techniques = techniques.into_iter().collect();
         if self.windows.len() > MAX_WINDOWS {
-            return Err(invalid(&["windows"], format!("at most {MAX_WINDOWS} windows")));
+            return Err(invalid(
+                &["windows"],
+                format!("at most {MAX_WINDOWS} windows"),
+            ));
         }
         for (i, w) in self.windows.iter_mut().enumerate() {
             if let Some(problem) = w.problem() {
@@ -112,7 +127,10 @@ impl SiteSpec {
                 .iter()
                 .filter_map(|d| super::window::DAYS.iter().position(|x| x == d))
                 .collect();
-            w.days = days.into_iter().map(|d| super::window::DAYS[d].to_owned()).collect();
+            w.days = days
+                .into_iter()
+                .map(|d| super::window::DAYS[d].to_owned())
+                .collect();
         }
         Ok(self)
     }
@@ -126,7 +144,10 @@ impl SiteSpec {
 /// Parses a request's targets: addresses (`10.20.1.5`) or CIDR blocks (`10.20.1.0/24`).
 pub fn parse_targets(raw: &[String]) -> Result<Vec<IpNet>, Invalid> {
     if raw.is_empty() || raw.len() > MAX_TARGETS {
-        return Err(invalid(&["targets"], format!("1 to {MAX_TARGETS} addresses or CIDR blocks")));
+        return Err(invalid(
+            &["targets"],
+            format!("1 to {MAX_TARGETS} addresses or CIDR blocks"),
+        ));
     }
     raw.iter()
         .enumerate()
@@ -136,7 +157,10 @@ pub fn parse_targets(raw: &[String]) -> Result<Vec<IpNet>, Invalid> {
                 .map(IpNet::from)
                 .or_else(|_| t.parse::<IpNet>().map(|n| n.trunc()))
                 .map_err(|_| {
-                    invalid(&["targets", &i.to_string()], format!("`{t}` is not an IP address or CIDR block"))
+                    invalid(
+                        &["targets", &i.to_string()],
+                        format!("`{t}` is not an IP address or CIDR block"),
+                    )
                 })
         })
         .collect()
@@ -144,9 +168,7 @@ pub fn parse_targets(raw: &[String]) -> Result<Vec<IpNet>, Invalid> {
 
 /// Whether every target lies inside one of `ranges`.
 pub fn all_inside(targets: &[IpNet], ranges: &[IpNet]) -> bool {
-    targets
-        .iter()
-        .all(|t| ranges.iter().any(|r| r.contains(t)))
+    targets.iter().all(|t| ranges.iter().any(|r| r.contains(t)))
 }
 
 /// Whether `ip` lies inside one of `targets`.
@@ -158,7 +180,11 @@ pub fn covers(targets: &[IpNet], ip: IpAddr) -> bool {
 pub fn address_count(targets: &[IpNet]) -> i64 {
     targets.iter().fold(0i64, |sum, t| {
         let host_bits = u32::from(t.max_prefix_len() - t.prefix_len());
-        let n = if host_bits >= 62 { i64::MAX / 4 } else { 1i64 << host_bits };
+        let n = if host_bits >= 62 {
+            i64::MAX / 4
+        } else {
+            1i64 << host_bits
+        };
         sum.saturating_add(n)
     })
 }
@@ -179,14 +205,19 @@ mod tests {
 
     #[test]
     fn ranges_and_techniques_are_checked_and_normalized() {
-        let s = spec(&["10.20.0.0/16", "fd00::/8", "10.20.0.0/16"], &["arp", "ping", "arp"])
-            .normalized()
-            .expect("valid");
+        let s = spec(
+            &["10.20.0.0/16", "fd00::/8", "10.20.0.0/16"],
+            &["arp", "ping", "arp"],
+        )
+        .normalized()
+        .expect("valid");
         assert_eq!(s.name, "HQ");
         assert_eq!(s.ranges, vec!["10.20.0.0/16", "fd00::/8"]);
         assert_eq!(s.techniques, vec!["arp", "ping"]);
         let host_bits = spec(&["10.20.1.7/16"], &["arp"]).normalized();
-        assert!(host_bits.is_err_and(|e| e.msg.contains("10.20.0.0/16") && e.loc == ["ranges", "0"]));
+        assert!(
+            host_bits.is_err_and(|e| e.msg.contains("10.20.0.0/16") && e.loc == ["ranges", "0"])
+        );
         assert!(spec(&["10.20.0.0/33"], &["arp"]).normalized().is_err());
         assert!(spec(&[], &["arp"]).normalized().is_err());
         let unknown = spec(&["10.0.0.0/8"], &["nmap"]).normalized();
@@ -203,7 +234,10 @@ mod tests {
         assert!(!all_inside(&straddles, &ranges));
         let outside = parse_targets(&["192.168.1.1".into()])?;
         assert!(!all_inside(&outside, &ranges));
-        assert!(covers(&inside, "10.20.2.9".parse().map_err(|_| invalid(&[], ""))?));
+        assert!(covers(
+            &inside,
+            "10.20.2.9".parse().map_err(|_| invalid(&[], ""))?
+        ));
         assert!(parse_targets(&["host.example".into()]).is_err());
         assert!(parse_targets(&[]).is_err());
         Ok(())

@@ -42,11 +42,15 @@ impl Window {
             return Some("days: name at least one of mon, tue, wed, thu, fri, sat, sun".into());
         }
         if let Some(day) = self.days.iter().find(|d| !DAYS.contains(&d.as_str())) {
-            return Some(format!("days: `{day}` is not one of mon, tue, wed, thu, fri, sat, sun"));
+            return Some(format!(
+                "days: `{day}` is not one of mon, tue, wed, thu, fri, sat, sun"
+            ));
         }
         for (field, value) in [("start", &self.start), ("end", &self.end)] {
             if minutes(value).is_none() {
-                return Some(format!("{field}: `{value}` is not a time of day as HH:MM (UTC)"));
+                return Some(format!(
+                    "{field}: `{value}` is not a time of day as HH:MM (UTC)"
+                ));
             }
         }
         None
@@ -54,7 +58,10 @@ impl Window {
 
     /// Minutes the window stays open once it opens.
     fn length(&self) -> i64 {
-        let (start, end) = (minutes(&self.start).unwrap_or(0), minutes(&self.end).unwrap_or(0));
+        let (start, end) = (
+            minutes(&self.start).unwrap_or(0),
+            minutes(&self.end).unwrap_or(0),
+        );
         match (end - start).rem_euclid(MINUTES_PER_DAY) {
             0 => MINUTES_PER_DAY,
             n => n,

@@ -84,51 +84,61 @@ async fn request_discovery(
         ApiError::unprocessable(json!(loc), e.msg, "value_error")
     })?;
     let (site_id, who) = (&body.site_id.to_string(), &agent.agent);
-    let row = write_as_agent(state, &agent.principal, &who.org_id, Action::DiscoveryDecide, |w| {
-        Box::pin(async move {
-            let site_row = store::discovery::find_site(&mut w.tx, site_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("discovery site"))?;
-            let spec = spec_of(&site_row)?;
-            let tenant: Vec<(String, String)> = store::runtime::policies(&mut w.tx)
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p.policy))
-                .collect();
-            let policies = state.runtime.policies_for(&who.org_id, &tenant);
-            let now = chrono::Utc::now();
-            let grant = discovery::decide::decide(
-                &state.runtime,
-                &policies,
-                &Ask {
-                    org_id: &who.org_id,
-                    collector: Collector { id: &who.id, name: &who.name, kind: &who.kind },
-                    site_id,
-                    site: &spec,
-                    technique,
-                    targets,
-                    now,
-                },
-                chrono::Duration::seconds(GRANT_TTL_SECS),
-            );
-            let row = DecisionRow {
-                id: Uuid::new_v4().to_string(),
-                site_id: site_id.clone(),
-                site_name: site_row.name.clone(),
-                site_version: site_row.version,
-                agent_id: who.id.clone(),
-                technique: technique.clone(),
-                targets: to_json(&targets.iter().map(ToString::to_string).collect::<Vec<_>>())?,
-                verdict: if grant.granted { "grant" } else { "deny" }.into(),
-                reasons: to_json(&grant.reasons)?,
-                policy_ids: to_json(&grant.policy_ids)?,
-                decided_at: time::format(now),
-                valid_until: grant.valid_until.map(time::format),
-            };
-            store::discovery::insert_decision(&mut w.tx, &row).await?;
-            Ok(row)
-        })
-    })
+    let row = write_as_agent(
+        state,
+        &agent.principal,
+        &who.org_id,
+        Action::DiscoveryDecide,
+        |w| {
+            Box::pin(async move {
+                let site_row = store::discovery::find_site(&mut w.tx, site_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("discovery site"))?;
+                let spec = spec_of(&site_row)?;
+                let tenant: Vec<(String, String)> = store::runtime::policies(&mut w.tx)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.id, p.policy))
+                    .collect();
+                let policies = state.runtime.policies_for(&who.org_id, &tenant);
+                let now = chrono::Utc::now();
+                let grant = discovery::decide::decide(
+                    &state.runtime,
+                    &policies,
+                    &Ask {
+                        org_id: &who.org_id,
+                        collector: Collector {
+                            id: &who.id,
+                            name: &who.name,
+                            kind: &who.kind,
+                        },
+                        site_id,
+                        site: &spec,
+                        technique,
+                        targets,
+                        now,
+                    },
+                    chrono::Duration::seconds(GRANT_TTL_SECS),
+                );
+                let row = DecisionRow {
+                    id: Uuid::new_v4().to_string(),
+                    site_id: site_id.clone(),
+                    site_name: site_row.name.clone(),
+                    site_version: site_row.version,
+                    agent_id: who.id.clone(),
+                    technique: technique.clone(),
+                    targets: to_json(&targets.iter().map(ToString::to_string).collect::<Vec<_>>())?,
+                    verdict: if grant.granted { "grant" } else { "deny" }.into(),
+                    reasons: to_json(&grant.reasons)?,
+                    policy_ids: to_json(&grant.policy_ids)?,
+                    decided_at: time::format(now),
+                    valid_until: grant.valid_until.map(time::format),
+                };
+                store::discovery::insert_decision(&mut w.tx, &row).await?;
+                Ok(row)
+            })
+        },
+    )
     .await?;
     Ok(axum::Json(decision_view(row)?))
 }
@@ -231,104 +241,135 @@ async fn report_observations(
         ));
     }
     let mut seen = HashSet::new();
-    if let Some(i) = body.observations.iter().position(|o| !seen.insert(o.id.as_str())) {
+    if let Some(i) = body
+        .observations
+        .iter()
+        .position(|o| !seen.insert(o.id.as_str()))
+    {
         return Err(unprocessable_at(i, "id", "appears twice in this report"));
     }
     let (body, who) = (&body, &agent.agent);
     let decision_id = &body.decision_id.to_string();
     let webhook_settings = &state.config.webhooks;
-    let receipt = write_as_agent(state, &agent.principal, &who.org_id, Action::DiscoveryReport, |w| {
-        Box::pin(async move {
-            let decision = store::discovery::find_decision(&mut w.tx, decision_id)
-                .await?
-                .filter(|d| d.agent_id == who.id)
-                .ok_or_else(|| ApiError::not_found("discovery decision of this agent"))?;
-            if decision.verdict != "grant" {
-                return Err(ApiError::Conflict(
-                    "this decision denied discovery: nothing may be reported under it".into(),
-                ));
-            }
-            if store::discovery::find_site(&mut w.tx, &decision.site_id).await?.is_none() {
-                return Err(ApiError::Conflict(
-                    "the site was deleted after the grant: nothing more is accepted for it".into(),
-                ));
-            }
-            let targets: Vec<String> = store::decode_json(&decision.targets, "discovery_decisions.targets")?;
-            let targets = site::parse_targets(&targets).map_err(|e| anyhow::anyhow!(e.msg))?;
-            let granted = (
-                time::parse(&decision.decided_at).ok_or_else(|| anyhow::anyhow!("bad decided_at"))?,
-                decision.valid_until.as_deref().and_then(time::parse).ok_or_else(|| anyhow::anyhow!("a grant without valid_until"))?,
-            );
-            let checked: Vec<_> = body
-                .observations
-                .iter()
-                .enumerate()
-                .map(|(i, o)| check(i, o, &targets, granted))
-                .collect::<ApiResult<_>>()?;
-            let ids: Vec<String> = body.observations.iter().map(|o| o.id.clone()).collect();
-            let known: HashSet<String> = store::discovery::reported_ids(&mut w.tx, &who.id, &ids).await?.into_iter().collect();
-            let fresh: Vec<usize> = (0..body.observations.len()).filter(|i| !known.contains(&body.observations[*i].id)).collect();
-            let devices: Vec<ObservedDevice> = fresh
-                .iter()
-                .map(|&i| {
-                    let o = &body.observations[i];
-                    ObservedDevice {
-                        mac: checked[i].0.clone(),
-                        ip: o.ip,
-                        hostname: o.hostname.clone(),
-                        technique: Some(decision.technique.clone()),
-                    }
-                })
-                .collect();
-            let now = time::now();
-            let projected = inventory::project_discovered(&mut w.tx, who, &devices, &now).await?;
-            let mut receipt = ObservationReceipt {
-                accepted: 0,
-                duplicates: u32::try_from(known.len()).unwrap_or(u32::MAX),
-                redacted_attributes: 0,
-                new_devices: projected.new_devices,
-                asset_ids: vec![None; body.observations.len()],
-            };
-            for (n, &i) in fresh.iter().enumerate() {
-                let o = &body.observations[i];
-                let mut attributes = o.attributes.clone();
-                receipt.redacted_attributes += u32::try_from(observation::strip_credentials(&mut attributes)).unwrap_or(u32::MAX);
-                let asset_id = projected.asset_ids.get(n).cloned().flatten();
-                let row = ObservationRow {
-                    id: Uuid::new_v4().to_string(),
-                    site_id: decision.site_id.clone(),
-                    agent_id: who.id.clone(),
-                    decision_id: decision.id.clone(),
-                    external_id: o.id.clone(),
-                    technique: decision.technique.clone(),
-                    observed_at: checked[i].1.clone(),
-                    received_at: now.clone(),
-                    ip: o.ip.map(|ip| ip.to_string()),
-                    mac: checked[i].0.as_ref().map(|m| m.as_str().to_owned()),
-                    hostname: o.hostname.clone(),
-                    vendor: o.vendor.clone(),
-                    os: o.os.clone(),
-                    serial_number: o.serial_number.clone(),
-                    open_ports: serde_json::to_string(&o.open_ports).map_err(anyhow::Error::from)?,
-                    attributes: serde_json::to_string(&attributes).map_err(anyhow::Error::from)?,
-                    asset_id: asset_id.clone(),
-                };
-                if store::discovery::insert_observation(&mut w.tx, &row).await? {
-                    receipt.accepted += 1;
-                    receipt.asset_ids[i] = asset_id;
-                } else {
-                    receipt.duplicates += 1;
+    let receipt = write_as_agent(
+        state,
+        &agent.principal,
+        &who.org_id,
+        Action::DiscoveryReport,
+        |w| {
+            Box::pin(async move {
+                let decision = store::discovery::find_decision(&mut w.tx, decision_id)
+                    .await?
+                    .filter(|d| d.agent_id == who.id)
+                    .ok_or_else(|| ApiError::not_found("discovery decision of this agent"))?;
+                if decision.verdict != "grant" {
+                    return Err(ApiError::Conflict(
+                        "this decision denied discovery: nothing may be reported under it".into(),
+                    ));
                 }
-            }
-            let drafts = projected
-                .unauthorized
-                .iter()
-                .map(|device| sources::unauthorized_device(device, &who.id))
-                .collect();
-            raise::raise_all(&mut w.tx, webhook_settings, drafts).await?;
-            Ok(receipt)
-        })
-    })
+                if store::discovery::find_site(&mut w.tx, &decision.site_id)
+                    .await?
+                    .is_none()
+                {
+                    return Err(ApiError::Conflict(
+                        "the site was deleted after the grant: nothing more is accepted for it"
+                            .into(),
+                    ));
+                }
+                let targets: Vec<String> =
+                    store::decode_json(&decision.targets, "discovery_decisions.targets")?;
+                let targets = site::parse_targets(&targets).map_err(|e| anyhow::anyhow!(e.msg))?;
+                let granted = (
+                    time::parse(&decision.decided_at)
+                        .ok_or_else(|| anyhow::anyhow!("bad decided_at"))?,
+                    decision
+                        .valid_until
+                        .as_deref()
+                        .and_then(time::parse)
+                        .ok_or_else(|| anyhow::anyhow!("a grant without valid_until"))?,
+                );
+                let checked: Vec<_> = body
+                    .observations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| check(i, o, &targets, granted))
+                    .collect::<ApiResult<_>>()?;
+                let ids: Vec<String> = body.observations.iter().map(|o| o.id.clone()).collect();
+                let known: HashSet<String> =
+                    store::discovery::reported_ids(&mut w.tx, &who.id, &ids)
+                        .await?
+                        .into_iter()
+                        .collect();
+                let fresh: Vec<usize> = (0..body.observations.len())
+                    .filter(|i| !known.contains(&body.observations[*i].id))
+                    .collect();
+                let devices: Vec<ObservedDevice> = fresh
+                    .iter()
+                    .map(|&i| {
+                        let o = &body.observations[i];
+                        ObservedDevice {
+                            mac: checked[i].0.clone(),
+                            ip: o.ip,
+                            hostname: o.hostname.clone(),
+                            technique: Some(decision.technique.clone()),
+                        }
+                    })
+                    .collect();
+                let now = time::now();
+                let projected =
+                    inventory::project_discovered(&mut w.tx, who, &devices, &now).await?;
+                let mut receipt = ObservationReceipt {
+                    accepted: 0,
+                    duplicates: u32::try_from(known.len()).unwrap_or(u32::MAX),
+                    redacted_attributes: 0,
+                    new_devices: projected.new_devices,
+                    asset_ids: vec![None; body.observations.len()],
+                };
+                for (n, &i) in fresh.iter().enumerate() {
+                    let o = &body.observations[i];
+                    let mut attributes = o.attributes.clone();
+                    receipt.redacted_attributes +=
+                        u32::try_from(observation::strip_credentials(&mut attributes))
+                            .unwrap_or(u32::MAX);
+                    let asset_id = projected.asset_ids.get(n).cloned().flatten();
+                    let row = ObservationRow {
+                        id: Uuid::new_v4().to_string(),
+                        site_id: decision.site_id.clone(),
+                        agent_id: who.id.clone(),
+                        decision_id: decision.id.clone(),
+                        external_id: o.id.clone(),
+                        technique: decision.technique.clone(),
+                        observed_at: checked[i].1.clone(),
+                        received_at: now.clone(),
+                        ip: o.ip.map(|ip| ip.to_string()),
+                        mac: checked[i].0.as_ref().map(|m| m.as_str().to_owned()),
+                        hostname: o.hostname.clone(),
+                        vendor: o.vendor.clone(),
+                        os: o.os.clone(),
+                        serial_number: o.serial_number.clone(),
+                        open_ports: serde_json::to_string(&o.open_ports)
+                            .map_err(anyhow::Error::from)?,
+                        attributes: serde_json::to_string(&attributes)
+                            .map_err(anyhow::Error::from)?,
+                        asset_id: asset_id.clone(),
+                    };
+                    if store::discovery::insert_observation(&mut w.tx, &row).await? {
+                        receipt.accepted += 1;
+                        receipt.asset_ids[i] = asset_id;
+                    } else {
+                        receipt.duplicates += 1;
+                    }
+                }
+                let drafts = projected
+                    .unauthorized
+                    .iter()
+                    .map(|device| sources::unauthorized_device(device, &who.id))
+                    .collect();
+                raise::raise_all(&mut w.tx, webhook_settings, drafts).await?;
+                Ok(receipt)
+            })
+        },
+    )
     .await?;
     Ok(axum::Json(receipt))
 }

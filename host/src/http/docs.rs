@@ -38,6 +38,9 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "tickets", description = "Internal tickets: manual or from an alert, comments and links (seed 003)"),
         (name = "webhooks", description = "Webhook subscriptions and deliveries, signed per Standard Webhooks, with retry state and attempts (seed 003)"),
         (name = "discovery", description = "Discovery authorization: sites, Cedar grant/deny decisions for collectors, redacted observations and site status (seed 003, runtime-lite)"),
+        (name = "intune", description = "Intune posture sync: the Entra app connection (secret kept as a sealed reference), Microsoft Graph device sync into the asset inventory, masked posture reads (seed 003)"),
+        (name = "siem", description = "SIEM events: log sources and their health, idempotent OCSF ingest, bounded search (including this server's audit log and agent trail), event detail and alert links (seed 003, runtime-lite)"),
+        (name = "ssh", description = "Just-in-time SSH sessions: request, approval by someone else, expiry, list and detail with recording and command-log fields; connect answers 501 until a broker exists (seed 003, contract-only)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

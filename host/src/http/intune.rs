@@ -200,15 +200,24 @@ async fn get_intune_connection(
 #[serde(deny_unknown_fields)]
 pub struct SetIntuneConnection {
     /// The Directory (tenant) ID (a GUID) or a verified domain (`contoso.onmicrosoft.com`).
-    #[schema(min_length = 1, max_length = 253)]
+    #[schema(
+        min_length = 1,
+        max_length = 253,
+        pattern = "^(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$"
+    )]
     pub tenant_id: String,
     /// The app registration's Application (client) ID (a GUID).
-    #[schema(min_length = 36, max_length = 36)]
+    #[schema(
+        min_length = 36,
+        max_length = 36,
+        pattern = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     pub client_id: String,
     /// The client secret's Value. Write-only: never returned. Required to create the
     /// connection; optional afterwards (omit it to change only the ids).
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 1024, write_only)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 1024,
+        pattern = "^[!-~]+$", write_only)]
     pub client_secret: Option<SecretString>,
 }
 
@@ -552,7 +561,7 @@ pub struct IntuneDevicePage {
 #[into_params(parameter_in = Query)]
 pub struct IntuneDeviceQuery {
     /// Only devices in this compliance state (e.g. `noncompliant`).
-    #[param(max_length = 40)]
+    #[param(max_length = 40, pattern = "^[A-Za-z0-9]*$")]
     pub compliance_state: Option<String>,
     /// Also list devices Intune no longer lists (default false).
     pub include_removed: Option<bool>,

@@ -33,6 +33,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+mod view;
+
+use view::session_view;
+pub use view::{
+    SshBrokerState, SshCommandLogEntry, SshRecordingStatus, SshSessionPerson, SshSessionRecording,
+    SshSessionView,
+};
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_ssh_sessions, request_ssh_session))
@@ -41,142 +49,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reject_ssh_session))
         .routes(routes!(cancel_ssh_session))
         .routes(routes!(connect_ssh_session))
-}
-
-/// A person as a session names them.
-#[derive(Serialize, ToSchema)]
-pub struct SshSessionPerson {
-    pub user_id: String,
-    pub email: String,
-}
-
-/// Where a session's recording stands. Only `unavailable` occurs until a broker exists.
-#[derive(Serialize, ToSchema, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-pub enum SshRecordingStatus {
-    /// No broker records sessions on this server.
-    Unavailable,
-    /// A broker is recording the session now.
-    Recording,
-    /// The recording is stored at `uri` with digest `sha256`.
-    Available,
-}
-
-/// The session's recording. Sessions must be recorded (`required`); the broker that would
-/// record them does not exist yet, so `uri` and `sha256` stay null.
-#[derive(Serialize, ToSchema)]
-pub struct SshSessionRecording {
-    pub required: bool,
-    pub status: SshRecordingStatus,
-    /// Where the recording is stored (a broker's recording store).
-    pub uri: Option<String>,
-    /// Hex SHA-256 of the recording.
-    pub sha256: Option<String>,
-}
-
-/// One command run in the session, as a broker would log it.
-#[derive(Serialize, ToSchema)]
-pub struct SshCommandLogEntry {
-    /// When the command was run (RFC 3339 UTC).
-    pub at: String,
-    pub command: String,
-    /// Null while the command runs or when the broker could not tell.
-    pub exit_code: Option<i32>,
-}
-
-/// The SSH broker behind `connect`.
-#[derive(Serialize, ToSchema)]
-pub struct SshBrokerState {
-    /// False: this server has no SSH broker, and `connect` answers 501.
-    pub configured: bool,
-}
-
-/// A just-in-time SSH session.
-#[derive(Serialize, ToSchema)]
-pub struct SshSessionView {
-    pub id: String,
-    /// The asset (host) the session is for.
-    pub asset_id: String,
-    /// The unix user to log in as, when the request named one.
-    pub login: Option<String>,
-    pub reason: String,
-    pub requested_duration_minutes: i64,
-    /// As of this answer: a request nobody answered in time, or an approved session past
-    /// `expires_at`, is `expired`.
-    pub status: Status,
-    pub requester: SshSessionPerson,
-    /// Who approved it (null unless it was approved).
-    pub approver: Option<SshSessionPerson>,
-    /// Who approved or rejected it.
-    pub decided_by: Option<SshSessionPerson>,
-    pub decision_note: Option<String>,
-    pub requested_at: String,
-    /// When a still-pending request lapses (`GRC_SSH__REQUEST_TTL_SECS` after the request).
-    pub request_expires_at: String,
-    pub decided_at: Option<String>,
-    pub approved_at: Option<String>,
-    /// When an approved session ends: `approved_at` + the requested duration.
-    pub expires_at: Option<String>,
-    /// Email of whoever cancelled it.
-    pub cancelled_by: Option<String>,
-    pub cancelled_at: Option<String>,
-    pub recording: SshSessionRecording,
-    /// Commands run in the session, oldest first; empty until a broker exists.
-    pub command_log: Vec<SshCommandLogEntry>,
-    pub broker: SshBrokerState,
-}
-
-fn session_view(row: SshSessionRow, now: &str) -> SshSessionView {
-    let status = ssh::effective_status(
-        &row.status,
-        &row.request_expires_at,
-        row.expires_at.as_deref(),
-        now,
-    );
-    let decided_by = row
-        .decided_by_user_id
-        .zip(row.decided_by)
-        .map(|(user_id, email)| SshSessionPerson { user_id, email });
-    // Only an approval sets `expires_at`, so it tells an approval from a rejection even after
-    // the session was cancelled or ended.
-    let approved = row.expires_at.is_some();
-    let approver = decided_by
-        .as_ref()
-        .filter(|_| approved)
-        .map(|p| SshSessionPerson {
-            user_id: p.user_id.clone(),
-            email: p.email.clone(),
-        });
-    SshSessionView {
-        id: row.id,
-        asset_id: row.asset_id,
-        login: row.login,
-        reason: row.reason,
-        requested_duration_minutes: row.duration_minutes,
-        status,
-        requester: SshSessionPerson {
-            user_id: row.requested_by_user_id,
-            email: row.requested_by,
-        },
-        approver,
-        decided_by,
-        decision_note: row.decision_note,
-        requested_at: row.requested_at,
-        request_expires_at: row.request_expires_at,
-        approved_at: row.decided_at.clone().filter(|_| approved),
-        decided_at: row.decided_at,
-        expires_at: row.expires_at,
-        cancelled_by: row.cancelled_by,
-        cancelled_at: row.cancelled_at,
-        recording: SshSessionRecording {
-            required: true,
-            status: SshRecordingStatus::Unavailable,
-            uri: None,
-            sha256: None,
-        },
-        command_log: Vec::new(),
-        broker: SshBrokerState { configured: false },
-    }
 }
 
 fn invalid(e: ssh::Invalid) -> ApiError {
@@ -199,7 +71,7 @@ pub struct NewSshSession {
     /// How long the session lasts once approved: 5–480 minutes by default
     /// (`GRC_SSH__MIN_DURATION_MINUTES`, `GRC_SSH__MAX_DURATION_MINUTES`); default 60.
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 1440)]
+    #[schema(minimum = 5, maximum = 480)]
     pub requested_duration_minutes: Option<i64>,
     /// The unix user to log in as.
     #[serde(default)]
@@ -302,7 +174,7 @@ pub struct SshSessionQuery {
     pub asset_id: Option<Uuid>,
     /// Only sessions requested by this user (id).
     pub requested_by: Option<Uuid>,
-    /// Only the caller's own requests.
+    /// Only the caller's own requests (with `requested_by` naming someone else: none).
     pub mine: Option<bool>,
     /// From `next_cursor`.
     pub cursor: Option<String>,
@@ -336,16 +208,18 @@ async fn list_ssh_sessions(
         Resource::Org,
     )
     .await?;
-    let requested_by = match (q.mine == Some(true), q.requested_by) {
-        (true, Some(other)) if other.to_string() != caller.user_id => {
-            return Err(ApiError::unprocessable(
-                json!(["query", "requested_by"]),
-                "mine=true lists your own requests; leave requested_by out or name yourself",
-                "value_error",
-            ));
-        }
-        (true, _) => Some(caller.user_id.clone()),
-        (false, other) => other.map(|u| u.to_string()),
+    let requested_by = q.requested_by.map(|u| u.to_string());
+    if q.mine == Some(true) && requested_by.as_ref().is_some_and(|u| *u != caller.user_id) {
+        // Both filters apply: someone else's requests that are also the caller's own.
+        return Ok(axum::Json(SshSessionPage {
+            sessions: Vec::new(),
+            next_cursor: None,
+        }));
+    }
+    let requested_by = if q.mine == Some(true) {
+        Some(caller.user_id.clone())
+    } else {
+        requested_by
     };
     let filter = SessionFilter {
         status: q.status.map(|s| s.as_str().to_owned()),

@@ -59,14 +59,14 @@ pub fn client_id(raw: &str) -> Result<String, &'static str> {
     }
 }
 
-/// A client secret as Entra shows it (its Value): printable, no spaces, at most
+/// A client secret as Entra shows it (its Value): printable ASCII without spaces, at most
 /// [`MAX_SECRET_CHARS`] characters.
 pub fn client_secret(raw: &str) -> Result<(), &'static str> {
     let n = raw.chars().count();
     if n == 0 || n > MAX_SECRET_CHARS {
         return Err("1 to 1024 characters (the secret's Value)");
     }
-    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !raw.chars().all(|c| c.is_ascii_graphic()) {
         return Err("no spaces or control characters (paste the secret's Value)");
     }
     Ok(())

@@ -22,8 +22,7 @@ pub struct SiteRow {
     pub updated_at: String,
 }
 
-const SITE_COLUMNS: &str =
-    "id, name, description, ranges, techniques, windows, version, created_by, created_at, updated_at";
+const SITE_COLUMNS: &str = "id, name, description, ranges, techniques, windows, version, created_by, created_at, updated_at";
 
 fn site_from_row(r: &AnyRow) -> StoreResult<SiteRow> {
     Ok(SiteRow {
@@ -392,7 +391,9 @@ pub async fn reported_ids(
              AND external_id IN ({})",
             placeholders.join(", ")
         );
-        let mut q = sqlx::query(&sql).bind(tx.org_id().to_owned()).bind(agent_id);
+        let mut q = sqlx::query(&sql)
+            .bind(tx.org_id().to_owned())
+            .bind(agent_id);
         for id in chunk {
             q = q.bind(id);
         }
