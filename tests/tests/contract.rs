@@ -113,7 +113,7 @@ checks.not_a_server_error.enabled = false
 # Paging cursors are opaque values the server issued (`next_cursor`); a made-up one is refused
 # with 422, which no schema can state. tests/tests/agents.rs and governance.rs page these lists.
 [[operations]]
-include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries|runtime-decisions|discovery/decisions|discovery/sites/\{site_id\}/observations|siem/events|ssh/sessions)$'
+include-name-regex = '^GET /api/v1/orgs/\{org_id\}/(agents|assets|collectors|assets/\{asset_id\}/commands|auditor-exports|compliance-policies|compliance-policies/\{policy_id\}/events|scim/users|alerts|tickets|timeline|webhooks/subscriptions|webhooks/subscriptions/\{subscription_id\}/deliveries|runtime-decisions|discovery/decisions|discovery/sites/\{site_id\}/observations|siem/events|ssh/sessions|intune/devices|intune/sync-runs)$'
 checks.positive_data_acceptance.enabled = false
 "#;
 

@@ -82,8 +82,10 @@ impl Window {
                 let opens = i64::try_from(day).ok()? * MINUTES_PER_DAY + start;
                 let since = (now_in_week - opens).rem_euclid(MINUTES_PER_WEEK);
                 (since < length).then(|| {
-                    let seconds_into_minute = i64::from(now.second());
-                    now + Duration::seconds((length - since) * 60 - seconds_into_minute)
+                    let minute_start = now
+                        - Duration::seconds(i64::from(now.second()))
+                        - Duration::nanoseconds(i64::from(now.nanosecond()));
+                    minute_start + Duration::minutes(length - since)
                 })
             })
             .max()
@@ -146,6 +148,13 @@ mod tests {
         assert!(open_at(&w, at("2026-12-07T05:59:00Z")).0);
         assert!(!open_at(&w, at("2026-12-07T06:00:00Z")).0);
         assert!(!open_at(&w, at("2026-12-06T21:59:00Z")).0);
+    }
+
+    #[test]
+    fn a_window_closes_on_the_minute() {
+        let w = [window(&["mon"], "09:00", "10:00")];
+        let now = at("2026-12-07T09:15:42.123456Z");
+        assert_eq!(open_at(&w, now), (true, Some(at("2026-12-07T10:00:00Z"))));
     }
 
     #[test]
