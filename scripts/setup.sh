@@ -36,3 +36,15 @@ fi
 if [ "$(python3 -c 'import schemathesis; print(schemathesis.__version__)' 2>/dev/null)" != 4.32.5 ]; then
   python3 -m pip install --quiet 'schemathesis==4.32.5'
 fi
+# Browser tests (tests/src/browser.rs): Debian's headless Chromium and its WebDriver, and axe-core
+# (pinned in tests/browser/package-lock.json) for the accessibility checks.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  (apt-get update -q && apt-get install -y -q chromium chromium-driver) >/dev/null
+fi
+browser_assets="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if [ ! -f "$browser_assets/node_modules/axe-core/axe.min.js" ]; then
+  if ! command -v npm >/dev/null; then
+    (apt-get update -q && apt-get install -y -q npm) >/dev/null
+  fi
+  npm ci --prefix "$browser_assets" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -305,8 +305,19 @@ impl Authenticator {
         client: ClientMeta,
     ) -> Result<Caller, AuthnError> {
         let secret = ApiKeySecret::parse(raw).ok_or(AuthnError::InvalidKey)?;
-        let hash = secret.hash();
-        let (key, revision) = self.current_key(db, &hash).await?;
+        self.authenticate_key_hash(db, &secret.hash(), client).await
+    }
+
+    /// Authenticates the API key whose hash is `hash` as of now (a console session holds the
+    /// hash of the key it was opened with): revoked, expired or unknown keys fail as they do
+    /// when the key itself is presented.
+    pub async fn authenticate_key_hash(
+        &self,
+        db: &Db,
+        hash: &str,
+        client: ClientMeta,
+    ) -> Result<Caller, AuthnError> {
+        let (key, revision) = self.current_key(db, hash).await?;
         let record = &key.record;
         if record.revoked_at.is_some() {
             return Err(AuthnError::Revoked);

@@ -17,6 +17,7 @@ pub mod bounded;
 pub mod cli;
 pub mod compliance;
 pub mod config;
+pub mod console;
 pub mod discovery;
 pub mod domain;
 pub mod evidence_cli;

@@ -19,6 +19,8 @@ use std::path::PathBuf;
 pub use serde_json::json;
 
 pub mod alerting;
+pub mod browser;
+pub mod console;
 pub mod discovery;
 mod governance;
 pub mod intune;

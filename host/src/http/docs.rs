@@ -1,12 +1,14 @@
 //! The OpenAPI document (`GET /openapi.yaml`) and an interactive reference page (`GET /docs`).
+//!
+//! The reference is Swagger UI, whose files are vendored in `utoipa-swagger-ui` and embedded in
+//! the binary: the page loads nothing from another host and works offline (decision 0027).
 
 use crate::app::AppState;
-use axum::{Router, http::header, response::IntoResponse, routing::get};
+use axum::{Router, http::header, routing::get};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
-use utoipa_scalar::{Scalar, Servable};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -387,18 +389,29 @@ pub fn to_yaml(spec: &utoipa::openapi::OpenApi) -> String {
     spec.to_yaml().unwrap_or_default()
 }
 
+/// `GET /docs` (a redirect to `/docs/`) and Swagger UI's embedded files under `/docs/`, reading
+/// the spec from `/openapi.yaml`: no second copy of the document at another URL. The online
+/// validator badge (a request to validator.swagger.io) is off.
+fn reference_page() -> utoipa_swagger_ui::SwaggerUi {
+    let config = utoipa_swagger_ui::Config::from(OPENAPI_YAML_PATH)
+        .validator_url("none")
+        .use_base_layout()
+        .deep_linking(true)
+        .filter(true);
+    utoipa_swagger_ui::SwaggerUi::new("/docs").config(config)
+}
+
+/// Where the YAML document is served (and what the reference page reads).
+pub const OPENAPI_YAML_PATH: &str = "/openapi.yaml";
+
 pub fn router(spec: utoipa::openapi::OpenApi) -> Router<AppState> {
     let yaml = to_yaml(&spec);
     Router::new()
         .route(
-            "/openapi.yaml",
+            OPENAPI_YAML_PATH,
             get(move || async move { ([(header::CONTENT_TYPE, "application/yaml")], yaml) }),
         )
-        .merge(Scalar::with_url("/docs", spec))
-        .route(
-            "/",
-            get(|| async { axum::response::Redirect::to("/docs").into_response() }),
-        )
+        .merge(reference_page())
 }
 
 #[cfg(test)]

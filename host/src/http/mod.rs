@@ -403,6 +403,7 @@ pub fn router(state: AppState) -> Router {
         .nest(ORG_SCOPED_SEED_001_PREFIX, packages::seed_routes().into());
     let max_body = state.config.max_body_bytes;
     api.merge(docs::router(spec))
+        .merge(crate::console::router())
         .route(
             "/scim/v2/{*rest}",
             axum::routing::any(scim::unknown_endpoint),

@@ -17,6 +17,7 @@ pub mod auditor_exports;
 pub mod compliance;
 pub mod compliance_policies;
 pub mod connect;
+pub mod console_sessions;
 pub mod custom_frameworks;
 pub mod discovery;
 pub mod evidence;

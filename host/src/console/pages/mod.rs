@@ -1,0 +1,32 @@
+//! One module per console page: its navigation entry (`NAV`) and its routes (`router`).
+
+pub mod audit;
+pub mod overview;
+pub mod policies;
+
+use super::{layout::Who, session::ConsoleSession};
+use crate::{
+    app::AppState,
+    authz::{Action, Authorized, Resource},
+    http::{self, error::ApiResult},
+    store::TenantTx,
+};
+
+/// Asks Cedar for `action` on the org, as the API route would, and opens the read transaction.
+pub(super) async fn authorize(
+    state: &AppState,
+    session: &ConsoleSession,
+    action: Action,
+    resource: Resource,
+) -> ApiResult<(TenantTx, Authorized)> {
+    http::authorize(state, &session.caller, &session.org_id, action, resource).await
+}
+
+/// The shell's line about the caller.
+pub(super) fn who<'a>(auth: &'a Authorized, session: &'a ConsoleSession) -> Who<'a> {
+    Who {
+        org_name: &auth.org.name,
+        email: &session.caller.email,
+        role: &auth.role,
+    }
+}
