@@ -71,8 +71,8 @@ fn chromium_args(profile: &Path, offline: bool) -> Vec<String> {
                 // ... and only loopback is bypassed: `<-loopback>` removes the implicit list
                 // (localhost, 127/8, [::1], and link-local 169.254/16 and fe80::/10).
                 "--proxy-bypass-list=<-loopback>;localhost;*.localhost;127.0.0.1/8;[::1]",
-                // No name resolves but localhost (a second fence, e.g. for DNS prefetch).
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+                // No name or address resolves but localhost and 127.0.0.1 (a second fence).
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
             ]
             .map(String::from),
         );
@@ -161,8 +161,9 @@ impl Browser {
         );
         // The console's messages (script errors, failed loads, CSP violations): console_log().
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
-        let client = fantoccini::ClientBuilder::rustls()
-            .expect("rustls connector")
+        // chromedriver listens on loopback: plain HTTP, no TLS stack.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = fantoccini::ClientBuilder::new(connector)
             .capabilities(caps)
             .connect(&webdriver)
             .await
@@ -392,29 +393,39 @@ impl Drop for DriverGuard {
 /// chromedriver died before it could end it), by pid.
 fn kill_leftovers(profile: &Path) {
     let needle = format!("--user-data-dir={}", profile.display());
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
+    let leftovers = || -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let pid = entry.file_name().into_string().ok()?;
+                if !pid.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                // A process that has exited has an empty command line.
+                let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+                cmdline
+                    .split(|b| *b == 0)
+                    .any(|arg| arg == needle.as_bytes())
+                    .then_some(pid)
+            })
+            .collect()
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if cmdline
-            .split(|b| *b == 0)
-            .any(|arg| arg == needle.as_bytes())
-        {
-            let _ = Command::new("kill")
-                .args(["-KILL", pid])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
+    let pids = leftovers();
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .args(&pids)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    // Gone before the profile is removed (bounded).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !leftovers().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

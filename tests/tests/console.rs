@@ -11,6 +11,7 @@ both_backends!(
     sign_in_opens_a_session_that_ends_with_sign_out_or_the_key,
     forms_need_the_session_csrf_token,
     auditors_see_no_mutation_controls,
+    a_repository_shows_its_score_controls_and_trend_chart,
 );
 
 async fn sign_in_opens_a_session_that_ends_with_sign_out_or_the_key(app: TestApp) {
@@ -237,5 +238,64 @@ async fn auditors_see_no_mutation_controls(app: TestApp) {
             .await
             .html
             .contains("href=\"/console/audit\"")
+    );
+}
+
+async fn a_repository_shows_its_score_controls_and_trend_chart(app: TestApp) {
+    let repo = app
+        .create_repo(&app.org_id, &app.owner_key, "payments-api", &["python"])
+        .await;
+    for _ in 0..2 {
+        let pushed = app
+            .push_json_scan(repo, serde_json::json!({ "findings": [] }))
+            .await;
+        assert!(pushed.status.is_success(), "{:?}", pushed.body);
+    }
+    let mut console = app.console();
+    assert_eq!(
+        console.sign_in(&app.owner_key).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let overview = console.get("/console/").await;
+    assert!(
+        overview
+            .html
+            .contains(&format!("href=\"/console/repos/{repo}\"")),
+        "{}",
+        overview.html
+    );
+    let page = console.get(&format!("/console/repos/{repo}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("id=\"overall-score\""));
+    assert!(page.html.contains("id=\"trend-chart\""), "{}", page.html);
+    let trend = app
+        .get(
+            &app.org_path(&app.org_id, &format!("/compliance/trend/{repo}")),
+            &app.owner_key,
+        )
+        .await;
+    let points = trend.body["points"].as_array().map_or(0, Vec::len);
+    assert!(points >= 1, "{:?}", trend.body);
+    assert_eq!(
+        page.html.matches("<circle").count(),
+        points,
+        "one point per trend point"
+    );
+    assert!(
+        page.html.contains("<td>pass</td>")
+            || page.html.contains("<td>fail</td>")
+            || page.html.contains("not assessed")
+    );
+    // Another org's repository is not found.
+    let (other, other_key) = app.other_tenant("other").await;
+    let _ = other;
+    let mut outsider = app.console();
+    assert_eq!(
+        outsider.sign_in(&other_key).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        outsider.get(&format!("/console/repos/{repo}")).await.status,
+        StatusCode::NOT_FOUND
     );
 }

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(pages::overview::router())
         .merge(pages::audit::router())
         .merge(pages::policies::router())
+        .merge(pages::repository::router())
         .layer(middleware::from_fn(page_headers));
     Router::new()
         .route("/", get(|| async { Redirect::to("/console/") }))

@@ -331,7 +331,7 @@ async fn get_trend(
         ));
     }
     let org_id = scope.resolve(&caller)?;
-    let (mut tx, auth) = authorize(
+    let (tx, auth) = authorize(
         &state,
         &caller,
         &org_id,
@@ -339,9 +339,24 @@ async fn get_trend(
         Resource::Org,
     )
     .await?;
-    let repo = repositories::find(&mut tx, path.repo_id).await?;
+    let trend = trend_report(&state, tx, &auth, path.repo_id, query.framework, days).await?;
+    Ok(axum::Json(trend))
+}
+
+/// The score at each scan received in the last `days` (what `GET /trend/{repo_id}` answers),
+/// read through `tx`, which is released before any plugin runs.
+pub(crate) async fn trend_report(
+    state: &AppState,
+    mut tx: TenantTx,
+    auth: &Authorized,
+    repo_id: i64,
+    framework: Option<String>,
+    days: i64,
+) -> ApiResult<Trend> {
+    let org_id = auth.org.id.clone();
+    let repo = repositories::find(&mut tx, repo_id).await?;
     let selection = OrgSelection::for_org(&mut tx, &auth.org).await?;
-    let frameworks = frameworks_for(&state, &selection, query.framework.as_deref())?;
+    let frameworks = frameworks_for(state, &selection, framework.as_deref())?;
     let wanted = wanted(&selection, &frameworks);
     let since = time::format(Utc::now() - chrono::Duration::days(days));
     let scans = store::scans::received_since(&mut tx, repo.id, &since, MAX_TREND_POINTS).await?;
@@ -373,7 +388,7 @@ async fn get_trend(
         );
     }
     drop(tx);
-    let all_outcomes = run_and_store(&state, &org_id, pending).await?;
+    let all_outcomes = run_and_store(state, &org_id, pending).await?;
     let mut points = Vec::with_capacity(scans.len());
     for (scan, outcomes) in scans.into_iter().zip(all_outcomes) {
         // Each point counts the evidence that was in force when its scan was received.
@@ -385,7 +400,7 @@ async fn get_trend(
         };
         let scored = score_frameworks(&selection, &frameworks, &inputs);
         let summary = score::summarize(&scored);
-        let (score, pass, partial, fail, total, not_assessed) = match query.framework.as_deref() {
+        let (score, pass, partial, fail, total, not_assessed) = match framework.as_deref() {
             Some(key) => scored
                 .get(key)
                 .map(|f| (f.score, f.pass, f.partial, f.fail, f.total, f.not_assessed))
@@ -414,10 +429,10 @@ async fn get_trend(
             posture: score::posture(score, total),
         });
     }
-    Ok(axum::Json(Trend {
+    Ok(Trend {
         repo_id: repo.id,
-        framework: query.framework,
+        framework,
         days,
         points,
-    }))
+    })
 }

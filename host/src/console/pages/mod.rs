@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod overview;
 pub mod policies;
+pub mod repository;
 
 use super::{layout::Who, session::ConsoleSession};
 use crate::{

@@ -53,7 +53,7 @@ async fn overview(State(state): State<AppState>, session: ConsoleSession) -> Pag
                     tbody {
                         @for r in &repositories {
                             tr {
-                                td { (r.name) }
+                                td { a href={ "/console/repos/" (r.id) } { (r.name) } }
                                 td { (r.default_branch) }
                                 td { (r.created_at.get(..10).unwrap_or(&r.created_at)) }
                             }
