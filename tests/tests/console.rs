@@ -55,6 +55,10 @@ async fn sign_in_opens_a_session_that_ends_with_sign_out_or_the_key(app: TestApp
     let overview = console.get("/console/").await;
     assert_eq!(overview.status, StatusCode::OK, "{}", overview.html);
     assert!(overview.html.contains("admin@x.io"));
+    assert!(
+        overview.html.contains("href=\"/console/audit\""),
+        "admins read the audit log"
+    );
     let csp = overview
         .headers
         .get("content-security-policy")

@@ -12,11 +12,23 @@ pub struct Nav {
     pub path: &'static str,
     pub label: &'static str,
     pub action: crate::authz::Action,
+    /// What the action is asked about (the org, or the audit log).
+    pub resource: crate::authz::Resource,
 }
 
 /// Whether Cedar lets the session's caller do `action` on the org (used to show a page in the
 /// navigation, or a form; the handler behind the form asks again before it changes anything).
 pub async fn can(state: &AppState, session: &ConsoleSession, action: crate::authz::Action) -> bool {
+    can_on(state, session, action, crate::authz::Resource::Org).await
+}
+
+/// [`can`] for an action asked about another resource (the audit log).
+pub async fn can_on(
+    state: &AppState,
+    session: &ConsoleSession,
+    action: crate::authz::Action,
+    resource: crate::authz::Resource,
+) -> bool {
     state
         .authz
         .authorize_read(
@@ -24,7 +36,7 @@ pub async fn can(state: &AppState, session: &ConsoleSession, action: crate::auth
             &session.caller,
             &session.org_id,
             action,
-            crate::authz::Resource::Org,
+            resource,
             ContextExtras::default(),
         )
         .await
@@ -54,7 +66,7 @@ pub async fn page(
 ) -> Markup {
     let mut nav = Vec::new();
     for entry in PAGES {
-        if can(state, session, entry.action).await {
+        if can_on(state, session, entry.action, entry.resource.clone()).await {
             nav.push(entry);
         }
     }
@@ -65,6 +77,7 @@ pub async fn page(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · grc" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/console/assets/console.css";
                 script src="/console/assets/console.js" defer {}
             }
@@ -109,6 +122,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · grc" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/console/assets/console.css";
             }
             body {

@@ -23,6 +23,7 @@ pub const NAV: Nav = Nav {
     path: "/console/audit",
     label: "Audit log",
     action: Action::AuditRead,
+    resource: Resource::AuditLog,
 };
 
 pub fn router() -> Router<AppState> {

@@ -17,6 +17,7 @@ pub const NAV: Nav = Nav {
     path: "/console/",
     label: "Overview",
     action: Action::OrgRead,
+    resource: Resource::Org,
 };
 
 pub fn router() -> Router<AppState> {

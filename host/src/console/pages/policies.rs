@@ -29,6 +29,7 @@ pub const NAV: Nav = Nav {
     path: "/console/policies",
     label: "Access policies",
     action: Action::PolicyList,
+    resource: Resource::Org,
 };
 
 pub fn router() -> Router<AppState> {
