@@ -186,6 +186,8 @@ impl JwtVerifier {
 #[derive(Debug, Deserialize)]
 struct JwtClaims {
     sub: String,
+    /// Expiry, seconds since the epoch (required by the validation).
+    exp: i64,
     org_id: Option<String>,
     /// Optional space-separated scopes; absent means the role alone decides.
     scope: Option<String>,
@@ -259,26 +261,54 @@ impl Authenticator {
         let Some(token) = bearer else {
             return Err(AuthnError::Missing);
         };
+        self.authenticate_jwt(db, token, presented.x_org_id, client)
+            .await
+            .map(|(caller, _)| caller)
+    }
+
+    /// Authenticates a JWT (the org from its `org_id` claim, else `x_org_id`) and says when it
+    /// expires (seconds since the epoch): a console session opened with it ends no later.
+    pub async fn authenticate_jwt(
+        &self,
+        db: &Db,
+        token: &str,
+        x_org_id: Option<&str>,
+        client: ClientMeta,
+    ) -> Result<(Caller, i64), AuthnError> {
         let verifier = self.jwt.as_ref().ok_or(AuthnError::InvalidToken)?;
         let claims = verifier.verify(token)?;
-        if crate::domain::text::forbidden_control(&claims.sub).is_some() {
-            return Err(AuthnError::InvalidToken);
-        }
-        let user = self
-            .user(db, &claims.sub)
-            .await?
-            .ok_or(AuthnError::InvalidToken)?;
         let scopes = match claims.scope.as_deref() {
             Some(list) => ScopeSet::parse_list(list).map_err(|_| AuthnError::InvalidToken)?,
             None => ScopeSet::all(),
         };
+        let org_id = claims.org_id.or(x_org_id.map(str::to_owned));
+        let caller = self
+            .jwt_caller(db, &claims.sub, org_id, scopes, client)
+            .await?;
+        Ok((caller, claims.exp))
+    }
+
+    /// The caller a verified JWT (or a console session opened with one) makes: `subject` must
+    /// still name a user; membership is Cedar's to check, request by request.
+    pub async fn jwt_caller(
+        &self,
+        db: &Db,
+        subject: &str,
+        org_id: Option<String>,
+        scopes: ScopeSet,
+        client: ClientMeta,
+    ) -> Result<Caller, AuthnError> {
+        if crate::domain::text::forbidden_control(subject).is_some() {
+            return Err(AuthnError::InvalidToken);
+        }
+        let user = self
+            .user(db, subject)
+            .await?
+            .ok_or(AuthnError::InvalidToken)?;
         Ok(Caller {
             user_id: user.id,
             email: user.email,
-            credential: Credential::Jwt {
-                org_id: claims.org_id.or(presented.x_org_id.map(str::to_owned)),
-                scopes,
-            },
+            credential: Credential::Jwt { org_id, scopes },
             client,
             seen_revision: None,
         })

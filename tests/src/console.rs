@@ -99,4 +99,62 @@ impl ConsoleClient {
     pub async fn sign_out(&self, csrf: &str) -> Page {
         self.post("/console/sign-out", &[("csrf", csrf)]).await
     }
+
+    /// `GET path` with the session cookie, the body kept as bytes (console downloads).
+    pub async fn download(&self, path: &str) -> crate::RawResp {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        let resp = req.send().await.expect("sent");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = resp.bytes().await.expect("body").to_vec();
+        crate::RawResp {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    /// `POST path` as `multipart/form-data` (a file upload form): text `fields`, then `file`
+    /// as (field name, file name, bytes), with the session cookie and a same-origin `Origin`.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Page {
+        let boundary = "----grc-console-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (name, filename, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/wasm\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::ORIGIN, &self.base)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if let Some(cookie) = &self.cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        self.page(req.send().await.expect("sent")).await
+    }
 }

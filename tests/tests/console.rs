@@ -12,6 +12,7 @@ both_backends!(
     forms_need_the_session_csrf_token,
     auditors_see_no_mutation_controls,
     a_repository_shows_its_score_controls_and_trend_chart,
+    a_jwt_opens_a_session_that_ends_with_the_token,
 );
 
 async fn sign_in_opens_a_session_that_ends_with_sign_out_or_the_key(app: TestApp) {
@@ -198,7 +199,14 @@ async fn auditors_see_no_mutation_controls(app: TestApp) {
         console.sign_in(&auditor.key).await.status,
         StatusCode::SEE_OTHER
     );
-    for path in ["/console/", "/console/audit", "/console/policies"] {
+    // Every page the auditor's navigation offers (each page module adds itself there).
+    let overview = console.get("/console/").await;
+    let pages = nav_links(&overview.html);
+    assert!(
+        pages.len() >= 3 && pages.iter().any(|p| p == "/console/audit"),
+        "{pages:?}"
+    );
+    for path in pages.iter().map(String::as_str) {
         let page = console.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.html);
         // The only form that posts is sign-out; no button or link changes anything.
@@ -260,11 +268,52 @@ async fn a_repository_shows_its_score_controls_and_trend_chart(app: TestApp) {
         console.sign_in(&app.owner_key).await.status,
         StatusCode::SEE_OTHER
     );
+    let idle = app
+        .create_repo(&app.org_id, &app.owner_key, "never-scanned", &["go"])
+        .await;
     let overview = console.get("/console/").await;
     assert!(
         overview
             .html
             .contains(&format!("href=\"/console/repos/{repo}\"")),
+        "{}",
+        overview.html
+    );
+    // Each repository with its score, posture and coverage, as the score API reports them.
+    let score = app
+        .get(
+            &app.org_path(&app.org_id, &format!("/compliance/score/{repo}")),
+            &app.owner_key,
+        )
+        .await;
+    let summary = &score.body["executive_summary"];
+    let row = overview
+        .html
+        .split("id=\"repositories-table\"")
+        .nth(1)
+        .and_then(|table| {
+            table
+                .split(&format!("href=\"/console/repos/{repo}\""))
+                .nth(1)
+        })
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        row.contains(&format!(">{}</td>", summary["overall_score"]))
+            && row.contains(summary["posture"].as_str().unwrap_or("?")),
+        "{row}"
+    );
+    // What needs attention: the repository that was never scanned.
+    let attention = overview
+        .html
+        .split("id=\"attention-list\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .unwrap_or_default();
+    assert!(
+        attention.contains(&format!("/console/repos/{idle}"))
+            && attention.contains("never scanned"),
         "{}",
         overview.html
     );
@@ -302,4 +351,103 @@ async fn a_repository_shows_its_score_controls_and_trend_chart(app: TestApp) {
         outsider.get(&format!("/console/repos/{repo}")).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// The console pages a page's navigation links to.
+fn nav_links(html: &str) -> Vec<String> {
+    let nav = html
+        .split("<nav")
+        .nth(1)
+        .and_then(|rest| rest.split("</nav>").next())
+        .unwrap_or_default();
+    nav.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|href| href.starts_with("/console/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn a_jwt_opens_a_session_that_ends_with_the_token(app: TestApp) {
+    let org = app.org_id.clone();
+    // The org from the token's claim; the session lasts no longer than the token (10 minutes).
+    let mut console = app.console();
+    let token = app.jwt("owner@localhost", serde_json::json!({ "org_id": org }));
+    let signed_in = console.sign_in(&token).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.html
+    );
+    let cookie = signed_in
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let max_age: i64 = cookie
+        .split("Max-Age=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|v| v.parse().ok())
+        .expect("max-age");
+    assert!((1..=600).contains(&max_age), "{cookie}");
+    let overview = console.get("/console/").await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.html);
+    assert!(overview.html.contains("owner@localhost"));
+    let entries = app.audit_actions(&org, "action=CONSOLE_SIGNED_IN").await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+
+    // A token naming no org needs the org id; an expired or foreign token is refused.
+    let no_org = app.jwt("owner@localhost", serde_json::json!({}));
+    let mut without = app.console();
+    let refused = without.sign_in(&no_org).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused.html.contains("names no organization"),
+        "{}",
+        refused.html
+    );
+    let with_org = without
+        .post(
+            "/console/sign-in",
+            &[("api_key", &no_org), ("org_id", &org)],
+        )
+        .await;
+    assert_eq!(with_org.status, StatusCode::SEE_OTHER, "{}", with_org.html);
+    let expired = app.jwt(
+        "owner@localhost",
+        serde_json::json!({ "org_id": org, "exp": chrono::Utc::now().timestamp() - 3600 }),
+    );
+    assert_eq!(
+        app.console().sign_in(&expired).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The token's scopes hold in the session: read-only scopes cannot save a policy.
+    let read_only = app.jwt(
+        "owner@localhost",
+        serde_json::json!({ "org_id": org, "scope": "read:*" }),
+    );
+    let mut reader = app.console();
+    assert_eq!(
+        reader.sign_in(&read_only).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = reader.get("/console/policies").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(!page.html.contains("Save policy"));
+    let csrf = page.csrf().expect("csrf");
+    let attempt = reader
+        .post(
+            "/console/policies",
+            &[
+                ("csrf", &csrf),
+                ("name", "x"),
+                ("policy", "permit (principal, action, resource);"),
+            ],
+        )
+        .await;
+    assert_eq!(attempt.status, StatusCode::FORBIDDEN, "{}", attempt.html);
 }

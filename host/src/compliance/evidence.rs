@@ -23,7 +23,8 @@ use crate::{
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
-const DEFAULT_MAX_AGE_DAYS: i64 = 365;
+/// How long evidence counts when the control sets no `max_age_days`.
+pub const DEFAULT_MAX_AGE_DAYS: i64 = 365;
 
 struct Link {
     framework_id: String,

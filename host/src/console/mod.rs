@@ -34,6 +34,15 @@ pub const PAGES: &[Nav] = &[
     pages::overview::NAV,
     pages::audit::NAV,
     pages::policies::NAV,
+    pages::plugins::NAV,
+    pages::agents::NAV,
+    pages::packages::NAV,
+    pages::policy_documents::NAV,
+    pages::exports::NAV,
+    pages::frameworks::NAV,
+    pages::evidence::NAV,
+    pages::alerts::NAV,
+    pages::operations::NAV,
 ];
 
 pub fn router() -> Router<AppState> {
@@ -41,9 +50,19 @@ pub fn router() -> Router<AppState> {
         .route("/console/sign-in", get(sign_in_form).post(sign_in))
         .route("/console/sign-out", post(sign_out))
         .merge(pages::overview::router())
+        .merge(pages::alerts::router())
+        .merge(pages::tickets::router())
+        .merge(pages::operations::router())
         .merge(pages::audit::router())
         .merge(pages::policies::router())
+        .merge(pages::plugins::router())
+        .merge(pages::frameworks::router())
+        .merge(pages::evidence::router())
         .merge(pages::repository::router())
+        .merge(pages::agents::router())
+        .merge(pages::packages::router())
+        .merge(pages::policy_documents::router())
+        .merge(pages::exports::router())
         .layer(middleware::from_fn(page_headers));
     Router::new()
         .route("/", get(|| async { Redirect::to("/console/") }))
@@ -110,7 +129,7 @@ fn reason_text(reason: &str) -> Option<&'static str> {
     Some(match reason {
         "signed-out" => "You are signed out.",
         "expired" => "Your session expired: sign in again.",
-        "key-ended" => "The API key this session was opened with was revoked or expired.",
+        "key-ended" => "The API key or token this session was opened with was revoked or expired.",
         "unavailable" => "The server could not check your session; try again.",
         _ => return None,
     })
@@ -124,12 +143,21 @@ fn sign_in_page(message: Option<&str>) -> maud::Markup {
                 p role="alert" class="notice" { (message) }
             }
             form method="post" action="/console/sign-in" {
-                label for="api_key" { "API key" }
+                label for="api_key" { "API key or token" }
                 input id="api_key" name="api_key" type="password" autocomplete="off" required
-                    placeholder="sk-…";
-                p class="hint" {
+                    placeholder="sk-… or a JWT" aria-describedby="key-hint";
+                p class="hint" id="key-hint" {
                     "Your key stays on the server: it opens a session that ends when you sign out, "
-                    "after eight hours, or when the key is revoked."
+                    "after eight hours, or when the key is revoked. A JWT from your identity "
+                    "provider works too; its session ends when the token expires."
+                }
+                details {
+                    summary { "Signing in with a token that names no organization?" }
+                    label for="org_id" { "Organization id" }
+                    input id="org_id" name="org_id" autocomplete="off" aria-describedby="org-hint";
+                    p class="hint" id="org-hint" {
+                        "Only for a JWT without an org_id claim; an API key always belongs to one organization."
+                    }
                 }
                 button type="submit" { "Sign in" }
             }
@@ -143,10 +171,14 @@ async fn sign_in_form(Query(q): Query<SignInQuery>) -> maud::Markup {
 
 #[derive(Deserialize)]
 struct SignInForm {
+    /// An API key or a JWT.
     api_key: String,
+    /// The org for a JWT without an `org_id` claim.
+    #[serde(default)]
+    org_id: String,
 }
 
-/// Exchanges an API key for a session: the key is authenticated and Cedar must let it read its
+/// Exchanges an API key or a JWT for a session: the credential is authenticated and Cedar must let it read its
 /// org; the session (and an audit entry) are written in one short transaction.
 async fn sign_in(
     State(state): State<AppState>,
@@ -159,21 +191,43 @@ async fn sign_in(
     }
     let refused =
         |message: &str| (StatusCode::UNAUTHORIZED, sign_in_page(Some(message))).into_response();
-    let Some(key_hash) = session::key_hash(&form.api_key) else {
-        return refused("That is not an API key (they start with sk-).");
-    };
-    let Ok(caller) = state
-        .authn
-        .authenticate_key_hash(&state.db, &key_hash, client)
-        .await
-    else {
-        return refused("This key is unknown, revoked or expired.");
+    let presented = form.api_key.trim();
+    let key_hash = session::key_hash(presented);
+    let (caller, opened) = if let Some(key_hash) = &key_hash {
+        match state
+            .authn
+            .authenticate_key_hash(&state.db, key_hash, client)
+            .await
+        {
+            Ok(caller) => (caller, session::OpenedWith::ApiKey { key_hash }),
+            Err(_) => return refused("This key is unknown, revoked or expired."),
+        }
+    } else if session::looks_like_jwt(presented) {
+        let org = Some(form.org_id.trim()).filter(|o| !o.is_empty());
+        match state
+            .authn
+            .authenticate_jwt(&state.db, presented, org, client)
+            .await
+        {
+            Ok((caller, expires)) => (caller, session::OpenedWith::Jwt { expires }),
+            Err(_) => {
+                return refused(
+                    "This token is not valid here: expired, signed by another issuer, or \
+                     naming an unknown user.",
+                );
+            }
+        }
+    } else {
+        return refused("That is neither an API key (they start with sk-) nor a JWT.");
     };
     let Some(org_id) = caller.home_org().map(str::to_owned) else {
-        return refused("This key is not bound to an organization.");
+        return refused(
+            "This token names no organization: give its id under \"Signing in with a token\".",
+        );
     };
     let token = session::new_token();
-    let row = &session::new_row(&token, &caller, &org_id, &key_hash);
+    let (row, max_age) = session::new_row(&token, &caller, &org_id, &opened);
+    let row = &row;
     let written = http::write(
         &state,
         &caller,
@@ -190,7 +244,7 @@ async fn sign_in(
                         action: "CONSOLE_SIGNED_IN",
                         target_type: "console_session",
                         target_id: &row.id_hash[..16],
-                        metadata: json!({ "expires_at": row.expires_at }),
+                        metadata: json!({ "expires_at": row.expires_at, "credential": row.credential }),
                     },
                 )
                 .await?;
@@ -208,7 +262,10 @@ async fn sign_in(
     (
         StatusCode::SEE_OTHER,
         [
-            (header::SET_COOKIE, session::set_cookie(&token, secure)),
+            (
+                header::SET_COOKIE,
+                session::set_cookie(&token, max_age, secure),
+            ),
             (header::LOCATION, "/console/".to_owned()),
         ],
     )

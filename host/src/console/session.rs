@@ -1,6 +1,7 @@
-//! Console sessions: an API key exchanged for a server-side session in an HttpOnly,
+//! Console sessions: an API key (or a JWT) exchanged for a server-side session in an HttpOnly,
 //! SameSite=Strict cookie. Every request finds the session by the SHA-256 of the cookie's token,
-//! re-authenticates the key it was opened with (revoked or expired: the session is over) and
+//! re-authenticates the key it was opened with (revoked or expired: the session is over; a JWT
+//! session expires with its token and keeps the token's scopes) and
 //! leaves authorization to Cedar, page by page, exactly as the API does (a removed member gets
 //! "not a member"). Every state-changing form carries the session's CSRF token, and a POST whose
 //! `Origin` is another site is refused before it is read (docs/decisions/0028).
@@ -8,7 +9,7 @@
 use crate::{
     app::AppState,
     authn::Caller,
-    domain::{ApiKeySecret, time},
+    domain::{ApiKeySecret, ScopeSet, time},
     http::extract::client_meta,
     store::{self, console_sessions::SessionRow},
 };
@@ -70,10 +71,11 @@ pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// `Set-Cookie` for a new session (`secure` when the console is served over https).
-pub fn set_cookie(token: &str, secure: bool) -> String {
+/// `Set-Cookie` for a new session that lasts `max_age` seconds (`secure` when the console is
+/// served over https).
+pub fn set_cookie(token: &str, max_age: i64, secure: bool) -> String {
     format!(
-        "{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECS}{}",
+        "{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
         if secure { "; Secure" } else { "" }
     )
 }
@@ -83,19 +85,53 @@ pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
-/// The session row for a fresh sign-in with the key whose hash is `key_hash`.
-pub fn new_row(token: &str, caller: &Caller, org_id: &str, key_hash: &str) -> SessionRow {
+/// What a session is opened with, and so what each of its requests re-checks.
+pub enum OpenedWith<'a> {
+    /// The key with this hash: revoked or expired, the session is over.
+    ApiKey { key_hash: &'a str },
+    /// A JWT expiring at `expires` (seconds since the epoch): the session ends no later, and
+    /// keeps the token's scopes.
+    Jwt { expires: i64 },
+}
+
+/// The session row for a fresh sign-in, and how many seconds it lasts.
+pub fn new_row(
+    token: &str,
+    caller: &Caller,
+    org_id: &str,
+    opened: &OpenedWith<'_>,
+) -> (SessionRow, i64) {
     let now = chrono::Utc::now();
-    SessionRow {
+    let ttl = match opened {
+        OpenedWith::ApiKey { .. } => SESSION_TTL_SECS,
+        OpenedWith::Jwt { expires } => (expires - now.timestamp()).clamp(0, SESSION_TTL_SECS),
+    };
+    let (credential, key_hash, scopes) = match opened {
+        OpenedWith::ApiKey { key_hash } => ("api_key", (*key_hash).to_owned(), None),
+        OpenedWith::Jwt { .. } => ("jwt", String::new(), Some(caller.scopes().to_stored())),
+    };
+    let row = SessionRow {
         id_hash: hash(token),
         org_id: org_id.to_owned(),
         user_id: caller.user_id.clone(),
-        key_hash: key_hash.to_owned(),
+        credential: credential.to_owned(),
+        key_hash,
+        scopes,
         csrf_token: new_token(),
         created_at: time::format(now),
-        expires_at: time::format(now + chrono::Duration::seconds(SESSION_TTL_SECS)),
+        expires_at: time::format(now + chrono::Duration::seconds(ttl)),
         revoked_at: None,
-    }
+    };
+    (row, ttl)
+}
+
+/// Whether a presented credential looks like a JWT (three base64url parts) rather than a key.
+pub fn looks_like_jwt(raw: &str) -> bool {
+    let raw = raw.trim();
+    raw.split('.').count() == 3
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'='))
 }
 
 /// The hash of a presented API key, if it is one.
@@ -174,11 +210,26 @@ impl FromRequestParts<AppState> for ConsoleSession {
             return Err(SignInAgain("expired"));
         }
         let client = client_meta(parts, state.config.trust_forwarded_for);
-        let caller = state
-            .authn
-            .authenticate_key_hash(&state.db, &row.key_hash, client)
-            .await
-            .map_err(|_| SignInAgain("key-ended"))?;
+        let caller = if row.credential == "jwt" {
+            let scopes = ScopeSet::parse_list(row.scopes.as_deref().unwrap_or_default())
+                .map_err(|_| SignInAgain("key-ended"))?;
+            state
+                .authn
+                .jwt_caller(
+                    &state.db,
+                    &row.user_id,
+                    Some(row.org_id.clone()),
+                    scopes,
+                    client,
+                )
+                .await
+        } else {
+            state
+                .authn
+                .authenticate_key_hash(&state.db, &row.key_hash, client)
+                .await
+        }
+        .map_err(|_| SignInAgain("key-ended"))?;
         Ok(ConsoleSession {
             caller,
             org_id: row.org_id,
@@ -211,6 +262,13 @@ mod tests {
     }
 
     #[test]
+    fn tokens_and_keys_are_told_apart() {
+        assert!(looks_like_jwt("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"));
+        assert!(!looks_like_jwt("sk-abc.def"));
+        assert!(!looks_like_jwt("a.b.c d"));
+    }
+
+    #[test]
     fn posts_from_another_site_are_refused() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
@@ -224,7 +282,7 @@ mod tests {
             HeaderValue::from_static("https://evil.example"),
         );
         assert!(!same_origin(&headers));
-        let cookie = set_cookie("ab", false);
+        let cookie = set_cookie("ab", 60, false);
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     }
 }

@@ -617,7 +617,7 @@ pub struct AgentView {
     pub created_at: String,
 }
 
-fn agent_view(a: Agent, settings: &agents::settings::AgentSettings) -> AgentView {
+pub(crate) fn agent_view(a: Agent, settings: &agents::settings::AgentSettings) -> AgentView {
     let status = agents::status::status(
         a.revoked_at.is_some(),
         a.last_heartbeat_at.as_deref().and_then(time::parse),
@@ -668,7 +668,11 @@ pub struct AgentQuery {
     pub limit: Option<i64>,
 }
 
-fn agent_filter(state: &AppState, q: AgentQuery, reporting: bool) -> ApiResult<AgentFilter> {
+pub(crate) fn agent_filter(
+    state: &AppState,
+    q: AgentQuery,
+    reporting: bool,
+) -> ApiResult<AgentFilter> {
     let (after, limit) = paging(agents::non_empty(q.cursor).as_deref(), q.limit)?;
     let now = chrono::Utc::now();
     let settings = &state.config.agents;
@@ -760,11 +764,23 @@ async fn revoke_agent(
     caller: Caller,
     Path((org_id, agent_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<AgentView>> {
-    let agent_id = &agent_id.to_string();
+    revoke(&state, &caller, &org_id.to_string(), &agent_id.to_string())
+        .await
+        .map(axum::Json)
+}
+
+/// Revokes an agent of `org_id` (audited `AGENT_REVOKED`; twice is harmless): what
+/// `POST …/agents/{agent_id}/revoke` and the console's revoke form do.
+pub async fn revoke(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    agent_id: &str,
+) -> ApiResult<AgentView> {
     let agent = write(
-        &state,
-        &caller,
-        &org_id.to_string(),
+        state,
+        caller,
+        org_id,
         Action::AgentRevoke,
         Resource::Org,
         |w| {
@@ -790,7 +806,7 @@ async fn revoke_agent(
         },
     )
     .await?;
-    Ok(axum::Json(agent_view(agent, &state.config.agents)))
+    Ok(agent_view(agent, &state.config.agents))
 }
 
 /// The org's agent CA certificate, for verifying agent certificates (404 until the first

@@ -99,11 +99,11 @@ pub struct AlertTicket {
     pub created: bool,
 }
 
-pub(super) fn alert_view(a: AlertRow) -> ApiResult<AlertView> {
+pub fn alert_view(a: AlertRow) -> ApiResult<AlertView> {
     AlertView::of(a).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))
 }
 
-pub(super) async fn found(tx: &mut TenantTx, id: &str) -> ApiResult<AlertRow> {
+pub async fn found(tx: &mut TenantTx, id: &str) -> ApiResult<AlertRow> {
     store::alerts::find(tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("alert"))
@@ -174,19 +174,19 @@ async fn get_alert(
 }
 
 /// Applies one triage step in one write: checks the transition, the assignee's membership,
-/// updates, audits, and emits the webhook event.
-async fn triage(
+/// updates, audits, and emits the webhook event (the API's triage routes and the console).
+pub async fn triage(
     state: &AppState,
     caller: &Caller,
-    org_id: Uuid,
+    org_id: &str,
     alert_id: Uuid,
     step: Triage,
-) -> ApiResult<axum::Json<AlertView>> {
+) -> ApiResult<AlertView> {
     let (step, id) = (&step, &alert_id.to_string());
     let view = write(
         state,
         caller,
-        &org_id.to_string(),
+        org_id,
         Action::AlertTriage,
         Resource::Alert(alert_id.to_string()),
         |w| {
@@ -254,7 +254,19 @@ async fn triage(
         },
     )
     .await?;
-    Ok(axum::Json(view))
+    Ok(view)
+}
+
+/// Resolves an alert with a note (validated as the API validates it).
+pub async fn resolve(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    alert_id: Uuid,
+    body: &ResolveAlert,
+) -> ApiResult<AlertView> {
+    let note = text::label(&body.note, 2000).map_err(|e| ApiError::invalid_field(&["note"], e))?;
+    triage(state, caller, org_id, alert_id, Triage::Resolve { note }).await
 }
 
 fn audit_action(event: &str) -> &'static str {
@@ -276,7 +288,10 @@ async fn acknowledge_alert(
     caller: Caller,
     Path((org_id, alert_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<AlertView>> {
-    triage(&state, &caller, org_id, alert_id, Triage::Acknowledge).await
+    let org_id = &org_id.to_string();
+    Ok(axum::Json(
+        triage(&state, &caller, org_id, alert_id, Triage::Acknowledge).await?,
+    ))
 }
 
 /// Assign an alert to a member (or unassign with `null`).
@@ -295,7 +310,10 @@ async fn assign_alert(
         .assignee
         .map(|a| text::label(&a, 64).map_err(|e| ApiError::invalid_field(&["assignee"], e)))
         .transpose()?;
-    triage(&state, &caller, org_id, alert_id, Triage::Assign(assignee)).await
+    let org_id = &org_id.to_string();
+    Ok(axum::Json(
+        triage(&state, &caller, org_id, alert_id, Triage::Assign(assignee)).await?,
+    ))
 }
 
 /// Resolve an alert with a note.
@@ -311,8 +329,10 @@ async fn resolve_alert(
     Path((org_id, alert_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<ResolveAlert>,
 ) -> ApiResult<axum::Json<AlertView>> {
-    let note = text::label(&body.note, 2000).map_err(|e| ApiError::invalid_field(&["note"], e))?;
-    triage(&state, &caller, org_id, alert_id, Triage::Resolve { note }).await
+    let org_id = &org_id.to_string();
+    Ok(axum::Json(
+        resolve(&state, &caller, org_id, alert_id, &body).await?,
+    ))
 }
 
 /// Reopen a resolved alert.
@@ -325,7 +345,10 @@ async fn reopen_alert(
     caller: Caller,
     Path((org_id, alert_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<AlertView>> {
-    triage(&state, &caller, org_id, alert_id, Triage::Reopen).await
+    let org_id = &org_id.to_string();
+    Ok(axum::Json(
+        triage(&state, &caller, org_id, alert_id, Triage::Reopen).await?,
+    ))
 }
 
 /// Create a ticket from an alert: linked both ways (the alert's `ticket_id`, the ticket's link

@@ -94,7 +94,7 @@ pub struct ExportView {
     pub artifact_path: String,
 }
 
-fn export_view(org_id: &str, e: ExportRow) -> ApiResult<ExportView> {
+pub(crate) fn export_view(org_id: &str, e: ExportRow) -> ApiResult<ExportView> {
     let corrupt =
         |what: &str| ApiError::Internal(anyhow::anyhow!("export {} has a corrupt {what}", e.id));
     Ok(ExportView {
@@ -481,32 +481,44 @@ async fn download_auditor_export(
     Path(path): Path<ExportPath>,
 ) -> ApiResult<Response> {
     let (org_id, id) = (path.org_id.to_string(), path.export_id.to_string());
-    let resource = Resource::AuditorExport(id.clone());
+    artifact_download(&state, &caller, &org_id, &id).await
+}
+
+/// An export of `org_id` as its artifact download (audited `AUDITOR_EXPORT_DOWNLOADED` before
+/// the bytes are sent): what `GET …/auditor-exports/{export_id}/artifact` and the console's
+/// download link answer.
+pub async fn artifact_download(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    id: &str,
+) -> ApiResult<Response> {
+    let resource = Resource::AuditorExport(id.to_owned());
     let (mut tx, _) = authorize(
-        &state,
-        &caller,
-        &org_id,
+        state,
+        caller,
+        org_id,
         Action::AuditorExportDownload,
         resource.clone(),
     )
     .await?;
-    let row = store::auditor_exports::find(&mut tx, &id)
+    let row = store::auditor_exports::find(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("auditor export"))?;
-    let bytes = store::auditor_exports::content(&mut tx, &id)
+    let bytes = store::auditor_exports::content(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("export {id} has no artifact")))?;
     drop(tx);
     record_only(
-        &state,
-        &caller,
-        &org_id,
+        state,
+        caller,
+        org_id,
         Action::AuditorExportDownload,
         resource,
         AuditEvent {
             action: "AUDITOR_EXPORT_DOWNLOADED",
             target_type: "auditor_export",
-            target_id: &id,
+            target_id: id,
             metadata: json!({ "kind": row.kind, "format": row.format, "sha256": row.sha256, "size_bytes": row.size_bytes }),
         },
     )

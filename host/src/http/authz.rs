@@ -61,14 +61,21 @@ async fn explain(
     Path(org_id): Path<Uuid>,
     Json(body): Json<ExplainRequest>,
 ) -> ApiResult<axum::Json<ExplainResponse>> {
-    let (mut tx, auth) = authorize(
-        &state,
-        &caller,
-        &org_id.to_string(),
-        Action::AuthzExplain,
-        Resource::Org,
-    )
-    .await?;
+    explain_request(&state, &caller, &org_id.to_string(), &body)
+        .await
+        .map(axum::Json)
+}
+
+/// What `POST /authz/explain` does (the console's explain playground calls it too): Cedar must
+/// let the caller do `authz.explain` on the org; nothing is changed.
+pub async fn explain_request(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    body: &ExplainRequest,
+) -> ApiResult<ExplainResponse> {
+    let (mut tx, auth) =
+        authorize(state, caller, org_id, Action::AuthzExplain, Resource::Org).await?;
     let action = parse_action(&body.action)?;
     let resource = parse_resource(&body.resource)?;
     let (ptype, pid) = parse_uid(&body.principal, "principal")?;
@@ -96,11 +103,11 @@ async fn explain(
                 extras: &ContextExtras::default(),
             },
         );
-        return Ok(axum::Json(ExplainResponse {
+        return Ok(ExplainResponse {
             evaluation,
             role: Some(crate::authz::AGENT_ROLE.into()),
             scopes: Vec::new(),
-        }));
+        });
     }
     let (user_id, mut scopes) = match ptype.as_str() {
         "User" => (pid, None),
@@ -151,11 +158,11 @@ async fn explain(
             },
         ),
     };
-    Ok(axum::Json(ExplainResponse {
+    Ok(ExplainResponse {
         evaluation,
         role: member.map(|m| m.role),
         scopes: scopes.effective().into_iter().map(str::to_owned).collect(),
-    }))
+    })
 }
 
 fn parse_uid(raw: &str, field: &str) -> ApiResult<(String, String)> {

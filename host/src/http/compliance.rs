@@ -173,7 +173,17 @@ async fn list_frameworks(
         Resource::Org,
     )
     .await?;
-    let sel = selection(&mut tx, &auth).await?;
+    Ok(axum::Json(frameworks(&state, &mut tx, &auth).await?))
+}
+
+/// What [`list_frameworks`] answers, read in the caller's transaction (authorized for
+/// `ComplianceRead`); the console's frameworks page shows the same.
+pub async fn frameworks(
+    state: &AppState,
+    tx: &mut TenantTx,
+    auth: &Authorized,
+) -> ApiResult<FrameworkSelection> {
+    let sel = selection(tx, auth).await?;
     let available: Vec<AvailableFramework> = sel
         .frameworks(&state.catalog)
         .map(|fw| AvailableFramework {
@@ -196,12 +206,12 @@ async fn list_frameworks(
             control_count: f.control_count,
         })
         .collect();
-    Ok(axum::Json(FrameworkSelection {
+    Ok(FrameworkSelection {
         default_all_enabled: sel.enabled_keys.is_none(),
         enabled_keys: sel.enabled_keys,
         available,
         frameworks,
-    }))
+    })
 }
 
 /// Set the enabled frameworks. Org admin/owner only; a framework above the plan is a 402.
@@ -222,16 +232,28 @@ async fn set_enabled_frameworks(
         ));
     };
     let org_id = &scope.resolve(&caller)?;
+    Ok(axum::Json(
+        set_enabled(&state, &caller, org_id, keys).await?,
+    ))
+}
+
+/// What [`set_enabled_frameworks`] does (audited): `keys` is an explicit selection, or `None`
+/// for the default (every framework the plan allows). The console's frameworks form calls it.
+pub async fn set_enabled(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    keys: Option<Vec<String>>,
+) -> ApiResult<EnabledUpdated> {
     let keys = &keys.map(|k| {
         let mut seen = std::collections::HashSet::new();
         k.into_iter()
             .filter(|key| seen.insert(key.clone()))
             .collect::<Vec<_>>()
     });
-    let state_ref = &state;
     write(
-        &state,
-        &caller,
+        state,
+        caller,
         org_id,
         Action::ComplianceConfigure,
         Resource::Org,
@@ -240,7 +262,7 @@ async fn set_enabled_frameworks(
                 let (tx, auth) = (&mut w.tx, &w.auth);
                 let sel = selection(tx, auth).await?;
                 for key in keys.iter().flatten() {
-                    let fw = sel.framework(&state_ref.catalog, key).ok_or_else(|| {
+                    let fw = sel.framework(&state.catalog, key).ok_or_else(|| {
                         ApiError::BadRequest(json!(format!("Unknown framework: {key}")))
                     })?;
                     sel.check_plan(fw)
@@ -264,11 +286,11 @@ async fn set_enabled_frameworks(
     )
     .await?;
     let keys = keys.clone();
-    Ok(axum::Json(EnabledUpdated {
+    Ok(EnabledUpdated {
         message: "Enabled frameworks updated",
         default_all_enabled: keys.is_none(),
         enabled_keys: keys,
-    }))
+    })
 }
 
 /// A framework's controls with the org's disabled state and recommendation badges.
@@ -291,12 +313,27 @@ async fn list_framework_controls(
         Resource::Org,
     )
     .await?;
-    let signals = match query.repo_id {
-        Some(id) => Some(repo_signals(&mut tx, id).await?),
+    let controls =
+        framework_controls(&state, &mut tx, &auth, &path.framework_key, query.repo_id).await?;
+    Ok(axum::Json(controls))
+}
+
+/// What [`list_framework_controls`] answers, read in the caller's transaction (authorized for
+/// `ComplianceRead`); `repo_id` refines the recommendations. The console's framework page shows
+/// the same.
+pub async fn framework_controls(
+    state: &AppState,
+    tx: &mut TenantTx,
+    auth: &Authorized,
+    framework_key: &str,
+    repo_id: Option<i64>,
+) -> ApiResult<FrameworkControls> {
+    let signals = match repo_id {
+        Some(id) => Some(repo_signals(tx, id).await?),
         None => None,
     };
-    let sel = selection(&mut tx, &auth).await?;
-    let fw = framework(&state, &sel, &path.framework_key)?;
+    let sel = selection(tx, auth).await?;
+    let fw = framework(state, &sel, framework_key)?;
     let disabled = sel.disabled_in(&fw.key);
     let controls: Vec<ControlView> = fw
         .controls
@@ -315,13 +352,13 @@ async fn list_framework_controls(
             }
         })
         .collect();
-    Ok(axum::Json(FrameworkControls {
+    Ok(FrameworkControls {
         framework_key: fw.key.clone(),
         framework_name: fw.name.clone(),
         custom: fw.custom,
         disabled_count: controls.iter().filter(|c| c.disabled).count(),
         controls,
-    }))
+    })
 }
 
 /// Replace the framework's disabled (Not Applicable) controls. Org admin/owner only.
@@ -337,6 +374,19 @@ async fn set_disabled_controls(
     Json(body): Json<SetDisabled>,
 ) -> ApiResult<axum::Json<ControlsUpdated>> {
     let org_id = scope.resolve(&caller)?;
+    let updated = set_disabled(&state, &caller, &org_id, &path.framework_key, body).await?;
+    Ok(axum::Json(updated))
+}
+
+/// What [`set_disabled_controls`] does (audited): `body.disabled` replaces the framework's
+/// disabled controls. The console's framework form calls it.
+pub async fn set_disabled(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    framework_key: &str,
+    body: SetDisabled,
+) -> ApiResult<ControlsUpdated> {
     // Keep the caller's order (the seed echoes it), dropping repeats.
     let mut seen = std::collections::HashSet::new();
     let disabled: &Vec<String> = &body
@@ -344,18 +394,17 @@ async fn set_disabled_controls(
         .into_iter()
         .filter(|id| seen.insert(id.clone()))
         .collect();
-    let (state_ref, framework_key) = (&state, &path.framework_key);
     let framework_key = write(
-        &state,
-        &caller,
-        &org_id,
+        state,
+        caller,
+        org_id,
         Action::ComplianceConfigure,
         Resource::Org,
         |w| {
             Box::pin(async move {
                 let (tx, auth) = (&mut w.tx, &w.auth);
                 let sel = selection(tx, auth).await?;
-                let fw = framework(state_ref, &sel, framework_key)?;
+                let fw = framework(state, &sel, framework_key)?;
                 if let Some(unknown) = disabled.iter().find(|id| fw.control(id).is_none()) {
                     return Err(ApiError::BadRequest(json!(format!(
                         "Unknown control: {unknown}"
@@ -375,9 +424,9 @@ async fn set_disabled_controls(
     )
     .await?;
     let disabled = disabled.clone();
-    Ok(axum::Json(ControlsUpdated {
+    Ok(ControlsUpdated {
         message: "Control selection updated",
         framework_key,
         disabled,
-    }))
+    })
 }

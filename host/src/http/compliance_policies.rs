@@ -92,7 +92,7 @@ pub struct PolicyView {
     pub sha256: Option<String>,
 }
 
-fn policy_view(p: PolicyRow, latest: Option<&VersionRow>) -> ApiResult<PolicyView> {
+pub(crate) fn policy_view(p: PolicyRow, latest: Option<&VersionRow>) -> ApiResult<PolicyView> {
     let due = review_due(&p);
     Ok(PolicyView {
         status: status_of(&p)?,
@@ -429,7 +429,7 @@ async fn get_compliance_policy(
     ))
 }
 
-async fn latest_version(tx: &mut TenantTx, p: &PolicyRow) -> ApiResult<VersionRow> {
+pub(crate) async fn latest_version(tx: &mut TenantTx, p: &PolicyRow) -> ApiResult<VersionRow> {
     store::compliance_policies::version(tx, &p.id, p.latest_version)
         .await?
         .ok_or_else(|| {

@@ -66,7 +66,7 @@ fn decode<T: serde::de::DeserializeOwned>(raw: &str, col: &str) -> ApiResult<T> 
     Ok(store::decode_json(raw, col)?)
 }
 
-pub(super) fn spec_of(row: &SiteRow) -> ApiResult<SiteSpec> {
+pub fn spec_of(row: &SiteRow) -> ApiResult<SiteSpec> {
     Ok(SiteSpec {
         name: row.name.clone(),
         description: row.description.clone(),
@@ -76,7 +76,7 @@ pub(super) fn spec_of(row: &SiteRow) -> ApiResult<SiteSpec> {
     })
 }
 
-fn site_view(row: SiteRow) -> ApiResult<SiteView> {
+pub fn site_view(row: SiteRow) -> ApiResult<SiteView> {
     let spec = spec_of(&row)?;
     Ok(SiteView {
         name: spec.name,
@@ -366,7 +366,7 @@ pub struct DiscoveryDecisionView {
     pub valid_until: Option<String>,
 }
 
-pub(super) fn decision_view(d: DecisionRow) -> ApiResult<DiscoveryDecisionView> {
+pub fn decision_view(d: DecisionRow) -> ApiResult<DiscoveryDecisionView> {
     Ok(DiscoveryDecisionView {
         targets: decode(&d.targets, "discovery_decisions.targets")?,
         reasons: decode(&d.reasons, "discovery_decisions.reasons")?,
@@ -538,7 +538,7 @@ async fn discovery_site_status(
     }))
 }
 
-pub(super) fn observation_view(o: ObservationRow) -> ApiResult<ObservationView> {
+pub fn observation_view(o: ObservationRow) -> ApiResult<ObservationView> {
     Ok(ObservationView {
         open_ports: decode(&o.open_ports, "discovery_observations.open_ports")?,
         attributes: decode(&o.attributes, "discovery_observations.attributes")?,

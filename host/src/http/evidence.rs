@@ -811,11 +811,22 @@ async fn list_evidence(
         Resource::Org,
     )
     .await?;
-    let evidence =
-        store::evidence::list(&mut tx, query.control_id.as_deref(), limit, offset).await?;
-    Ok(axum::Json(EvidenceList {
+    let page = list(&mut tx, query.control_id.as_deref(), limit, offset).await?;
+    Ok(axum::Json(page))
+}
+
+/// What [`list_evidence`] answers, read in the caller's transaction (authorized for
+/// `EvidenceList`); the console's evidence page shows the same.
+pub async fn list(
+    tx: &mut TenantTx,
+    control_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<EvidenceList> {
+    let evidence = store::evidence::list(tx, control_id, limit, offset).await?;
+    Ok(EvidenceList {
         evidence: evidence.into_iter().map(Into::into).collect(),
-    }))
+    })
 }
 
 async fn find_verified(tx: &mut TenantTx, reference: &str) -> ApiResult<Evidence> {
@@ -863,16 +874,30 @@ async fn issue_download_url(
     caller: Caller,
     Path(path): Path<EvidencePath>,
 ) -> ApiResult<axum::Json<DownloadUrl>> {
+    let org_id = path.org_id.to_string();
+    Ok(axum::Json(
+        download_url(&state, &caller, &org_id, &path.evidence_id).await?,
+    ))
+}
+
+/// What [`issue_download_url`] does (audited): a presigned GET for the verified evidence
+/// `evidence_id` (its id or SHA-256) of `org_id`. The console's download link calls it.
+pub async fn download_url(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    evidence_id: &str,
+) -> ApiResult<DownloadUrl> {
     let (mut tx, _) = authorize(
-        &state,
-        &caller,
-        &path.org_id.to_string(),
+        state,
+        caller,
+        org_id,
         Action::EvidenceDownload,
         Resource::Org,
     )
     .await?;
-    let objects = storage(&state)?;
-    let evidence = find_verified(&mut tx, &path.evidence_id).await?;
+    let objects = storage(state)?;
+    let evidence = find_verified(&mut tx, evidence_id).await?;
     // Decided; the storage round trips below hold no database connection.
     drop(tx);
     // The object must still be what was verified (a replayed upload URL could have replaced it).
@@ -891,9 +916,9 @@ async fn issue_download_url(
         .presign_get(&evidence.object_key, &sanitize_filename(&evidence.filename))
         .await?;
     record_only(
-        &state,
-        &caller,
-        &path.org_id.to_string(),
+        state,
+        caller,
+        org_id,
         Action::EvidenceDownload,
         Resource::Org,
         AuditEvent {
@@ -904,13 +929,13 @@ async fn issue_download_url(
         },
     )
     .await?;
-    Ok(axum::Json(DownloadUrl {
+    Ok(DownloadUrl {
         download_url,
         expires_in: objects.download_ttl.as_secs(),
         evidence_id: evidence.id,
         sha256: evidence.sha256,
         filename: evidence.filename,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ impl From<GraphError> for ApiError {
 }
 
 /// Whether the caller sees identifiers in full.
-fn sees_identifiers(role: &str) -> bool {
+pub fn sees_identifiers(role: &str) -> bool {
     role == "owner" || role == "admin"
 }
 
@@ -110,7 +110,7 @@ pub struct IntuneSyncRunView {
     pub triggered_by: String,
 }
 
-fn run_view(r: SyncRunRow) -> IntuneSyncRunView {
+pub fn run_view(r: SyncRunRow) -> IntuneSyncRunView {
     IntuneSyncRunView {
         run_id: r.id,
         started_at: r.started_at,
@@ -149,7 +149,7 @@ pub struct IntuneConnectionView {
     pub last_sync: Option<IntuneSyncRunView>,
 }
 
-fn connection_view(c: ConnectionRow, last: Option<SyncRunRow>) -> IntuneConnectionView {
+pub fn connection_view(c: ConnectionRow, last: Option<SyncRunRow>) -> IntuneConnectionView {
     IntuneConnectionView {
         tenant_id: c.tenant_id,
         client_id: c.client_id,
@@ -162,7 +162,7 @@ fn connection_view(c: ConnectionRow, last: Option<SyncRunRow>) -> IntuneConnecti
     }
 }
 
-async fn last_run(tx: &mut store::TenantTx) -> ApiResult<Option<SyncRunRow>> {
+pub async fn last_run(tx: &mut store::TenantTx) -> ApiResult<Option<SyncRunRow>> {
     Ok(store::intune::runs(tx, None, 1).await?.into_iter().next())
 }
 
@@ -525,7 +525,7 @@ pub struct IntuneDeviceView {
     pub removed_at: Option<String>,
 }
 
-fn device_view(d: DeviceRow, full: bool) -> IntuneDeviceView {
+pub fn device_view(d: DeviceRow, full: bool) -> IntuneDeviceView {
     let serial = |v: String| if full { v } else { mask_serial(&v) };
     let upn = |v: String| if full { v } else { mask_upn(&v) };
     IntuneDeviceView {

@@ -74,7 +74,7 @@ pub struct PackageView {
     pub sha256: String,
 }
 
-fn package_view(row: &PackageRow) -> ApiResult<PackageView> {
+pub(crate) fn package_view(row: &PackageRow) -> ApiResult<PackageView> {
     let body: PackageBody = serde_json::from_str(&row.body).map_err(anyhow::Error::from)?;
     Ok(PackageView {
         body,
@@ -350,12 +350,11 @@ async fn list_packages(
 async fn readable(
     state: &AppState,
     caller: &Caller,
-    scope: &OrgScope,
+    org_id: &str,
     id: Uuid,
     action: Action,
 ) -> ApiResult<(PackageRow, Authorized)> {
-    let org_id = scope.resolve(caller)?;
-    let (mut tx, auth) = authorize(state, caller, &org_id, action, Resource::Org).await?;
+    let (mut tx, auth) = authorize(state, caller, org_id, action, Resource::Org).await?;
     let row = store::packages::find(&mut tx, &id.to_string())
         .await?
         .ok_or_else(|| ApiError::NotFound("compliance package not found".into()))?;
@@ -372,10 +371,11 @@ async fn get_package(
     scope: OrgScope,
     Path(path): Path<PackagePath>,
 ) -> ApiResult<axum::Json<PackageView>> {
+    let org_id = scope.resolve(&caller)?;
     let (row, _) = readable(
         &state,
         &caller,
-        &scope,
+        &org_id,
         path.package_id,
         Action::PackageRead,
     )
@@ -437,18 +437,23 @@ async fn get_package_pdf(
     scope: OrgScope,
     Path(path): Path<PackagePath>,
 ) -> ApiResult<Response> {
-    let (row, auth) = readable(
-        &state,
-        &caller,
-        &scope,
-        path.package_id,
-        Action::PackageDownload,
-    )
-    .await?;
+    let org_id = scope.resolve(&caller)?;
+    pdf_download(&state, &caller, &org_id, path.package_id).await
+}
+
+/// A package of `org_id` as its watermarked PDF download (audited `compliance.downloaded`):
+/// what `GET …/{package_id}/pdf` and the console's PDF link answer.
+pub async fn pdf_download(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    package_id: Uuid,
+) -> ApiResult<Response> {
+    let (row, auth) = readable(state, caller, org_id, package_id, Action::PackageDownload).await?;
     let body = package_view(&row)?.body;
     let mark = watermark(&auth, &body);
     let (body, pdf) = render_pdf(body, mark).await?;
-    record_download(&state, &caller, &auth, &body.id, "pdf", &pdf, None).await?;
+    record_download(state, caller, &auth, &body.id, "pdf", &pdf, None).await?;
     Ok(download(
         pdf,
         "application/pdf",
@@ -471,14 +476,19 @@ async fn get_package_bundle(
     scope: OrgScope,
     Path(path): Path<PackagePath>,
 ) -> ApiResult<Response> {
-    let (row, auth) = readable(
-        &state,
-        &caller,
-        &scope,
-        path.package_id,
-        Action::PackageDownload,
-    )
-    .await?;
+    let org_id = scope.resolve(&caller)?;
+    bundle_download(&state, &caller, &org_id, path.package_id).await
+}
+
+/// A package of `org_id` as its signed bundle download (audited `compliance.downloaded`): what
+/// `GET …/{package_id}/bundle` and the console's bundle link answer.
+pub async fn bundle_download(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    package_id: Uuid,
+) -> ApiResult<Response> {
+    let (row, auth) = readable(state, caller, org_id, package_id, Action::PackageDownload).await?;
     let key = {
         let mut tx = state.db.tenant_tx(&auth.org.id).await?;
         store::packages::signing_key(&mut tx).await?
@@ -526,8 +536,8 @@ async fn get_package_bundle(
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("bundle task: {e}")))?
     .map_err(ApiError::Internal)?;
     record_download(
-        &state,
-        &caller,
+        state,
+        caller,
         &auth,
         &body.id,
         "bundle",

@@ -171,25 +171,44 @@ async fn upload_plugin(
             "upload the component with Content-Type: application/wasm".into(),
         ));
     }
-    let max = state.plugins.runtime().limits().max_component_bytes;
-    let cap = super::body::Cap {
-        what: "component",
-        max_bytes: max,
-        setting: MAX_COMPONENT_SETTING,
-    };
+    let cap = component_cap(&state);
     let bytes = super::body::read(body, &cap, state.config.body_idle_timeout()).await?;
-    let bytes = Arc::new(bytes.to_vec());
+    let view = upload(&state, &caller, &org_id.to_string(), bytes.to_vec()).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// The size cap of an uploaded component (`plugins.max_component_bytes`).
+pub fn component_cap(state: &AppState) -> super::body::Cap {
+    super::body::Cap {
+        what: "component",
+        max_bytes: state.plugins.runtime().limits().max_component_bytes,
+        setting: MAX_COMPONENT_SETTING,
+    }
+}
+
+/// Validates and stores an uploaded component (the API's raw upload and the console's form
+/// both end here): Cedar must let the caller do `plugin.upload`; the component is compiled and
+/// described with no transaction open, then stored in a short transaction that authorizes
+/// again. Errors are the API's (400 not a component, 413, 422 wrong world, 409 duplicate).
+pub async fn upload(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    bytes: Vec<u8>,
+) -> ApiResult<PluginView> {
+    super::check(state, caller, org_id, Action::PluginUpload, Resource::Org).await?;
+    let bytes = Arc::new(bytes);
     let compiled = state
         .plugins
         .runtime()
-        .load_upload(&org_id.to_string(), bytes.clone())
+        .load_upload(org_id, bytes.clone())
         .await
         .map_err(load_error)?;
     let sha256 = compiled.sha256.clone();
     let description = state
         .plugins
         .runtime()
-        .describe(&org_id.to_string(), &compiled, &sha256)
+        .describe(org_id, &compiled, &sha256)
         .await
         .map_err(|e| match e {
             CallError::Busy(busy) => busy.into(),
@@ -222,11 +241,11 @@ async fn upload_plugin(
         created_at: now.clone(),
         updated_at: now,
     };
-    let (state_ref, description, bytes) = (&state, &description, &bytes);
+    let (state_ref, description, bytes) = (state, &description, &bytes);
     write(
-        &state,
-        &caller,
-        &org_id.to_string(),
+        state,
+        caller,
+        org_id,
         Action::PluginUpload,
         Resource::Org,
         |w| {
@@ -263,12 +282,8 @@ async fn upload_plugin(
     )
     .await?;
     // Accepted: only now is the compiled code cached (memory and disk) for this org.
-    state
-        .plugins
-        .runtime()
-        .keep(&org_id.to_string(), &compiled)
-        .await;
-    Ok((StatusCode::CREATED, axum::Json(record.clone().into())))
+    state.plugins.runtime().keep(org_id, &compiled).await;
+    Ok(record.clone().into())
 }
 
 /// One plugin: describe() output, hash, size, uploader.
@@ -302,12 +317,32 @@ async fn update_plugin(
     Path((org_id, plugin_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<UpdatePlugin>,
 ) -> ApiResult<axum::Json<PluginView>> {
-    let id = plugin_id.to_string();
-    let (state_ref, id, enabled) = (&state, &id, body.enabled);
-    let updated = write(
+    let updated = set_enabled(
         &state,
         &caller,
         &org_id.to_string(),
+        &plugin_id.to_string(),
+        &body,
+    )
+    .await?;
+    Ok(axum::Json(updated))
+}
+
+/// Enables or disables a plugin (the API's PATCH and the console's form): Cedar must let the
+/// caller do `plugin.update` on it; enabling re-checks check_type collisions (409).
+pub async fn set_enabled(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    plugin_id: &str,
+    body: &UpdatePlugin,
+) -> ApiResult<PluginView> {
+    let id = &plugin_id.to_owned();
+    let (state_ref, enabled) = (state, body.enabled);
+    let updated = write(
+        state,
+        caller,
+        org_id,
         Action::PluginUpdate,
         Resource::Plugin(id.clone()),
         |w| {
@@ -332,7 +367,7 @@ async fn update_plugin(
         },
     )
     .await?;
-    Ok(axum::Json(updated.into()))
+    Ok(updated.into())
 }
 
 /// Delete a plugin. Its check_types stop resolving immediately.
@@ -387,6 +422,20 @@ async fn dry_run(
     Path((org_id, plugin_id)): Path<(Uuid, String)>,
     Json(body): Json<DryRunRequest>,
 ) -> ApiResult<axum::Json<DryRunResponse>> {
+    dry_run_request(&state, &caller, &org_id.to_string(), &plugin_id, &body)
+        .await
+        .map(axum::Json)
+}
+
+/// Evaluates a dry run (the API's route and the console's form): Cedar must let the caller do
+/// `plugin.dry_run` on the plugin; nothing is stored.
+pub async fn dry_run_request(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    plugin_id: &str,
+    body: &DryRunRequest,
+) -> ApiResult<DryRunResponse> {
     if body.controls.is_empty() || body.controls.len() > MAX_DRY_RUN_CONTROLS {
         return Err(ApiError::invalid_field(
             &["controls"],
@@ -394,21 +443,21 @@ async fn dry_run(
         ));
     }
     let is_builtin = plugin_id == "builtin";
-    if !is_builtin && Uuid::parse_str(&plugin_id).is_err() {
+    if !is_builtin && Uuid::parse_str(plugin_id).is_err() {
         return Err(ApiError::not_found("plugin"));
     }
     let (mut tx, _) = authorize(
-        &state,
-        &caller,
-        &org_id.to_string(),
+        state,
+        caller,
+        org_id,
         Action::PluginDryRun,
-        Resource::Plugin(plugin_id.clone()),
+        Resource::Plugin(plugin_id.to_owned()),
     )
     .await?;
     let fetched = if is_builtin {
         None
     } else {
-        let record = find(&mut tx, &plugin_id).await?;
+        let record = find(&mut tx, plugin_id).await?;
         Some(state.plugins.fetch(&mut tx, record).await?)
     };
     // Decided and read; compiling and running need no database.
@@ -426,7 +475,7 @@ async fn dry_run(
         .plugins
         .runtime()
         .evaluate(
-            &org_id.to_string(),
+            org_id,
             &resolved.compiled,
             &resolved.who,
             &body.context,
@@ -434,11 +483,11 @@ async fn dry_run(
             &body.controls,
         )
         .await?;
-    Ok(axum::Json(DryRunResponse {
+    Ok(DryRunResponse {
         plugin: resolved.who,
         outcomes,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-    }))
+    })
 }
 
 async fn find(tx: &mut TenantTx, id: &str) -> ApiResult<PluginRecord> {

@@ -50,7 +50,11 @@ pub struct VersionView {
     pub body: Option<String>,
 }
 
-fn version_view(v: VersionRow, published: Option<i64>, with_body: bool) -> ApiResult<VersionView> {
+pub(crate) fn version_view(
+    v: VersionRow,
+    published: Option<i64>,
+    with_body: bool,
+) -> ApiResult<VersionView> {
     Ok(VersionView {
         controls: controls_of(&v.controls)?,
         published: published == Some(v.version),

@@ -131,7 +131,7 @@ pub struct SiemSourceList {
     pub built_in: Vec<SiemBuiltInSource>,
 }
 
-fn source_view(s: SourceRow, last_24h: i64) -> SiemSourceView {
+pub fn source_view(s: SourceRow, last_24h: i64) -> SiemSourceView {
     let health = siem::health(
         s.last_received_at.as_deref(),
         s.expected_interval_secs,
@@ -162,7 +162,7 @@ fn day_ago() -> String {
     time::format(Utc::now() - Duration::hours(24))
 }
 
-async fn last_24h(tx: &mut TenantTx) -> ApiResult<HashMap<String, i64>> {
+pub async fn last_24h(tx: &mut TenantTx) -> ApiResult<HashMap<String, i64>> {
     Ok(store::siem::counts_since(tx, &day_ago())
         .await?
         .into_iter()
@@ -729,6 +729,19 @@ async fn search_siem_events(
     Path(org_id): Path<Uuid>,
     Query(q): Query<SiemEventQuery>,
 ) -> ApiResult<axum::Json<SiemEventPage>> {
+    Ok(axum::Json(
+        search_events(&state, &caller, &org_id.to_string(), &q).await?,
+    ))
+}
+
+/// The search behind `GET /siem/events` (the API and the console): validates the query, asks
+/// Cedar for `siem.search` and each built-in source's own read, and merges the pages.
+pub async fn search_events(
+    state: &AppState,
+    caller: &Caller,
+    org: &str,
+    q: &SiemEventQuery,
+) -> ApiResult<SiemEventPage> {
     let window = search::window(
         q.from.as_deref(),
         q.to.as_deref(),
@@ -771,17 +784,16 @@ async fn search_siem_events(
             }));
         }
     }
-    let org = org_id.to_string();
     let plan = search::plan(&source, q.class_uid, q.severity_id);
     let audit =
-        plan.audit && may(&state, &caller, &org, Action::AuditRead, Resource::AuditLog).await?;
+        plan.audit && may(state, caller, org, Action::AuditRead, Resource::AuditLog).await?;
     let trail = match plan.trail {
-        Some(kinds) if may(&state, &caller, &org, Action::TrailRead, Resource::Org).await? => {
+        Some(kinds) if may(state, caller, org, Action::TrailRead, Resource::Org).await? => {
             Some(kinds)
         }
         _ => None,
     };
-    let (mut tx, _) = authorize(&state, &caller, &org, Action::SiemSearch, Resource::Org).await?;
+    let (mut tx, _) = authorize(state, caller, org, Action::SiemSearch, Resource::Org).await?;
     let bounds = |stream: Stream| {
         let b = search::bound(stream, cursor.as_ref(), &window);
         store::siem::SearchBounds {
@@ -842,7 +854,7 @@ async fn search_siem_events(
     }
     drop(tx);
     let (events, next_cursor) = search::merge(pages, limit);
-    Ok(axum::Json(SiemEventPage {
+    Ok(SiemEventPage {
         events: events.iter().map(summary).collect(),
         next_cursor,
         window: SiemWindow {
@@ -850,7 +862,7 @@ async fn search_siem_events(
             to: window.to,
         },
         searched,
-    }))
+    })
 }
 
 fn ingested_record(r: store::siem::EventRow) -> EventRecord {

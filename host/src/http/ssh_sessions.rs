@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 mod view;
 
-use view::session_view;
+pub use view::session_view;
 pub use view::{
     SshBrokerState, SshCommandLogEntry, SshRecordingStatus, SshSessionPerson, SshSessionRecording,
     SshSessionView,
@@ -315,15 +315,18 @@ async fn approve_ssh_session(
     Path((org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<SshSessionAnswer>,
 ) -> ApiResult<axum::Json<SshSessionView>> {
-    answer(
-        &state,
-        &caller,
-        org_id,
-        session_id,
-        Step::Approve,
-        &body.note,
-    )
-    .await
+    let org_id = &org_id.to_string();
+    Ok(axum::Json(
+        answer(
+            &state,
+            &caller,
+            org_id,
+            session_id,
+            Step::Approve,
+            &body.note,
+        )
+        .await?,
+    ))
 }
 
 /// Reject a pending request (owner/admin, never the requester).
@@ -337,27 +340,32 @@ async fn reject_ssh_session(
     Path((org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<SshSessionAnswer>,
 ) -> ApiResult<axum::Json<SshSessionView>> {
-    answer(
-        &state,
-        &caller,
-        org_id,
-        session_id,
-        Step::Reject,
-        &body.note,
-    )
-    .await
+    let org_id = &org_id.to_string();
+    Ok(axum::Json(
+        answer(
+            &state,
+            &caller,
+            org_id,
+            session_id,
+            Step::Reject,
+            &body.note,
+        )
+        .await?,
+    ))
 }
 
-async fn answer(
+/// Approves or rejects a pending request in one write (the API's approve and reject routes and
+/// the console): Cedar sees the requester, so nobody answers their own request.
+pub async fn answer(
     state: &AppState,
     caller: &Caller,
-    org_id: Uuid,
+    org_id: &str,
     session_id: Uuid,
     step: Step,
     note: &str,
-) -> ApiResult<axum::Json<SshSessionView>> {
+) -> ApiResult<SshSessionView> {
     let note = &ssh::validate_note(note).map_err(invalid)?;
-    let (org, id) = (&org_id.to_string(), &session_id.to_string());
+    let (org, id) = (org_id, &session_id.to_string());
     let extras = requester_of(state, caller, org, Action::SshSessionApprove, id).await?;
     let caller_id = &caller.user_id;
     let row = write_with(
@@ -424,7 +432,7 @@ async fn answer(
         },
     )
     .await?;
-    Ok(axum::Json(session_view(row, &time::now())))
+    Ok(session_view(row, &time::now()))
 }
 
 /// Cancel a pending or approved session (the requester, or an owner/admin). An approved

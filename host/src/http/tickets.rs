@@ -128,11 +128,11 @@ pub struct NewTicket {
     pub links: Vec<(SubjectType, String)>,
 }
 
-pub(super) fn ticket_view(t: TicketRow) -> ApiResult<TicketView> {
+pub fn ticket_view(t: TicketRow) -> ApiResult<TicketView> {
     TicketView::of(t).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))
 }
 
-async fn found(tx: &mut TenantTx, id: &str) -> ApiResult<TicketRow> {
+pub async fn found(tx: &mut TenantTx, id: &str) -> ApiResult<TicketRow> {
     store::tickets::find(tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))
@@ -354,7 +354,7 @@ async fn create_ticket(
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
-async fn detail(tx: &mut TenantTx, ticket: TicketRow) -> ApiResult<TicketDetail> {
+pub async fn detail(tx: &mut TenantTx, ticket: TicketRow) -> ApiResult<TicketDetail> {
     let comments = store::tickets::comments(tx, &ticket.id).await?;
     let links = store::tickets::links(tx, &ticket.id).await?;
     Ok(TicketDetail {
@@ -501,14 +501,26 @@ async fn add_comment(
     Path((org_id, ticket_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<NewComment>,
 ) -> ApiResult<(StatusCode, axum::Json<CommentView>)> {
-    let state = &state;
+    let comment = comment(&state, &caller, &org_id.to_string(), ticket_id, &body).await?;
+    Ok((StatusCode::CREATED, axum::Json(comment)))
+}
+
+/// Comments on a ticket in one write (audited, emitted): the API's comment route and the
+/// console.
+pub async fn comment(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    ticket_id: Uuid,
+    body: &NewComment,
+) -> ApiResult<CommentView> {
     let text = text::label(&body.body, MAX_DESCRIPTION)
         .map_err(|e| ApiError::invalid_field(&["body"], e))?;
     let (text, id) = (&text, &ticket_id.to_string());
     let comment = write(
         state,
-        &caller,
-        &org_id.to_string(),
+        caller,
+        org_id,
         Action::TicketComment,
         Resource::Ticket(id.clone()),
         |w| {
@@ -543,7 +555,7 @@ async fn add_comment(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, axum::Json(comment)))
+    Ok(comment)
 }
 
 /// Link a ticket to an alert, control, evidence, asset, agent, repository or ticket.

@@ -10,8 +10,12 @@ pub struct SessionRow {
     pub id_hash: String,
     pub org_id: String,
     pub user_id: String,
-    /// The hash of the API key the session was opened with.
+    /// `api_key` or `jwt`: what the session was opened with.
+    pub credential: String,
+    /// The hash of the API key the session was opened with (empty for a JWT session).
     pub key_hash: String,
+    /// The scopes a JWT session's token granted (none for a key session: the key's own apply).
+    pub scopes: Option<String>,
     pub csrf_token: String,
     pub created_at: String,
     pub expires_at: String,
@@ -21,7 +25,8 @@ pub struct SessionRow {
 pub async fn insert(tx: &mut TenantTx, s: &SessionRow) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO console_sessions (id_hash, org_id, user_id, key_hash, csrf_token, \
-         created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+         created_at, expires_at, revoked_at, credential, scopes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
     )
     .bind(&s.id_hash)
     .bind(tx.org_id().to_owned())
@@ -30,6 +35,8 @@ pub async fn insert(tx: &mut TenantTx, s: &SessionRow) -> StoreResult<()> {
     .bind(&s.csrf_token)
     .bind(&s.created_at)
     .bind(&s.expires_at)
+    .bind(&s.credential)
+    .bind(&s.scopes)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -40,7 +47,7 @@ pub async fn find(tx: &mut GlobalTx, id_hash: &str) -> StoreResult<Option<Sessio
     tx.unlock("app.session_hash", id_hash).await?;
     let row = sqlx::query(
         "SELECT id_hash, org_id, user_id, key_hash, csrf_token, created_at, expires_at, \
-         revoked_at FROM console_sessions WHERE id_hash = $1",
+         revoked_at, credential, scopes FROM console_sessions WHERE id_hash = $1",
     )
     .bind(id_hash)
     .fetch_optional(tx.conn())
@@ -50,7 +57,9 @@ pub async fn find(tx: &mut GlobalTx, id_hash: &str) -> StoreResult<Option<Sessio
             id_hash: r.try_get("id_hash")?,
             org_id: r.try_get("org_id")?,
             user_id: r.try_get("user_id")?,
+            credential: r.try_get("credential")?,
             key_hash: r.try_get("key_hash")?,
+            scopes: r.try_get("scopes")?,
             csrf_token: r.try_get("csrf_token")?,
             created_at: r.try_get("created_at")?,
             expires_at: r.try_get("expires_at")?,

@@ -440,3 +440,69 @@ pub async fn expiring_by(
         })
         .collect()
 }
+
+/// `$first, $first+1, …` for `n` bound values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The later collections of the given evidence records, oldest effective date first (for a
+/// page of the evidence list; at most a page of ids).
+pub async fn collections_of(
+    tx: &mut TenantTx,
+    evidence_ids: &[String],
+) -> StoreResult<Vec<Collection>> {
+    if evidence_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org_id = tx.org_id().to_owned();
+    let sql = format!(
+        "SELECT id, evidence_id, object_key, collected_at, collected_by, effective_date, \
+         expires_at FROM evidence_collections WHERE org_id = $1 AND evidence_id IN ({}) \
+         ORDER BY effective_date, id",
+        placeholders(2, evidence_ids.len())
+    );
+    let mut query = sqlx::query(&sql).bind(org_id);
+    for id in evidence_ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(tx.conn()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Collection {
+                id: r.try_get("id")?,
+                evidence_id: r.try_get("evidence_id")?,
+                object_key: r.try_get("object_key")?,
+                collected_at: r.try_get("collected_at")?,
+                collected_by: r.try_get("collected_by")?,
+                effective_date: r.try_get("effective_date")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Every link of the given objects (for a page of the evidence list; at most a few dozen keys).
+pub async fn lineage_of_objects(
+    tx: &mut TenantTx,
+    object_keys: &[String],
+) -> StoreResult<Vec<Lineage>> {
+    if object_keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org_id = tx.org_id().to_owned();
+    let sql = format!(
+        "SELECT {LINEAGE_COLUMNS} FROM evidence_lineage WHERE org_id = $1 AND object_key IN ({}) \
+         ORDER BY created_at, id",
+        placeholders(2, object_keys.len())
+    );
+    let mut query = sqlx::query(&sql).bind(org_id);
+    for key in object_keys {
+        query = query.bind(key);
+    }
+    let rows = query.fetch_all(tx.conn()).await?;
+    rows.iter().map(lineage_from_row).collect()
+}

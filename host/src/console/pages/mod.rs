@@ -1,9 +1,19 @@
 //! One module per console page: its navigation entry (`NAV`) and its routes (`router`).
 
+pub mod agents;
+pub mod alerts;
 pub mod audit;
+pub mod evidence;
+pub mod exports;
+pub mod frameworks;
+pub mod operations;
 pub mod overview;
+pub mod packages;
+pub mod plugins;
 pub mod policies;
+pub mod policy_documents;
 pub mod repository;
+pub mod tickets;
 
 use super::{layout::Who, session::ConsoleSession};
 use crate::{
