@@ -304,6 +304,19 @@ async fn revoking_an_agent_needs_csrf_confirmation_and_the_right(app: TestApp) {
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    // Cedar answers before the form is looked at: unconfirmed is a 403 too, not a 400.
+    let unconfirmed = as_auditor
+        .post(
+            &format!("/console/agents/{}/revoke", kept.agent_id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        unconfirmed.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        unconfirmed.html
+    );
     assert_ne!(api_status(&kept.agent_id).await, "revoked");
 
     let console = signed_in(&app, &key).await;

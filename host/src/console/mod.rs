@@ -31,18 +31,19 @@ use session::ConsoleSession;
 
 /// The navigation, in order: one entry per page module.
 pub const PAGES: &[Nav] = &[
+    // Posture first, then operations, then configuration and the trail.
     pages::overview::NAV,
-    pages::audit::NAV,
-    pages::policies::NAV,
-    pages::plugins::NAV,
-    pages::agents::NAV,
-    pages::packages::NAV,
-    pages::policy_documents::NAV,
-    pages::exports::NAV,
     pages::frameworks::NAV,
     pages::evidence::NAV,
+    pages::policy_documents::NAV,
     pages::alerts::NAV,
+    pages::agents::NAV,
+    pages::packages::NAV,
     pages::operations::NAV,
+    pages::plugins::NAV,
+    pages::policies::NAV,
+    pages::audit::NAV,
+    pages::exports::NAV,
 ];
 
 pub fn router() -> Router<AppState> {

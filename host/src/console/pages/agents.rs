@@ -11,6 +11,7 @@ use crate::{
         session::{self, ConsoleSession},
     },
     http::{
+        self,
         agents::{self, AgentQuery, AgentView},
         error::ApiError,
     },
@@ -279,6 +280,15 @@ async fn revoke(
     if !session::same_origin(&headers) || !session.csrf_ok(&form.csrf) {
         return Err(layout::csrf_refused());
     }
+    // Cedar first: a caller who may not revoke gets 403, whatever the form says.
+    http::check(
+        &state,
+        &session.caller,
+        &session.org_id,
+        Action::AgentRevoke,
+        Resource::Org,
+    )
+    .await?;
     if form.confirm.as_deref() != Some("yes") {
         let outcome = Outcome {
             message: "Tick the confirmation box to revoke this agent.",
