@@ -173,12 +173,15 @@ async fn a_security_lead_and_an_auditor_use_the_console() {
         .create_key(&app.org_id, "aud@x.io", Role::Auditor, "read:*")
         .await;
     sign_in(&browser, &app, &auditor.key).await;
-    for path in [
-        "/console/",
-        "/console/audit",
-        "/console/policies",
-        &format!("/console/repos/{repo}"),
-    ] {
+    let mut pages: Vec<String> = serde_json::from_value(
+        browser
+            .eval("[...document.querySelectorAll('nav a[href^=\"/console/\"]')].map(a => a.getAttribute('href'))")
+            .await,
+    )
+    .expect("navigation links");
+    assert!(pages.len() >= 10, "{pages:?}");
+    pages.push(format!("/console/repos/{repo}"));
+    for path in &pages {
         browser.goto(&app.url(path)).await;
         let posting = browser
             .eval("[...document.querySelectorAll('form')].filter(f => f.method === 'post' && !f.action.endsWith('/console/sign-out')).length")
