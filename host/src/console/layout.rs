@@ -175,6 +175,25 @@ impl IntoResponse for PageError {
 /// What a console handler returns.
 pub type PageResult<T> = Result<T, PageError>;
 
+/// The gate of every state-changing form: the post comes from this console (same origin) and
+/// carries the session's CSRF token, or it gets the 403 page.
+pub fn form_checked(
+    session: &ConsoleSession,
+    headers: &axum::http::HeaderMap,
+    csrf: &str,
+) -> PageResult<()> {
+    if super::session::same_origin(headers) && !csrf.is_empty() && session.csrf_ok(csrf) {
+        Ok(())
+    } else {
+        Err(csrf_refused())
+    }
+}
+
+/// A value for a query string.
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// A 403 page for a form posted without (or with a wrong) CSRF token.
 pub fn csrf_refused() -> PageError {
     PageError(ApiError::Forbidden(

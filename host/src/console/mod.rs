@@ -286,9 +286,7 @@ async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
 ) -> PageResult<Response> {
-    if !session::same_origin(&headers) || !session.csrf_ok(&form.csrf) {
-        return Err(layout::csrf_refused());
-    }
+    layout::form_checked(&session, &headers, &form.csrf)?;
     let id_hash = &session.id_hash;
     http::write(
         &state,

@@ -8,7 +8,7 @@ use crate::{
     authz::{Action, Resource},
     console::{
         layout::{self, Nav, PageResult, can, csrf_field},
-        session::{self, ConsoleSession},
+        session::ConsoleSession,
     },
     http::{
         self,
@@ -115,7 +115,7 @@ async fn list(
             }
         }
         @if let Some(cursor) = next_cursor {
-            p { a href={ "/console/agents?cursor=" (urlencode(&cursor)) } { "More agents" } }
+            p { a href={ "/console/agents?cursor=" (layout::urlencode(&cursor)) } { "More agents" } }
         }
     };
     let who = super::who(&auth, &session);
@@ -277,9 +277,7 @@ async fn revoke(
     Path(agent_id): Path<Uuid>,
     Form(form): Form<RevokeForm>,
 ) -> PageResult<Response> {
-    if !session::same_origin(&headers) || !session.csrf_ok(&form.csrf) {
-        return Err(layout::csrf_refused());
-    }
+    layout::form_checked(&session, &headers, &form.csrf)?;
     // Cedar first: a caller who may not revoke gets 403, whatever the form says.
     http::check(
         &state,
@@ -304,8 +302,4 @@ async fn revoke(
     )
     .await?;
     Ok(Redirect::to(&format!("/console/agents/{agent_id}")).into_response())
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -10,7 +10,7 @@ use crate::{
     console::{
         CsrfOnly,
         layout::{self, Nav, PageResult, can, can_on, csrf_field},
-        session::{self, ConsoleSession},
+        session::ConsoleSession,
     },
     domain::page,
     http::{
@@ -95,10 +95,6 @@ pub(super) fn choice<T>(
     }
 }
 
-pub(super) fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// The date and time of an RFC 3339 timestamp, to the second.
 pub(super) fn when(at: &str) -> &str {
     at.get(..19).unwrap_or(at)
@@ -173,7 +169,7 @@ async fn list(
             }
         }
         @if let Some(cursor) = &next_cursor {
-            p { a href={ "/console/alerts?cursor=" (urlencode(cursor))
+            p { a href={ "/console/alerts?cursor=" (layout::urlencode(cursor))
                 "&status=" (status.unwrap_or_default())
                 "&severity=" (severity.unwrap_or_default()) } { "Older alerts" } }
         }
@@ -360,14 +356,6 @@ pub(super) fn short(v: &serde_json::Value) -> String {
     }
 }
 
-pub(super) fn checked(session: &ConsoleSession, headers: &HeaderMap, csrf: &str) -> PageResult<()> {
-    if session::same_origin(headers) && session.csrf_ok(csrf) {
-        Ok(())
-    } else {
-        Err(layout::csrf_refused())
-    }
-}
-
 /// What a triage step's answer becomes: back to the alert, or the alert again with why not.
 async fn after(
     state: &AppState,
@@ -414,7 +402,7 @@ async fn acknowledge(
     Path(alert_id): Path<Uuid>,
     Form(form): Form<CsrfOnly>,
 ) -> PageResult<Response> {
-    checked(&session, &headers, &form.csrf)?;
+    layout::form_checked(&session, &headers, &form.csrf)?;
     let outcome = alerts::triage(
         &state,
         &session.caller,
@@ -439,7 +427,7 @@ async fn resolve(
     Path(alert_id): Path<Uuid>,
     Form(form): Form<ResolveForm>,
 ) -> PageResult<Response> {
-    checked(&session, &headers, &form.csrf)?;
+    layout::form_checked(&session, &headers, &form.csrf)?;
     let body = ResolveAlert { note: form.note };
     let outcome = alerts::resolve(&state, &session.caller, &session.org_id, alert_id, &body).await;
     after(&state, &session, alert_id, outcome).await
@@ -452,7 +440,7 @@ async fn reopen(
     Path(alert_id): Path<Uuid>,
     Form(form): Form<CsrfOnly>,
 ) -> PageResult<Response> {
-    checked(&session, &headers, &form.csrf)?;
+    layout::form_checked(&session, &headers, &form.csrf)?;
     let outcome = alerts::triage(
         &state,
         &session.caller,

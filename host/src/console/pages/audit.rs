@@ -121,15 +121,11 @@ async fn audit_log(
         }
         @if let Some(seq) = older {
             p { a href={ "/console/audit?before_seq=" (seq)
-                "&action=" (urlencode(&value(&f.action)))
-                "&actor=" (urlencode(&value(&f.actor)))
-                "&target_type=" (urlencode(&value(&f.target_type))) } { "Older entries" } }
+                "&action=" (layout::urlencode(&value(&f.action)))
+                "&actor=" (layout::urlencode(&value(&f.actor)))
+                "&target_type=" (layout::urlencode(&value(&f.target_type))) } { "Older entries" } }
         }
     };
     let who = super::who(&auth, &session);
     Ok(layout::page(&state, &session, &who, NAV.path, "Audit log", body).await)
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

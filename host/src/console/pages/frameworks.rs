@@ -9,7 +9,7 @@ use crate::{
     authz::{Action, Resource},
     console::{
         layout::{self, Nav, PageError, PageResult, can, csrf_field},
-        session::{self, ConsoleSession},
+        session::ConsoleSession,
     },
     http::{
         compliance::{self, ControlView, SetDisabled},
@@ -72,12 +72,7 @@ impl Fields {
 
     /// Same origin and the session's CSRF token, or the 403 page.
     fn checked(&self, session: &ConsoleSession, headers: &HeaderMap) -> PageResult<()> {
-        let token = self.first("csrf").unwrap_or_default();
-        if session::same_origin(headers) && !token.is_empty() && session.csrf_ok(token) {
-            Ok(())
-        } else {
-            Err(layout::csrf_refused())
-        }
+        layout::form_checked(session, headers, self.first("csrf").unwrap_or_default())
     }
 }
 
@@ -97,10 +92,6 @@ fn refused(e: &ApiError) -> Option<String> {
         ApiError::Conflict(s) => Some(s.clone()),
         _ => None,
     }
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -129,7 +120,7 @@ async fn render_list(
                 @for f in &selection.available {
                     tr id={ "framework-" (f.key) } {
                         td {
-                            a href={ "/console/frameworks/" (urlencode(&f.key)) } { (f.name) }
+                            a href={ "/console/frameworks/" (layout::urlencode(&f.key)) } { (f.name) }
                             @if f.custom { " " span class="muted" { "(custom)" } }
                         }
                         td { code { (f.key) } }
@@ -260,7 +251,10 @@ async fn render_controls(
     let repositories = store::repositories::list(&mut tx, REPOSITORIES_SHOWN, 0).await?;
     drop(tx);
     let may_configure = can(state, session, Action::ComplianceConfigure).await;
-    let here = format!("/console/frameworks/{}", urlencode(&view.framework_key));
+    let here = format!(
+        "/console/frameworks/{}",
+        layout::urlencode(&view.framework_key)
+    );
     let table = html! {
         table id="controls-table" {
             thead { tr {
@@ -382,7 +376,7 @@ async fn save_disabled(
         Ok(updated) => {
             let mut to = format!(
                 "/console/frameworks/{}?saved=1",
-                urlencode(&updated.framework_key)
+                layout::urlencode(&updated.framework_key)
             );
             if let Some(id) = repo {
                 to.push_str(&format!("&repo_id={id}"));

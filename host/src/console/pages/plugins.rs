@@ -475,9 +475,7 @@ async fn set_enabled(
     Path(plugin_id): Path<String>,
     Form(form): Form<EnableForm>,
 ) -> PageResult<Response> {
-    if !session::same_origin(&headers) || !session.csrf_ok(&form.csrf) {
-        return Err(layout::csrf_refused());
-    }
+    layout::form_checked(&session, &headers, &form.csrf)?;
     let plugin_id = known_id(&plugin_id)?;
     let body = UpdatePlugin {
         enabled: form.enabled,
@@ -516,9 +514,7 @@ async fn dry_run(
     Path(plugin_id): Path<String>,
     Form(form): Form<DryRunForm>,
 ) -> PageResult<Response> {
-    if !session::same_origin(&headers) || !session.csrf_ok(&form.csrf) {
-        return Err(layout::csrf_refused());
-    }
+    layout::form_checked(&session, &headers, &form.csrf)?;
     let plugin_id = known_id(&plugin_id)?;
     let parsed: Result<DryRunRequest, _> = serde_json::from_str(&form.input);
     let (status, result) = match parsed {

@@ -8,7 +8,7 @@ use crate::{
     authz::{Action, PolicyDiagnostic, Resource},
     console::{
         layout::{self, Nav, PageResult, can, csrf_field},
-        session::{self, ConsoleSession},
+        session::ConsoleSession,
     },
     http::{
         access_policies::{self, WritePolicy},
@@ -358,11 +358,7 @@ async fn explain(
 }
 
 fn checked(session: &ConsoleSession, headers: &HeaderMap, draft: &Draft) -> PageResult<()> {
-    if session::same_origin(headers) && session.csrf_ok(&draft.csrf) {
-        Ok(())
-    } else {
-        Err(layout::csrf_refused())
-    }
+    layout::form_checked(session, headers, &draft.csrf)
 }
 
 async fn validate(

@@ -2,7 +2,7 @@
 //! each ticket with its links and comments. Callers Cedar lets comment (`ticket.comment`) get
 //! the comment form, which calls the API's own comment function.
 
-use super::alerts::{checked, choice, given, refusable, refusal, urlencode, when};
+use super::alerts::{choice, given, refusable, refusal, when};
 use crate::{
     alerting::SubjectType,
     app::AppState,
@@ -112,7 +112,7 @@ async fn list(
             }
         }
         @if let Some(cursor) = &next_cursor {
-            p { a href={ "/console/tickets?cursor=" (urlencode(cursor)) "&status=" (status.unwrap_or_default()) } { "Older tickets" } }
+            p { a href={ "/console/tickets?cursor=" (layout::urlencode(cursor)) "&status=" (status.unwrap_or_default()) } { "Older tickets" } }
         }
     };
     let who = super::who(&auth, &session);
@@ -236,7 +236,7 @@ async fn add_comment(
     Path(ticket_id): Path<Uuid>,
     Form(form): Form<CommentForm>,
 ) -> PageResult<Response> {
-    checked(&session, &headers, &form.csrf)?;
+    layout::form_checked(&session, &headers, &form.csrf)?;
     let body = NewComment { body: form.body };
     match tickets::comment(&state, &session.caller, &session.org_id, ticket_id, &body).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/tickets/{ticket_id}")).into_response()),

@@ -3,7 +3,7 @@
 //! (`ssh_session.approve`; never their own request) get approve and reject buttons, which call
 //! the API's own answer function.
 
-use super::super::alerts::{checked, choice, refusable, refusal, when};
+use super::super::alerts::{choice, refusable, refusal, when};
 use crate::{
     app::AppState,
     authz::{Action, Resource},
@@ -175,7 +175,7 @@ async fn answer(
     step: Step,
     form: &AnswerForm,
 ) -> PageResult<Response> {
-    checked(session, headers, &form.csrf)?;
+    layout::form_checked(session, headers, &form.csrf)?;
     let answered = ssh_sessions::answer(
         state,
         &session.caller,
