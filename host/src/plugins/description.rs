@@ -109,7 +109,7 @@ impl BatchReads {
 }
 
 /// A set of [`FindingField`]s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FieldSet(u16);
 
 impl FieldSet {
@@ -117,17 +117,29 @@ impl FieldSet {
         self.0 & (1 << field_index(field)) != 0
     }
 
+    /// The fields in either set.
+    pub fn union(self, other: FieldSet) -> FieldSet {
+        FieldSet(self.0 | other.0)
+    }
+
+    /// True when every field of `other` is in this set.
+    pub fn contains(self, other: FieldSet) -> bool {
+        self.0 & other.0 == other.0
+    }
+
     pub fn fields(self) -> impl Iterator<Item = FindingField> {
         FindingField::ALL.into_iter().filter(move |f| self.has(*f))
     }
 }
 
+/// Position in [`FindingField::ALL`] (the declaration order; a unit test holds them equal).
 fn field_index(f: FindingField) -> usize {
-    FindingField::ALL.iter().position(|x| *x == f).unwrap_or(0)
+    f as usize
 }
 
+/// Position in [`Category::ALL`] (the declaration order; a unit test holds them equal).
 fn category_index(c: Category) -> usize {
-    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
+    c as usize
 }
 
 impl Default for Reads {
@@ -322,6 +334,17 @@ pub fn matches_pattern<'v>(pattern: &str, value: &'v str) -> Option<Option<&'v s
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn positions_follow_the_declaration_order() {
+        use super::{Category, FindingField, category_index, field_index};
+        for (i, f) in FindingField::ALL.into_iter().enumerate() {
+            assert_eq!(field_index(f), i);
+        }
+        for (i, c) in Category::ALL.into_iter().enumerate() {
+            assert_eq!(category_index(c), i);
+        }
+    }
+
     #[test]
     fn a_plugin_identity_is_one_line_of_text() {
         let named = |name: &str, version: &str| super::PluginDescription {

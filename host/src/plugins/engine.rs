@@ -25,6 +25,7 @@ pub fn build(limits: &PluginLimits, pooling: bool) -> anyhow::Result<Engine> {
         pool.max_core_instances_per_component(8);
         pool.max_memories_per_component(2);
         pool.max_tables_per_component(2);
+        pool.linear_memory_keep_resident(limits.keep_resident_bytes);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Ok(Engine::new(&config)?)

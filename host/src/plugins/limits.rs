@@ -28,6 +28,11 @@ pub struct PluginLimits {
     pub queue_timeout_ms: u64,
     /// Instances the pooling allocator keeps slots for (all tenants).
     pub pool_instances: u32,
+    /// Bytes at the start of each pooled linear memory that are zeroed in place and kept
+    /// resident when an instance ends, instead of being returned to the kernel: the next
+    /// evaluation in that slot does not page-fault its way through fresh memory. Resident memory
+    /// can grow to this times the memory slots used (at most 2 × `pool_instances`).
+    pub keep_resident_bytes: usize,
     /// Plugins one org may have, enabled or not. Upload above it → 409.
     pub max_plugins_per_org: usize,
     /// Disk used by compiled artifacts under `<data_dir>/plugin-cache`; the least recently
@@ -69,6 +74,7 @@ impl Default for PluginLimits {
             max_concurrent_evaluations: 0,
             queue_timeout_ms: 5000,
             pool_instances: 64,
+            keep_resident_bytes: 2 * 1024 * 1024,
             max_plugins_per_org: 50,
             max_cache_bytes: 2 << 30,
             max_compile_ms: 20_000,

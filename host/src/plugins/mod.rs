@@ -14,13 +14,15 @@ pub mod model;
 pub mod precheck;
 pub mod runtime;
 mod sandbox;
+pub mod scan_table;
 pub mod scheduler;
 pub mod wire;
 
 use crate::store::{self, TenantTx};
-use description::PluginDescription;
+use description::{FieldSet, PluginDescription};
 use model::{ControlOutcome, ControlSpec, PluginRef, ScanContext};
 use runtime::{CompiledPlugin, LoadError, PluginRuntime, error_outcome};
+use scan_table::ScanTable;
 use scheduler::Busy;
 use std::{
     collections::{BTreeMap, HashMap},
@@ -224,16 +226,33 @@ impl PluginHost {
         for (i, outcome) in failures {
             outcomes[i] = Some(outcome);
         }
-        for (_, (resolved, indices)) in batches {
-            let batch: Vec<ControlSpec> = indices.iter().map(|&i| controls[i].clone()).collect();
-            let reads = resolved.description.reads_for(&batch);
+        let batches: Vec<_> = batches
+            .into_values()
+            .map(|(resolved, indices)| {
+                let batch: Vec<ControlSpec> =
+                    indices.iter().map(|&i| controls[i].clone()).collect();
+                let reads = resolved.description.reads_for(&batch);
+                (resolved, indices, batch, reads)
+            })
+            .collect();
+        // The scan's strings are interned once, for the columns any 0.2.0 batch reads (a 0.1.0
+        // plugin is sent its own copy of everything).
+        let columns = batches
+            .iter()
+            .filter(|(resolved, ..)| resolved.compiled.wit_version() != "0.1.0")
+            .fold(FieldSet::default(), |all, (.., reads)| {
+                all.union(reads.columns())
+            });
+        let table = ScanTable::build(context, columns);
+        for (resolved, indices, batch, reads) in batches {
             let results = self
                 .runtime
-                .evaluate(
+                .evaluate_scan(
                     org_id,
                     &resolved.compiled,
                     &resolved.who,
                     context,
+                    Some(&table),
                     &reads,
                     &batch,
                 )

@@ -12,6 +12,7 @@ use super::{
     model::{ControlOutcome, ControlSpec, OutcomeStatus, PluginRef, ScanContext},
     precheck,
     sandbox::{self, Sandbox},
+    scan_table::ScanTable,
     scheduler::{Busy, FairSlots},
     wire,
 };
@@ -351,6 +352,24 @@ impl PluginRuntime {
         reads: &BatchReads,
         controls: &[ControlSpec],
     ) -> Result<Vec<ControlOutcome>, Busy> {
+        self.evaluate_scan(tenant, plugin, who, context, None, reads, controls)
+            .await
+    }
+
+    /// [`evaluate`](Self::evaluate) for one of several batches of a scan: `table` is the scan's
+    /// interned findings ([`ScanTable`]), built once for all its batches. A 0.2.0 batch's input
+    /// is copied out of it; without one (or one lacking a column) the batch interns its own.
+    #[allow(clippy::too_many_arguments)] // one call's inputs; grouping them would only rename them
+    pub async fn evaluate_scan(
+        &self,
+        tenant: &str,
+        plugin: &Arc<CompiledPlugin>,
+        who: &PluginRef,
+        context: &ScanContext,
+        table: Option<&ScanTable>,
+        reads: &BatchReads,
+        controls: &[ControlSpec],
+    ) -> Result<Vec<ControlOutcome>, Busy> {
         let _slot = self.slots.acquire(tenant, self.queue_timeout()).await?;
         let call = match &plugin.pre {
             Pre::V1(_) => Call::V1 {
@@ -358,7 +377,10 @@ impl PluginRuntime {
                 controls: controls.iter().map(ControlSpec::to_wit).collect(),
             },
             Pre::V2(_) => Call::V2 {
-                input: Box::new(wire::input(context, reads)),
+                input: Box::new(match table {
+                    Some(table) => wire::input_from(context, table, reads),
+                    None => wire::input(context, reads),
+                }),
                 controls: controls.iter().map(wire::control).collect(),
             },
         };

@@ -1,17 +1,17 @@
 //! The `grc:plugin@0.2.0` input of one batch: the findings its check_types read, with the
 //! fields they read, as columns over one table of interned strings (layout in wit/plugin.wit).
-//! Built in one pass over the host's model; lowering it into the sandbox is a handful of
-//! memory copies whatever the number of findings (decision 0016).
+//! Copied by index out of the scan's [`ScanTable`], which interned every string once for all
+//! batches of the scan; lowering it into the sandbox is a handful of memory copies whatever the
+//! number of findings (decision 0016).
 
 use super::{
     bindings::v2::types as wit,
     description::{BatchReads, FieldSet, FindingField},
     model::{ControlSpec, ScanContext},
+    scan_table::{ScanTable, to_u32},
 };
 use crate::domain::finding::{Category, Severity};
 use chrono::Utc;
-use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
 
 /// A batch's context and, for each row sent, the index of its finding in the scan context
 /// (outcomes cite rows; the host maps them back to finding ids).
@@ -20,11 +20,20 @@ pub struct Input {
     pub rows: Vec<u32>,
 }
 
+/// The 0.2.0 context for a batch that reads `reads`, interning the scan on the way (one batch;
+/// [`input_from`] when the scan's table is already built).
+pub fn input(ctx: &ScanContext, reads: &BatchReads) -> Input {
+    input_from(ctx, &ScanTable::build(ctx, reads.columns()), reads)
+}
+
 /// The 0.2.0 context for a batch that reads `reads`: findings of the categories it reads; a
 /// column for every field any of them reads, filled for the rows whose category reads it
-/// (others hold "none").
-pub fn input(ctx: &ScanContext, reads: &BatchReads) -> Input {
+/// (others hold "none"). `table` is `ctx`'s; one that lacks a column `reads` needs is rebuilt.
+pub fn input_from(ctx: &ScanContext, table: &ScanTable, reads: &BatchReads) -> Input {
     let columns = reads.columns();
+    if !table.covers(columns) || table.len() != ctx.findings.len() {
+        return input_from(ctx, &ScanTable::build(ctx, columns), reads);
+    }
     let has = |f: FindingField| columns.has(f);
     let (rule, tool, cwe, file, line, message, fingerprint, tags, properties) = (
         has(FindingField::RuleId),
@@ -37,100 +46,77 @@ pub fn input(ctx: &ScanContext, reads: &BatchReads) -> Input {
         has(FindingField::Tags),
         has(FindingField::Properties),
     );
-    let mut strings = Strings::default();
-    let mut cols = empty_columns();
-    let n = ctx.findings.len();
-    let mut rows = Vec::with_capacity(n);
-    cols.categories.reserve(n);
-    cols.severities.reserve(n);
-    for (wanted, column) in [
-        (rule, &mut cols.rule_ids),
-        (tool, &mut cols.tools),
-        (file, &mut cols.files),
-        (line, &mut cols.lines),
-        (message, &mut cols.messages),
-        (fingerprint, &mut cols.fingerprints),
-        (cwe, &mut cols.cwe_ends),
-        (tags, &mut cols.tag_ends),
-        (properties, &mut cols.property_ends),
-    ] {
-        if wanted {
-            column.reserve(n);
+    // Column by column: which rows are sent and what each may read, then one tight pass per
+    // column over those rows.
+    let mut rows = Vec::with_capacity(table.len());
+    let mut wants: Vec<FieldSet> = Vec::with_capacity(table.len());
+    for (i, &c) in table.categories.iter().enumerate() {
+        if let Some(read) = reads.fields_of(c) {
+            rows.push(to_u32(i));
+            wants.push(read);
         }
     }
-    for (i, f) in ctx.findings.iter().enumerate() {
-        let Some(read) = reads.fields_of(f.category) else {
-            continue;
-        };
-        let want = |field| read.has(field);
-        rows.push(to_u32(i));
-        cols.categories.push(category(f.category));
-        cols.severities.push(severity(f.severity));
-        if rule {
-            let s = if want(FindingField::RuleId) {
-                strings.intern(&f.rule_id)
-            } else {
-                0
-            };
-            cols.rule_ids.push(s);
+    let sent_rows = || rows.iter().map(|&r| r as usize).zip(wants.iter().copied());
+    let mut strings = BatchStrings::new(table);
+    let mut strings_of = |present: bool, field: FindingField, source: &[u32]| -> Vec<u32> {
+        if !present {
+            return Vec::new();
         }
-        if tool {
-            let s = if want(FindingField::Tool) {
-                strings.intern(&f.tool)
-            } else {
-                0
-            };
-            cols.tools.push(s);
-        }
-        if file {
-            let s = match &f.file {
-                Some(path) if want(FindingField::File) => strings.intern(path),
-                _ => 0,
-            };
-            cols.files.push(s);
-        }
-        if line {
-            let l = if want(FindingField::Line) {
-                f.line.unwrap_or(0)
-            } else {
-                0
-            };
-            cols.lines.push(l);
-        }
-        if message {
-            let s = if want(FindingField::Message) {
-                strings.intern(&f.message)
-            } else {
-                0
-            };
-            cols.messages.push(s);
-        }
-        if fingerprint {
-            let s = match &f.fingerprint {
-                Some(fp) if want(FindingField::Fingerprint) => strings.intern(fp),
-                _ => 0,
-            };
-            cols.fingerprints.push(s);
-        }
-        if cwe {
-            if want(FindingField::CweIds) {
-                cols.cwe_ids.extend_from_slice(&f.cwe_ids);
+        sent_rows()
+            .map(|(r, want)| match want.has(field) {
+                true => strings.take(source[r]),
+                false => 0,
+            })
+            .collect()
+    };
+    let mut cols = empty_columns();
+    cols.rule_ids = strings_of(rule, FindingField::RuleId, &table.rule_ids);
+    cols.tools = strings_of(tool, FindingField::Tool, &table.tools);
+    cols.files = strings_of(file, FindingField::File, &table.files);
+    cols.messages = strings_of(message, FindingField::Message, &table.messages);
+    cols.fingerprints = strings_of(fingerprint, FindingField::Fingerprint, &table.fingerprints);
+    cols.categories = rows
+        .iter()
+        .map(|&r| category(table.categories[r as usize]))
+        .collect();
+    cols.severities = rows
+        .iter()
+        .map(|&r| severity(table.severities[r as usize]))
+        .collect();
+    if line {
+        cols.lines = sent_rows()
+            .map(|(r, want)| match want.has(FindingField::Line) {
+                true => table.lines[r],
+                false => 0,
+            })
+            .collect();
+    }
+    if cwe {
+        cols.cwe_ends.reserve(rows.len());
+        for (r, want) in sent_rows() {
+            if want.has(FindingField::CweIds) {
+                cols.cwe_ids.extend_from_slice(table.cwe_ids(r));
             }
             cols.cwe_ends.push(to_u32(cols.cwe_ids.len()));
         }
-        if tags {
-            if want(FindingField::Tags) {
-                for t in &f.tags {
-                    cols.tags.push(strings.intern(t));
-                }
+    }
+    if tags {
+        cols.tag_ends.reserve(rows.len());
+        for (r, want) in sent_rows() {
+            if want.has(FindingField::Tags) {
+                cols.tags
+                    .extend(table.tags(r).iter().map(|&t| strings.take(t)));
             }
             cols.tag_ends.push(to_u32(cols.tags.len()));
         }
-        if properties {
-            if want(FindingField::Properties) {
-                for (k, v) in &f.properties {
-                    cols.property_keys.push(strings.intern(k));
-                    cols.property_values.push(strings.intern(v));
+    }
+    if properties {
+        cols.property_ends.reserve(rows.len());
+        for (r, want) in sent_rows() {
+            if want.has(FindingField::Properties) {
+                for (k, v) in table.properties(r) {
+                    cols.property_keys.push(strings.take(k));
+                    cols.property_values.push(strings.take(v));
                 }
             }
             cols.property_ends.push(to_u32(cols.property_keys.len()));
@@ -184,43 +170,40 @@ pub fn control(c: &ControlSpec) -> wit::Control {
     }
 }
 
-/// Each distinct string once; string 0 is the empty string.
-struct Strings<'a> {
+/// The strings a batch sends: each string of the scan's table it refers to, once, numbered in
+/// order of first use (string 0 is the empty string).
+struct BatchStrings<'t> {
+    table: &'t ScanTable,
     bytes: Vec<u8>,
     ends: Vec<u32>,
-    index: FxHashMap<&'a str, u32>,
+    /// The batch's number for each table string; `UNSENT` until first used.
+    numbers: Vec<u32>,
 }
 
-impl Default for Strings<'_> {
-    fn default() -> Self {
-        let mut index = FxHashMap::default();
-        index.insert("", 0);
-        Strings {
+const UNSENT: u32 = u32::MAX;
+
+impl<'t> BatchStrings<'t> {
+    fn new(table: &'t ScanTable) -> Self {
+        let mut numbers = vec![UNSENT; table.string_count().max(1)];
+        numbers[0] = 0;
+        BatchStrings {
+            table,
             bytes: Vec::new(),
             ends: vec![0],
-            index,
+            numbers,
         }
     }
-}
 
-impl<'a> Strings<'a> {
-    fn intern(&mut self, s: &'a str) -> u32 {
-        match self.index.entry(s) {
-            Entry::Occupied(e) => *e.get(),
-            Entry::Vacant(slot) => {
-                self.bytes.extend_from_slice(s.as_bytes());
-                let i = to_u32(self.ends.len());
-                self.ends.push(to_u32(self.bytes.len()));
-                slot.insert(i);
-                i
-            }
+    /// The batch's number for table string `i`, adding it on first use.
+    fn take(&mut self, i: u32) -> u32 {
+        let number = &mut self.numbers[i as usize];
+        if *number == UNSENT {
+            self.bytes.extend_from_slice(self.table.string(i));
+            *number = to_u32(self.ends.len());
+            self.ends.push(to_u32(self.bytes.len()));
         }
+        *number
     }
-}
-
-/// Scans are capped far below 4 GiB (`max_scan_bytes`), so counts and offsets fit in u32.
-fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn empty_columns() -> wit::Findings {
@@ -375,6 +358,75 @@ mod tests {
         let rules: Vec<&str> = f.rule_ids.iter().map(|&i| text(&input, i)).collect();
         assert_eq!(rules, ["", "r1", ""]);
         assert_eq!(f.tag_ends, vec![1, 1, 3]);
+    }
+
+    /// Everything a batch's input says about its findings, comparable.
+    fn columns_of(input: &Input) -> Vec<Vec<u32>> {
+        let f = &input.context.findings;
+        let bytes = |v: &[u8]| v.iter().map(|&b| u32::from(b)).collect();
+        vec![
+            input.rows.clone(),
+            bytes(&input.context.strings.bytes),
+            input.context.strings.ends.clone(),
+            bytes(&f.categories),
+            bytes(&f.severities),
+            f.rule_ids.clone(),
+            f.tools.clone(),
+            f.files.clone(),
+            f.lines.clone(),
+            f.messages.clone(),
+            f.fingerprints.clone(),
+            f.cwe_ends.clone(),
+            f.cwe_ids.clone(),
+            f.tag_ends.clone(),
+            f.tags.clone(),
+            f.property_ends.clone(),
+            f.property_keys.clone(),
+            f.property_values.clone(),
+        ]
+    }
+
+    #[test]
+    fn a_scan_table_shared_by_batches_gives_each_the_same_input_as_its_own() {
+        let ctx = scan();
+        let everything = BatchReads::everything();
+        let shared = ScanTable::build(&ctx, everything.columns());
+        let sast_tags = Reads {
+            categories: vec![Category::Sast],
+            fields: vec![FindingField::Tags, FindingField::Line],
+        };
+        let secret_rules = Reads {
+            categories: vec![Category::Secret],
+            fields: vec![FindingField::RuleId, FindingField::Properties],
+        };
+        for reads in [
+            BatchReads::of([sast_tags.clone()].iter()),
+            BatchReads::of([sast_tags.clone(), secret_rules.clone()].iter()),
+            everything,
+        ] {
+            let own = input(&ctx, &reads);
+            let from_shared = input_from(&ctx, &shared, &reads);
+            assert_eq!(columns_of(&from_shared), columns_of(&own));
+            // Only the strings this batch refers to travel, each once.
+            assert!(from_shared.context.strings.ends.len() <= shared.string_count());
+        }
+    }
+
+    #[test]
+    fn a_table_without_a_column_the_batch_reads_is_not_trusted() {
+        let ctx = scan();
+        let narrow = ScanTable::build(&ctx, BatchReads::of([Reads::nothing()].iter()).columns());
+        let reads = BatchReads::everything();
+        let input = input_from(&ctx, &narrow, &reads);
+        assert_eq!(columns_of(&input), columns_of(&super::input(&ctx, &reads)));
+        let rules: Vec<&str> = input
+            .context
+            .findings
+            .rule_ids
+            .iter()
+            .map(|&i| text(&input, i))
+            .collect();
+        assert_eq!(rules, ["r1", "r1", "r2"]);
     }
 
     #[test]
