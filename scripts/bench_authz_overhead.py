@@ -5,7 +5,7 @@
 For each backend (SQLite, PostgreSQL) it starts a fresh `grc serve` (helpers in
 scripts/benchlib.py), fetches the org with the bootstrap owner key, and writes that body to a
 file. The peer is `host/examples/bare_axum.rs` (axum + tokio only: no auth, no database, no
-middleware) serving that file on the same route. Both get the same wrk load
+middleware; the same allocator as `grc`, mimalloc) serving that file on the same route. Both get the same wrk load
 (`-t2 -c16 -d15s` by default, the same `Authorization` header) one after the other, and the
 script prints both rates and their ratio.
 

@@ -1,6 +1,7 @@
 //! The peer of `scripts/bench_authz_overhead.sh`: a bare axum handler that answers
 //! `GET /api/v1/orgs/{org_id}` with fixed bytes, with no authentication, authorization,
-//! database or middleware. Same runtime as `grc serve` (`#[tokio::main]`, multi-threaded).
+//! database or middleware. Same runtime as `grc serve` (`#[tokio::main]`, multi-threaded) and
+//! the same allocator (mimalloc), so the ratio measures what `grc` does per request.
 //!
 //! ```text
 //! cargo build --example bare_axum
@@ -9,6 +10,9 @@
 
 use axum::{Router, body::Bytes, http::header, response::IntoResponse, routing::get};
 use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {

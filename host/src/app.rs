@@ -39,7 +39,8 @@ pub struct AppInner {
     pub heartbeats: crate::agents::rate::HeartbeatLimiter,
     /// Which addresses webhook deliveries may reach.
     pub webhook_guard: crate::webhooks::target::TargetGuard,
-    /// Cancelled to stop this server's background work (webhook dispatcher, alert sweep).
+    /// Cancelled to stop this server's background work (access lease, webhook dispatcher,
+    /// alert sweep).
     pub background: tokio_util::sync::CancellationToken,
     /// The connectors catalog automation agents call through.
     pub connectors: crate::runtime::connectors::ConnectorCatalog,
@@ -160,6 +161,9 @@ pub struct RunningServer {
     pub agent_tls_addr: Option<SocketAddr>,
     pub state: AppState,
     pub handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The task holding the access lease: it ends, lease given back, once `state.background`
+    /// is cancelled.
+    pub lease: tokio::task::JoinHandle<()>,
 }
 
 /// Builds the state, runs first-start bootstrap, binds and serves in a background task.
@@ -173,7 +177,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
     }
     let addr = listener.local_addr()?;
     let agent_tls_addr = start_agent_tls(&state).await?;
-    start_background(&state);
+    let lease = start_background(&state);
     let router = http::router(state.clone());
     let handle = tokio::spawn(async move {
         axum::serve(
@@ -189,12 +193,21 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
         agent_tls_addr,
         state,
         handle,
+        lease,
     })
 }
 
-/// Starts the work that runs beside the API: webhook deliveries and the alert sweep. Both stop
-/// when `state.background` is cancelled (a test stops them to simulate a crash).
-fn start_background(state: &AppState) {
+/// Starts the work that runs beside the API: the lease on cached access state, webhook
+/// deliveries and the alert sweep. All stop when `state.background` is cancelled (a test stops
+/// them to simulate a crash).
+fn start_background(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let (db, stop) = (state.db.clone(), state.background.clone());
+    let leases = state.config.access_leases;
+    let lease = tokio::spawn(async move {
+        if leases {
+            db.keep_access_lease(stop).await;
+        }
+    });
     tokio::spawn(crate::webhooks::dispatcher::run(
         state.clone(),
         state.background.clone(),
@@ -203,6 +216,7 @@ fn start_background(state: &AppState) {
         state.clone(),
         state.background.clone(),
     ));
+    lease
 }
 
 /// Starts the optional agent TLS listener (`GRC_AGENTS__TLS_LISTEN`): the same API, on TLS that
@@ -238,6 +252,19 @@ async fn start_agent_tls(state: &AppState) -> anyhow::Result<Option<SocketAddr>>
     Ok(Some(addr))
 }
 
+/// Ctrl-C or SIGTERM (what `docker stop` and systemd send): the server stops accepting, finishes
+/// what it is serving, and gives its access lease back.
 async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
     let _ = tokio::signal::ctrl_c().await;
 }

@@ -47,12 +47,13 @@ pub enum Credential {
     ApiKey {
         key_id: String,
         org_id: String,
-        scopes: ScopeSet,
+        /// Shared with the cached key: a request does not copy the set.
+        scopes: Arc<ScopeSet>,
     },
     /// A JWT: the org comes from its `org_id` claim or the `X-Org-Id` header.
     Jwt {
         org_id: Option<String>,
-        scopes: ScopeSet,
+        scopes: Arc<ScopeSet>,
     },
 }
 
@@ -73,6 +74,15 @@ impl Caller {
     }
 
     pub fn scopes(&self) -> &ScopeSet {
+        self.scope_set()
+    }
+
+    /// The scopes, shared (no copy).
+    pub fn shared_scopes(&self) -> Arc<ScopeSet> {
+        self.scope_set().clone()
+    }
+
+    fn scope_set(&self) -> &Arc<ScopeSet> {
         match &self.credential {
             Credential::ApiKey { scopes, .. } | Credential::Jwt { scopes, .. } => scopes,
         }
@@ -217,6 +227,8 @@ pub struct Authenticator {
 
 struct CachedKey {
     record: ApiKeyRecord,
+    /// `record.scopes`, parsed once when the key is loaded.
+    scopes: Arc<ScopeSet>,
     user: User,
     /// The org's access revision when `record` was read.
     revision: i64,
@@ -308,7 +320,10 @@ impl Authenticator {
         Ok(Caller {
             user_id: user.id,
             email: user.email,
-            credential: Credential::Jwt { org_id, scopes },
+            credential: Credential::Jwt {
+                org_id,
+                scopes: Arc::new(scopes),
+            },
             client,
             seen_revision: None,
         })
@@ -360,7 +375,7 @@ impl Authenticator {
             return Err(AuthnError::Expired);
         }
         self.record_use(db, &key).await?;
-        let scopes = ScopeSet::parse_list(&record.scopes).map_err(|_| AuthnError::InvalidKey)?;
+        let scopes = key.scopes.clone();
         Ok(Caller {
             user_id: key.user.id.clone(),
             email: key.user.email.clone(),
@@ -395,8 +410,12 @@ impl Authenticator {
             .await?
             .ok_or(AuthnError::InvalidKey)?;
         tx.commit().await?;
+        let scopes = Arc::new(
+            ScopeSet::parse_list(&found.record.scopes).map_err(|_| AuthnError::InvalidKey)?,
+        );
         let key = Arc::new(CachedKey {
             last_used_at: Mutex::new(found.record.last_used_at.clone()),
+            scopes,
             record: found.record,
             user,
             revision: found.access_revision,

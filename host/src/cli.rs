@@ -228,7 +228,11 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let server = app::spawn(config).await?;
-            server.handle.await??;
+            let served = server.handle.await;
+            // Stops the background work; the access lease is given back on the way out.
+            server.state.background.cancel();
+            let _ = server.lease.await;
+            served??;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(PluginCommand::New {

@@ -31,6 +31,11 @@ pub struct Config {
     pub jwt: JwtConfig,
     /// Trust `X-Forwarded-For` for the client IP recorded in the audit log.
     pub trust_forwarded_for: bool,
+    /// Hold a lease on cached access state (`GRC_ACCESS_LEASES`, default true): requests then
+    /// skip the per-request access-revision read, and changes wait for every live server's
+    /// acknowledgement (docs/decisions/0029). `false` reads on every request and relies on no
+    /// clock.
+    pub access_leases: bool,
     /// Max JSON request body size in bytes.
     pub max_body_bytes: usize,
     /// Largest accepted scan upload (JSON or SARIF), in bytes; above it → 413.
@@ -119,6 +124,7 @@ impl Default for Config {
             database_max_connections: 10,
             jwt: JwtConfig::default(),
             trust_forwarded_for: false,
+            access_leases: true,
             max_body_bytes: 1024 * 1024,
             max_scan_bytes: 50 * 1024 * 1024,
             body_idle_timeout_secs: 30,

@@ -5,6 +5,12 @@ use grc::{cli, config::Config};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: a request allocates many small, short-lived values
+/// (headers, the caller, the decision), and glibc's arenas spent about a tenth of the server's
+/// CPU on them under load (docs/benchmarks.md, issue 9).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     if cli.is_compile_worker() {

@@ -397,4 +397,56 @@ async fn three_hosts_share_one_database_and_one_store() {
         before + 150,
         "{chain}"
     );
+
+    // 5. Leases on cached access state (decision 0029): a host that stops answering for longer
+    // than its lease does not block changes for good, and when it comes back its next request
+    // does not trust what it cached before.
+    let (status, late) = call(
+        Method::POST,
+        at(&h1, "/api-keys"),
+        &owner,
+        Some(json!({ "name": "late", "scopes": ["read:org"] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{late}");
+    let late_key = late["key"].as_str().unwrap();
+    // Cached on host 2, and trusted while its lease holds.
+    for _ in 0..3 {
+        assert_eq!(
+            call(Method::GET, at(&h2, ""), late_key, None).await.0,
+            StatusCode::OK
+        );
+    }
+    signal(&h2, "STOP");
+    let (status, body) = call(
+        Method::DELETE,
+        at(
+            &h1,
+            &format!("/api-keys/{}", late["key_id"].as_str().unwrap()),
+        ),
+        &owner,
+        None,
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    signal(&h2, "CONT");
+    assert_eq!(
+        call(Method::GET, at(&h2, ""), late_key, None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "host 2 came back after its lease ran out and used the key it had cached"
+    );
+    assert_eq!(
+        call(Method::GET, at(&h3, ""), late_key, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Sends `kill -<name>` to a host's process (STOP freezes it, CONT resumes it).
+fn signal(host: &Host, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(host._process.0.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name}");
 }

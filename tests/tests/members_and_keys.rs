@@ -11,6 +11,7 @@ both_backends!(
     jwt_authenticates_with_org_claim_or_header,
     jwt_with_wrong_audience_or_expired_is_401,
     removing_a_member_revokes_their_keys,
+    servers_with_and_without_a_lease_see_each_others_changes,
 );
 
 async fn members_crud_with_owner_protection(app: TestApp) {
@@ -316,4 +317,49 @@ async fn removing_a_member_revokes_their_keys(app: TestApp) {
             .status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Two servers on one database (decision 0029): `app` holds a lease and answers from what it
+/// cached; `plain` runs with `GRC_ACCESS_LEASES=false` and reads on every request. A key
+/// created or revoked through either is honoured by the other's next request.
+async fn servers_with_and_without_a_lease_see_each_others_changes(app: TestApp) {
+    let plain = app.another_server(|c| c.access_leases = false).await;
+    let mut leases = 0;
+    for _ in 0..400 {
+        leases = app.owner_count("SELECT COUNT(*) FROM server_leases").await;
+        if leases == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(leases, 1, "only the server with leases on holds one");
+    let org = app.org_path(&app.org_id, "");
+    let keys = app.org_path(&app.org_id, "/api-keys");
+    for (creator, revoker, cached_on) in [(&app, &plain, &app), (&plain, &app, &plain)] {
+        let created = creator
+            .post(
+                &keys,
+                &app.owner_key,
+                json!({ "name": "shared", "scopes": ["read:org"] }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let secret = created.body["key"].as_str().expect("key").to_owned();
+        for server in [&app, &plain] {
+            assert_eq!(server.get(&org, &secret).await.status, StatusCode::OK);
+        }
+        let key_id = created.body["key_id"].as_str().expect("key_id");
+        let revoked = revoker
+            .delete(&format!("{keys}/{key_id}"), &app.owner_key)
+            .await;
+        assert!(revoked.status.is_success(), "{:?}", revoked.body);
+        for server in [cached_on, revoker] {
+            assert_eq!(
+                server.get(&org, &secret).await.status,
+                StatusCode::UNAUTHORIZED,
+                "a revoked key still worked on {}",
+                server.base
+            );
+        }
+    }
 }

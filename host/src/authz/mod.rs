@@ -43,8 +43,6 @@ pub struct Authorized {
     pub client: ClientMeta,
     /// The permit policies that determined the decision.
     pub policy_ids: Vec<String>,
-    /// The caller's concrete scopes (wildcards expanded).
-    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -282,7 +280,6 @@ impl Authz {
             role: principal.role.into(),
             client: principal.client.clone(),
             policy_ids: eval.policy_ids,
-            scopes: Vec::new(),
         })
     }
 
@@ -442,7 +439,7 @@ impl DecisionKey {
             email: caller.email.clone(),
             role,
             credential: caller.credential_kind(),
-            scopes: caller.scopes().clone(),
+            scopes: caller.shared_scopes(),
             action,
             resource,
             extras,
@@ -503,12 +500,6 @@ fn conclude(
         role,
         client: caller.client.clone(),
         policy_ids: eval.policy_ids,
-        scopes: caller
-            .scopes()
-            .effective()
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
     })
 }
 

@@ -34,7 +34,7 @@ pub struct DecisionKey {
     pub email: String,
     pub role: String,
     pub credential: &'static str,
-    pub scopes: ScopeSet,
+    pub scopes: Arc<ScopeSet>,
     pub action: Action,
     pub resource: Resource,
     pub extras: ContextExtras,

@@ -323,7 +323,15 @@ pub fn client_meta(parts: &Parts, trust_forwarded_for: bool) -> ClientMeta {
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(512).collect()),
+            .map(|ua| truncate_chars(ua, 512).to_owned()),
+    }
+}
+
+/// The first `max` characters of `text`.
+fn truncate_chars(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => &text[..end],
+        None => text,
     }
 }
 
@@ -424,6 +432,13 @@ pub fn paging(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_agents_are_cut_at_a_character_boundary() {
+        assert_eq!(truncate_chars("curl/8", 512), "curl/8");
+        assert_eq!(truncate_chars("ééé", 2), "éé");
+        assert_eq!(truncate_chars(&"a".repeat(600), 512).len(), 512);
+    }
 
     #[derive(Debug, serde::Deserialize)]
     struct Counted {

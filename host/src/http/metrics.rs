@@ -49,22 +49,21 @@ impl Metrics {
 /// Middleware: records one sample per request, labelled by route template (not raw path, so
 /// ids never explode label cardinality).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    // Both are cheap clones (an `Arc<str>`, a method with no allocation for the standard ones).
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let method = req.method().clone();
     let started = Instant::now();
     let response = next.run(req).await;
     state
         .metrics
         .latency
-        .with_label_values(&[&method, &route])
+        .with_label_values(&[method.as_str(), route])
         .observe(started.elapsed().as_secs_f64());
     state
         .metrics
         .requests
-        .with_label_values(&[&method, &route, response.status().as_str()])
+        .with_label_values(&[method.as_str(), route, response.status().as_str()])
         .inc();
     response
 }

@@ -138,8 +138,12 @@ impl Compiler {
             .args(["plugin", "compile-worker"])
             // The worker handles untrusted input: it gets no secrets from our environment.
             .env_clear()
-            // glibc reserves 64 MiB of address space per malloc arena and thread; two arenas
-            // leave the cap for the compiler's own use.
+            // The address-space cap counts reservations, not use. mimalloc (the global
+            // allocator, decision 0030) reserves 1 GiB at a time by default, which alone
+            // would fill the cap and leave no room for the compiler's threads; 16 MiB at a
+            // time leaves the cap for what the compiler actually uses. glibc, which C code may
+            // still call, reserves 64 MiB per arena and thread: two arenas at most.
+            .env("MIMALLOC_ARENA_RESERVE", "16MiB")
             .env("MALLOC_ARENA_MAX", "2")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

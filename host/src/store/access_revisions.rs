@@ -5,9 +5,12 @@
 //!
 //! Servers cache those reads (`crate::access`) and use a cached value only while the revision it
 //! was loaded at is still current, as shown by a read of the counter that *began after the
-//! request arrived* ([`FreshRevisions`]). A change committed through any server is therefore
-//! seen by the next request on every server (docs/decisions/0015).
+//! request arrived* ([`FreshRevisions`]), or, while the server holds a lease on cached access
+//! state, by a read made earlier in the current generation (`super::access_watch`). A change
+//! committed through any server is therefore seen by the next request on every server
+//! (docs/decisions/0015, 0029).
 
+use super::access_watch::AccessWatch;
 use super::{StoreResult, TenantTx};
 use crate::bounded::{BoundedMap, locked};
 use sqlx::AnyPool;
@@ -15,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 /// Gives a newly created org its counter.
 pub async fn create(tx: &mut TenantTx) -> StoreResult<()> {
+    tx.access_changed();
     let org_id = tx.org_id().to_owned();
     sqlx::query("INSERT INTO access_revisions (org_id, revision) VALUES ($1, 0)")
         .bind(org_id)
@@ -25,6 +29,7 @@ pub async fn create(tx: &mut TenantTx) -> StoreResult<()> {
 
 /// Marks every cached read of this org's access state as outdated once the transaction commits.
 pub async fn bump(tx: &mut TenantTx) -> StoreResult<()> {
+    tx.access_changed();
     let org_id = tx.org_id().to_owned();
     sqlx::query("UPDATE access_revisions SET revision = revision + 1 WHERE org_id = $1")
         .bind(org_id)
@@ -75,6 +80,8 @@ struct ReadState {
     in_flight: bool,
     /// The newest completed read: (its number, the revision; `None` for an unknown org).
     latest: (u64, Option<i64>),
+    /// The [`AccessWatch`] generation in which that read began.
+    latest_generation: u64,
 }
 
 /// Ends the in-flight read when the reader finishes or is cancelled, so waiters never hang.
@@ -91,10 +98,23 @@ impl Drop for InFlight<'_> {
 const MAX_ORGS: usize = 100_000;
 
 impl FreshRevisions {
-    /// The org's access revision as of a read begun after this call; `None` when no such org.
-    pub async fn read(&self, pool: &AnyPool, org_id: &str) -> StoreResult<Option<i64>> {
+    /// The org's access revision as of a read begun after this call, or, while `watch` trusts
+    /// its generation, as of a read begun in that generation; `None` when no such org.
+    pub async fn read(
+        &self,
+        pool: &AnyPool,
+        watch: &AccessWatch,
+        org_id: &str,
+    ) -> StoreResult<Option<i64>> {
         let reads = self.orgs.get_or_insert_with(org_id, Arc::default);
-        let arrived_after = locked(&reads.state).begun;
+        let arrived_after = {
+            let state = locked(&reads.state);
+            let read_once = state.latest.0 > 0;
+            if read_once && watch.trusted_generation() == Some(state.latest_generation) {
+                return Ok(state.latest.1);
+            }
+            state.begun
+        };
         loop {
             let ended = reads.ended.notified();
             tokio::pin!(ended);
@@ -119,8 +139,13 @@ impl FreshRevisions {
                 continue;
             };
             let _in_flight = InFlight(&reads);
+            let generation = watch.generation();
             let revision = read(pool, org_id).await?;
-            locked(&reads.state).latest = (number, revision);
+            {
+                let mut state = locked(&reads.state);
+                state.latest = (number, revision);
+                state.latest_generation = generation;
+            }
             return Ok(revision);
         }
     }
@@ -129,7 +154,10 @@ impl FreshRevisions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Backend;
+    use crate::store::access_watch::LeaseTiming;
     use sqlx::any::AnyPoolOptions;
+    use std::time::Duration;
 
     async fn pool() -> AnyPool {
         sqlx::any::install_default_drivers();
@@ -149,17 +177,71 @@ mod tests {
         pool
     }
 
+    fn watch(pool: &AnyPool) -> AccessWatch {
+        AccessWatch::new(pool.clone(), Backend::Sqlite, LeaseTiming::default())
+    }
+
+    async fn set_revision(pool: &AnyPool, revision: i64) {
+        sqlx::query("UPDATE access_revisions SET revision = $1")
+            .bind(revision)
+            .execute(pool)
+            .await
+            .expect("bump");
+    }
+
+    #[tokio::test]
+    async fn a_trusted_generation_answers_without_a_read_until_it_ends() {
+        let pool = pool().await;
+        let reads = FreshRevisions::default();
+        let watch = watch(&pool);
+        watch.trust_for(Duration::from_secs(60));
+        assert_eq!(
+            reads.read(&pool, &watch, "o1").await.expect("read"),
+            Some(0)
+        );
+        set_revision(&pool, 5).await;
+        // No new epoch seen yet: the revision read in this generation stands.
+        assert_eq!(
+            reads.read(&pool, &watch, "o1").await.expect("read"),
+            Some(0)
+        );
+        watch.observe(1);
+        assert_eq!(
+            reads.read(&pool, &watch, "o1").await.expect("read"),
+            Some(5)
+        );
+        set_revision(&pool, 6).await;
+        watch.trust_for(Duration::ZERO);
+        assert_eq!(
+            reads.read(&pool, &watch, "o1").await.expect("read"),
+            Some(6),
+            "without a live lease every request reads"
+        );
+    }
+
     #[tokio::test]
     async fn a_read_after_a_commit_sees_it() {
         let pool = pool().await;
         let reads = FreshRevisions::default();
-        assert_eq!(reads.read(&pool, "o1").await.expect("read"), Some(0));
+        assert_eq!(
+            reads.read(&pool, &watch(&pool), "o1").await.expect("read"),
+            Some(0)
+        );
         sqlx::query("UPDATE access_revisions SET revision = 7")
             .execute(&pool)
             .await
             .expect("bump");
-        assert_eq!(reads.read(&pool, "o1").await.expect("read"), Some(7));
-        assert_eq!(reads.read(&pool, "nope").await.expect("read"), None);
+        assert_eq!(
+            reads.read(&pool, &watch(&pool), "o1").await.expect("read"),
+            Some(7)
+        );
+        assert_eq!(
+            reads
+                .read(&pool, &watch(&pool), "nope")
+                .await
+                .expect("read"),
+            None
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,7 +255,7 @@ mod tests {
         let tasks: Vec<_> = (0..64)
             .map(|_| {
                 let (reads, pool) = (reads.clone(), pool.clone());
-                tokio::spawn(async move { reads.read(&pool, "o1").await })
+                tokio::spawn(async move { reads.read(&pool, &watch(&pool), "o1").await })
             })
             .collect();
         for task in tasks {

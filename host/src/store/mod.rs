@@ -6,8 +6,10 @@
 //! `app.tenant_id` (PostgreSQL RLS) and that hands its org id to every query as the application-
 //! level filter. Forgetting the tenant is therefore a type error, not a data leak.
 
+pub mod access_leases;
 pub mod access_policies;
 pub mod access_revisions;
+pub mod access_watch;
 pub mod agents;
 pub mod alerts;
 pub mod api_keys;
@@ -62,6 +64,7 @@ pub struct Db {
     readers: AnyPool,
     backend: Backend,
     revisions: Arc<access_revisions::FreshRevisions>,
+    watch: Arc<access_watch::AccessWatch>,
 }
 
 /// A transaction scoped to one tenant.
@@ -69,6 +72,10 @@ pub struct TenantTx {
     tx: Transaction<'static, Any>,
     backend: Backend,
     org_id: String,
+    watch: Arc<access_watch::AccessWatch>,
+    /// Set by [`access_revisions`] when this transaction changes the org's access state: the
+    /// commit then bumps the access epoch and waits for the servers' acknowledgements.
+    access_changed: bool,
 }
 
 /// A transaction with no tenant: it can only see global tables (users, instance state), plus
@@ -76,6 +83,7 @@ pub struct TenantTx {
 pub struct GlobalTx {
     tx: Transaction<'static, Any>,
     backend: Backend,
+    watch: Arc<access_watch::AccessWatch>,
 }
 
 pub type StoreResult<T> = Result<T, sqlx::Error>;
@@ -83,11 +91,14 @@ pub type StoreResult<T> = Result<T, sqlx::Error>;
 impl Db {
     /// `pool` writes (and reads); `readers` only reads (it may be the same pool).
     pub fn new(pool: AnyPool, readers: AnyPool, backend: Backend) -> Self {
+        let timing = access_watch::LeaseTiming::default();
+        let watch = access_watch::AccessWatch::new(readers.clone(), backend, timing);
         Db {
             pool,
             readers,
             backend,
             revisions: Arc::default(),
+            watch: Arc::new(watch),
         }
     }
 
@@ -106,31 +117,43 @@ impl Db {
 
     /// The org's access revision as of a read that began after this call (`None`: no such org).
     /// Concurrent callers share reads; see [`access_revisions::FreshRevisions`].
+    /// While this server holds a live lease (docs/decisions/0029), a revision read earlier in
+    /// the current generation is returned with no read at all.
     pub async fn fresh_access_revision(&self, org_id: &str) -> StoreResult<Option<i64>> {
-        self.revisions.read(&self.readers, org_id).await
+        self.revisions
+            .read(&self.readers, &self.watch, org_id)
+            .await
+    }
+
+    /// Holds this server's lease on cached access state until `stop` is cancelled (run by
+    /// `grc serve`; CLI commands hold none and always read).
+    pub async fn keep_access_lease(&self, stop: tokio_util::sync::CancellationToken) {
+        self.watch.keep_lease(self.pool.clone(), stop).await;
     }
 
     /// Begins a read transaction for `org_id`, setting the RLS tenant on PostgreSQL. On SQLite
     /// its connection is read-only: writing through it fails.
     pub async fn tenant_tx(&self, org_id: &str) -> StoreResult<TenantTx> {
-        Self::begin_tenant(&self.readers, self.backend, org_id).await
+        self.begin_tenant(&self.readers, org_id).await
     }
 
     /// Begins a write transaction for `org_id`, with the org's write lock taken before any
     /// statement that could take another lock (see [`TenantTx::lock_org`]).
     pub async fn write_tx(&self, org_id: &str) -> StoreResult<TenantTx> {
-        let mut tx = Self::begin_tenant(&self.pool, self.backend, org_id).await?;
+        let mut tx = self.begin_tenant(&self.pool, org_id).await?;
         tx.lock_org().await?;
         Ok(tx)
     }
 
-    async fn begin_tenant(pool: &AnyPool, backend: Backend, org_id: &str) -> StoreResult<TenantTx> {
+    async fn begin_tenant(&self, pool: &AnyPool, org_id: &str) -> StoreResult<TenantTx> {
         let mut tx = pool.begin().await?;
-        set_local(&mut tx, backend, "app.tenant_id", org_id).await?;
+        set_local(&mut tx, self.backend, "app.tenant_id", org_id).await?;
         Ok(TenantTx {
             tx,
-            backend,
+            backend: self.backend,
             org_id: org_id.to_owned(),
+            watch: self.watch.clone(),
+            access_changed: false,
         })
     }
 
@@ -139,6 +162,7 @@ impl Db {
         Ok(GlobalTx {
             tx: self.readers.begin().await?,
             backend: self.backend,
+            watch: self.watch.clone(),
         })
     }
 
@@ -147,6 +171,7 @@ impl Db {
         Ok(GlobalTx {
             tx: self.pool.begin().await?,
             backend: self.backend,
+            watch: self.watch.clone(),
         })
     }
 
@@ -187,8 +212,23 @@ impl TenantTx {
         Ok(())
     }
 
-    pub async fn commit(self) -> StoreResult<()> {
-        self.tx.commit().await
+    /// Marks the transaction as changing the org's access state (see [`TenantTx::commit`]).
+    pub(crate) fn access_changed(&mut self) {
+        self.access_changed = true;
+    }
+
+    /// Commits. When the transaction changed access state, it first bumps the access epoch (its
+    /// last statement: the epoch row stays locked until the commit) and, once committed, waits
+    /// until every other live server has acknowledged it (docs/decisions/0029), holding no
+    /// connection: the caller's next request, on any server, sees the change.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        if !self.access_changed {
+            return self.tx.commit().await;
+        }
+        let epoch = access_leases::bump_epoch(&mut self.tx).await?;
+        self.tx.commit().await?;
+        self.watch.committed(epoch).await;
+        Ok(())
     }
 }
 
@@ -220,6 +260,8 @@ impl GlobalTx {
             tx: self.tx,
             backend: self.backend,
             org_id: org_id.to_owned(),
+            watch: self.watch,
+            access_changed: false,
         })
     }
 
